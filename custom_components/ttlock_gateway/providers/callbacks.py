@@ -1,0 +1,432 @@
+"""Pure parser for pushed callback bodies (TTLock, Dding, gateway-service jobs).
+
+Payloads are told apart by their shape only; nothing here decides whether the
+sender is trusted. ``parse_callback`` raises ``CallbackError`` and nothing else, for
+any input. No Home Assistant imports.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+import json
+import math
+from typing import Any, Final
+from urllib.parse import parse_qsl
+
+from .models import EventType, LockEvent, UnlockMethod
+from .ttlock_records import (
+    normalize_lock_id,
+    parse_bool,
+    parse_int,
+    record_to_event,
+)
+
+MAX_BODY_BYTES: Final = 64 * 1024
+_MAX_FORM_FIELDS: Final = 200
+_MAX_EVENT_NAME: Final = 40
+_MAX_TEXT: Final = 256
+# Epoch values above this are milliseconds, not seconds.
+_MS_THRESHOLD: Final = 10**12
+_MAX_EPOCH_S: Final = 253_402_300_799  # end of year 9999
+
+_JSON_TYPES: Final = frozenset({"application/json", "text/json"})
+_FORM_TYPE: Final = "application/x-www-form-urlencoded"
+
+TTLOCK_REPLY: Final = "success"
+JOB_REPLY: Final = '{"ok":true}'
+
+
+class CallbackKind(StrEnum):
+    """Which cloud pushed the callback."""
+
+    TTLOCK = "ttlock"
+    DDING = "dding"
+    JOB = "job"
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedCallback:
+    """A parsed callback and the body to answer the sender with."""
+
+    kind: CallbackKind
+    # TTLock: one per record; Dding: exactly one; Job: empty.
+    events: tuple[LockEvent, ...]
+    # TTLock lockId / Dding uuid / None for jobs.
+    lock_ref: str | None
+    # For JOB: job, status (bool), method, tag, data, msg, codes_error (bool).
+    job: dict[str, Any] | None
+    reply: str
+    reply_content_type: str
+
+
+class CallbackError(ValueError):
+    """The body is not a callback we understand; ``reason`` is short and safe."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+# Dding event name -> (event type, method, success).
+_DDING_EVENTS: Final[dict[str, tuple[EventType, UnlockMethod, bool]]] = {
+    "batteryAlarm": (EventType.BATTERY_LOW, UnlockMethod.UNKNOWN, True),
+    "clearBattryAlarm": (EventType.BATTERY_OK, UnlockMethod.UNKNOWN, True),
+    "clearBatteryAlarm": (EventType.BATTERY_OK, UnlockMethod.UNKNOWN, True),
+    "brokenAlarm": (EventType.TAMPER, UnlockMethod.UNKNOWN, True),
+    "wrongPwdAlarm": (EventType.WRONG_CODE, UnlockMethod.CODE, False),
+    "pwdSync": (EventType.CODES_SYNCED, UnlockMethod.UNKNOWN, True),
+    "pwdAddLocal": (EventType.CODE_ADDED, UnlockMethod.UNKNOWN, True),
+    "pwdDelLocal": (EventType.CODE_DELETED, UnlockMethod.UNKNOWN, True),
+    "pwdUpdateLocal": (EventType.CODE_CHANGED, UnlockMethod.UNKNOWN, True),
+    "lockerOpenAlarm": (EventType.UNLOCKED, UnlockMethod.UNKNOWN, True),
+    "centerOfflineAlarm": (EventType.GATEWAY_OFFLINE, UnlockMethod.UNKNOWN, True),
+    "clearCenterOfflineAlarm": (
+        EventType.GATEWAY_ONLINE,
+        UnlockMethod.UNKNOWN,
+        True,
+    ),
+    "lockOfflineAlarm": (EventType.LOCK_OFFLINE, UnlockMethod.UNKNOWN, True),
+    "clearLockOfflineAlarm": (EventType.LOCK_ONLINE, UnlockMethod.UNKNOWN, True),
+}
+_BATTERY_EVENTS: Final = frozenset(
+    {"batteryAlarm", "clearBattryAlarm", "clearBatteryAlarm"}
+)
+_SINGLE_CODE_EVENTS: Final = frozenset({"pwdAddLocal", "pwdDelLocal", "pwdUpdateLocal"})
+
+
+def parse_callback(content_type: str, body: bytes, *, now: datetime) -> ParsedCallback:
+    """Parse one pushed body; raises ``CallbackError`` (only) when it is not valid."""
+    try:
+        return _parse(content_type, body, now)
+    except CallbackError:
+        raise
+    except Exception as err:  # a safety net: never leak another exception type
+        raise CallbackError("invalid payload") from err
+
+
+# --------------------------------------------------------------------------- #
+# Dispatch
+
+
+def _media_type(content_type: object) -> str:
+    if not isinstance(content_type, str):
+        return ""
+    return content_type.split(";", 1)[0].strip().lower()
+
+
+def _parse(content_type: str, body: bytes, now: datetime) -> ParsedCallback:
+    if not isinstance(body, (bytes, bytearray, memoryview)):
+        raise CallbackError("invalid body")
+    if len(body) > MAX_BODY_BYTES:
+        raise CallbackError("body too large")
+    try:
+        text = bytes(body).decode("utf-8")
+    except UnicodeDecodeError:
+        raise CallbackError("not UTF-8") from None
+    text = text.removeprefix("\ufeff")
+    stripped = text.strip()
+    if not stripped:
+        raise CallbackError("empty body")
+
+    media = _media_type(content_type)
+    is_json_type = media in _JSON_TYPES or media.endswith("+json")
+    looks_json = stripped[0] in "{["
+    if looks_json or (is_json_type and "=" not in stripped):
+        return _parse_json_object(_loads(stripped), now)
+
+    form = _parse_form(stripped)
+    if "lockId" in form and "records" in form:
+        return _parse_ttlock(form, now)
+    if is_json_type:
+        raise CallbackError("not JSON")
+    if media == _FORM_TYPE:
+        raise CallbackError(
+            "missing field: records" if "lockId" in form else "missing field: lockId"
+        )
+    raise CallbackError("unrecognised payload")
+
+
+def _reject_constant(_name: str) -> Any:
+    raise ValueError("non-finite number")
+
+
+def _loads(text: str) -> Any:
+    try:
+        return json.loads(text, parse_constant=_reject_constant)
+    except (ValueError, RecursionError):
+        raise CallbackError("not JSON") from None
+
+
+def _parse_form(text: str) -> dict[str, str]:
+    try:
+        pairs = parse_qsl(
+            text,
+            keep_blank_values=True,
+            max_num_fields=_MAX_FORM_FIELDS,
+        )
+    except ValueError:
+        raise CallbackError("too many form fields") from None
+    form: dict[str, str] = {}
+    for key, value in pairs:
+        if key in form:
+            raise CallbackError("duplicate form field")
+        form[key] = value
+    return form
+
+
+def _parse_json_object(payload: Any, now: datetime) -> ParsedCallback:
+    if not isinstance(payload, dict):
+        raise CallbackError("not a JSON object")
+    if "lockId" in payload and "records" in payload:
+        return _parse_ttlock(payload, now)
+    if "event" in payload and "uuid" in payload:
+        return _parse_dding(payload, now)
+    if "job" in payload and "method" in payload:
+        return _parse_job(payload)
+    if "event" in payload:
+        raise CallbackError("missing field: uuid")
+    if "job" in payload:
+        raise CallbackError("missing field: method")
+    if "lockId" in payload:
+        raise CallbackError("missing field: records")
+    raise CallbackError("unrecognised payload")
+
+
+# --------------------------------------------------------------------------- #
+# TTLock
+
+
+def _parse_ttlock(payload: Mapping[str, Any], now: datetime) -> ParsedCallback:
+    del now  # TTLock records carry their own dates
+    lock_id = normalize_lock_id(payload.get("lockId"))
+    if lock_id is None:
+        raise CallbackError("invalid field: lockId")
+
+    records: Any = payload.get("records")
+    if isinstance(records, str):
+        records = _loads(records) if records.strip() else []
+    if not isinstance(records, list):
+        raise CallbackError("invalid field: records")
+
+    events: list[LockEvent] = []
+    for record in records:
+        if not isinstance(record, dict):
+            raise CallbackError("invalid field: records")
+        if record.get("lockId") is None:
+            record_in: dict[str, Any] = {**record, "lockId": lock_id}
+        else:
+            record_in = record
+        event = record_to_event(record_in, source="push")
+        if event is None:
+            raise CallbackError("invalid record")
+        events.append(event)
+
+    return ParsedCallback(
+        kind=CallbackKind.TTLOCK,
+        events=tuple(events),
+        lock_ref=lock_id,
+        job=None,
+        reply=TTLOCK_REPLY,
+        reply_content_type="text/plain",
+    )
+
+
+# --------------------------------------------------------------------------- #
+# Dding
+
+
+def _safe_name(name: str) -> str:
+    short = name[:_MAX_EVENT_NAME]
+    return "".join(ch if ch.isascii() and ch.isprintable() else "?" for ch in short)
+
+
+def _opt_text(payload: Mapping[str, Any], key: str) -> str | None:
+    """An optional identifier: a string or an integer (as a string)."""
+    value = payload.get(key)
+    if value is None:
+        return None
+    if isinstance(value, str):
+        if len(value) > _MAX_TEXT:
+            raise CallbackError(f"invalid field: {key}")
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    raise CallbackError(f"invalid field: {key}")
+
+
+def _dding_time(value: Any, now: datetime) -> tuple[datetime, str]:
+    """The event time and the token used in ``event_id``."""
+    if value is None:
+        return now, str(int(now.timestamp()))
+    number: float | None
+    if isinstance(value, bool):
+        number = None
+    elif isinstance(value, (int, float)):
+        number = value
+    else:
+        number = parse_int(value)
+    if number is None or number < 0:
+        raise CallbackError("invalid field: time")
+    token = str(int(number))
+    seconds = number / 1000 if number > _MS_THRESHOLD else number
+    if seconds > _MAX_EPOCH_S:
+        raise CallbackError("invalid field: time")
+    return datetime.fromtimestamp(seconds, tz=UTC), token
+
+
+def _battery(detail: Mapping[str, Any]) -> int | None:
+    value = detail.get("battery_level")
+    if value is None:
+        return None
+    if isinstance(value, float):
+        level = int(value) if math.isfinite(value) else None
+    else:
+        level = parse_int(value)
+        if level is None:
+            raise CallbackError("invalid field: battery_level")
+    if level is None or not 0 <= level <= 100:
+        return None
+    return level
+
+
+def _code_ref(value: Any, key: str) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        if len(value) > _MAX_TEXT:
+            raise CallbackError(f"invalid field: {key}")
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    raise CallbackError(f"invalid field: {key}")
+
+
+def _parse_dding(payload: Mapping[str, Any], now: datetime) -> ParsedCallback:
+    name = payload.get("event")
+    if not isinstance(name, str):
+        raise CallbackError("invalid field: event")
+    if name not in _DDING_EVENTS:
+        raise CallbackError(f"unknown event: {_safe_name(name)}")
+    event_type, method, success = _DDING_EVENTS[name]
+
+    uuid = _opt_text(payload, "uuid")
+    if not uuid:
+        raise CallbackError("invalid field: uuid")
+    home_id = _opt_text(payload, "home_id")
+    room_id = _opt_text(payload, "room_id")
+    nickname = _opt_text(payload, "nickname")
+    when, time_token = _dding_time(payload.get("time"), now)
+
+    detail = payload.get("detail")
+    if detail is None:
+        detail = {}
+    if not isinstance(detail, dict):
+        raise CallbackError("invalid field: detail")
+
+    raw: dict[str, Any] = {
+        "event": name,
+        "uuid": uuid,
+        "home_id": home_id,
+        "room_id": room_id,
+        "nickname": nickname,
+    }
+    battery: int | None = None
+    code: str | None = None
+    code_id: str | None = None
+
+    if name in _BATTERY_EVENTS:
+        battery = _battery(detail)
+    elif name in _SINGLE_CODE_EVENTS:
+        password = detail.get("password")
+        if password is not None:
+            if not isinstance(password, dict):
+                raise CallbackError("invalid field: password")
+            code_id = _code_ref(password.get("id"), "id")
+            if name != "pwdDelLocal":
+                code = _code_ref(password.get("password"), "password")
+    elif name == "pwdSync":
+        passwords = detail.get("passwords")
+        if passwords is not None:
+            if not isinstance(passwords, list):
+                raise CallbackError("invalid field: passwords")
+            ids: list[str] = []
+            for item in passwords:
+                if not isinstance(item, dict):
+                    raise CallbackError("invalid field: passwords")
+                ref = _code_ref(item.get("id"), "id")
+                if ref is not None:
+                    ids.append(ref)
+            raw["code_ids"] = ids
+
+    event = LockEvent(
+        event_id=f"dding:{uuid}:{time_token}:{name}",
+        lock_id=None,
+        type=event_type,
+        time=when,
+        method=method,
+        success=success,
+        code=code,
+        code_id=code_id,
+        battery=battery,
+        source="push",
+        raw=raw,
+    )
+    reply = json.dumps({"ErrNo": 0, "ErrMsg": "", "count": 1}, separators=(",", ":"))
+    return ParsedCallback(
+        kind=CallbackKind.DDING,
+        events=(event,),
+        lock_ref=uuid,
+        job=None,
+        reply=reply,
+        reply_content_type="application/json",
+    )
+
+
+# --------------------------------------------------------------------------- #
+# Gateway-service jobs
+
+
+def _job_flag(payload: Mapping[str, Any], key: str) -> bool:
+    value = payload.get(key)
+    if value is None:
+        return False
+    flag = parse_bool(value)
+    if flag is None:
+        raise CallbackError(f"invalid field: {key}")
+    return flag
+
+
+def _parse_job(payload: Mapping[str, Any]) -> ParsedCallback:
+    job_ref = _opt_text(payload, "job")
+    if not job_ref:
+        raise CallbackError("invalid field: job")
+    method = payload.get("method")
+    if not isinstance(method, str) or not method or len(method) > _MAX_TEXT:
+        raise CallbackError("invalid field: method")
+    msg = payload.get("msg")
+    if msg is not None and not isinstance(msg, str):
+        if isinstance(msg, (int, float)):
+            msg = str(msg)
+        else:
+            raise CallbackError("invalid field: msg")
+
+    job: dict[str, Any] = {
+        "job": job_ref,
+        "status": _job_flag(payload, "status"),
+        "method": method,
+        "tag": payload.get("tag"),
+        "data": payload.get("data"),
+        "msg": msg,
+        "codes_error": _job_flag(payload, "codes_error"),
+    }
+    return ParsedCallback(
+        kind=CallbackKind.JOB,
+        events=(),
+        lock_ref=None,
+        job=job,
+        reply=JOB_REPLY,
+        reply_content_type="application/json",
+    )
