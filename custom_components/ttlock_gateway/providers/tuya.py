@@ -1,0 +1,999 @@
+"""Async client for the Tuya Cloud OpenAPI (smart locks).
+
+No Home Assistant imports: only aiohttp, ``cryptography`` and the standard library.
+
+Which app account
+-----------------
+A Tuya IoT cloud project (Access ID + Access Secret) sees the devices of the Smart
+Life / Tuya app account(s) linked to it. By default (``user_uid=None``) the client
+lists the devices of *all* linked app accounts with
+``GET /v1.0/iot-01/associated-users/devices`` (paged by ``last_row_key`` /
+``has_more``): the user only has to link the app account, nothing to look up. If
+that endpoint is refused (1106 / 1108), it falls back to
+``GET /v1.0/users/{uid}/devices`` with the uid of the token. When ``user_uid`` is
+given, only ``GET /v1.0/users/{user_uid}/devices`` is used (one app account out of
+several). Only lock categories (:data:`LOCK_CATEGORIES`) are kept. The config entry
+is identified by ``f"{access_id}_{user_uid or token uid}"``.
+
+Decisions
+---------
+* ``lock_motor_state``: public clients disagree; most treat ``True`` as "motor
+  open", i.e. **unlocked**, and ``False`` as locked. That is what
+  :data:`LOCK_MOTOR_STATE_LOCKED_VALUE` encodes (flip it if a model disagrees).
+  Without it, ``closed_opened == "open"`` (door open) means unlocked; a closed door
+  says nothing about the bolt, so the state stays unknown.
+* PIN length: 7 digits on Wi-Fi locks, 6 on Zigbee / Bluetooth locks. A lock counts
+  as Zigbee/Bluetooth when the device has a ``protocol`` hint naming zigbee/ble/
+  bluetooth, or is a sub-device (``sub: true``, behind a gateway), or its
+  ``product_name`` mentions Zigbee / BLE / Bluetooth; otherwise Wi-Fi (7).
+* Remote unlock disabled in the app: ``GET .../door-lock/remote-unlocks`` reports
+  ``remoteUnlockWithoutPwd`` with ``open: false``, and the unlock calls answer code
+  2003 ("function not support"). Both become :class:`NotSupportedError` with a
+  message telling the user to enable remote unlock in the app.
+* ``remote_lock`` is assumed for categories that support ``door-operate``
+  (:data:`REMOTE_LOCK_CATEGORIES`).
+* Busy (code 1110, concurrent request limit) is retried after
+  ``busy_retry_delays``; other errors are not retried, except the single replay
+  after a token renewal on 1010/1011/1012.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+import json
+import logging
+import time
+from typing import Any, Final
+import uuid
+
+import aiohttp
+
+from .models import (
+    AccountInfo,
+    AuthError,
+    CannotConnectError,
+    Capabilities,
+    CodeKind,
+    EventType,
+    Gateway,
+    InvalidRequestError,
+    Lock,
+    LockEvent,
+    LockState,
+    NotSupportedError,
+    Passcode,
+    ProviderError,
+    RateLimitError,
+    SubscriptionError,
+    TransientError,
+    UnlockMethod,
+)
+from .tuya_crypto import (
+    PIN_CASE_UPPER,
+    decrypt_ticket_key,
+    encrypt_pin,
+    sign_request,
+    sorted_query_url,
+)
+
+__all__ = [
+    "DATA_CENTERS",
+    "LOCK_CATEGORIES",
+    "PIN_CASE_UPPER",
+    "TuyaClient",
+    "sign_request",
+]
+
+_LOGGER = logging.getLogger(__name__)
+
+DATA_CENTERS: Final[dict[str, str]] = {
+    "cn": "https://openapi.tuyacn.com",
+    "us": "https://openapi.tuyaus.com",
+    "us_east": "https://openapi-ueaz.tuyaus.com",
+    "eu": "https://openapi.tuyaeu.com",
+    "eu_west": "https://openapi-weaz.tuyaeu.com",
+    "in": "https://openapi.tuyain.com",
+    "sg": "https://openapi-sg.iotbing.com",
+}
+
+LOCK_CATEGORIES: Final = frozenset(
+    {
+        "ms",
+        "jtmspro",
+        "jtmsbh",
+        "mk",
+        "bxx",
+        "gyms",
+        "hotelms",
+        "videolock",
+        "photolock",
+    }
+)
+REMOTE_LOCK_CATEGORIES: Final = frozenset({"jtmspro", "videolock", "photolock"})
+
+# Value of ``lock_motor_state`` that means the bolt is locked (see module doc).
+LOCK_MOTOR_STATE_LOCKED_VALUE: Final = False
+
+WIFI_CODE_LENGTH: Final = 7
+SUB_DEVICE_CODE_LENGTH: Final = 6
+
+# Refresh the token this many seconds before it expires.
+TOKEN_REFRESH_MARGIN: Final = 120.0
+
+TOKEN_CODES: Final = frozenset({1010, 1011, 1012})
+AUTH_CODES: Final = frozenset({1001, 1002, 1003, 1004, 1005, 1106, 2406})
+SUBSCRIPTION_PLAN_CODES: Final = frozenset({28841002})
+SUBSCRIPTION_API_CODES: Final = frozenset(range(28841101, 28841107))
+RATE_LIMIT_CODES: Final = frozenset({40000305, 1111})
+BUSY_CODES: Final = frozenset({1110})
+TRANSIENT_CODES: Final = frozenset({500, 501, 2001})
+NOT_SUPPORTED_CODES: Final = frozenset({2003, 2004, 2008, 2009})
+REMOTE_UNLOCK_DISABLED_CODE: Final = 2003
+# open-door unsupported on this lock: fall back to door-operate.
+OPEN_DOOR_UNSUPPORTED_CODES: Final = frozenset({1108, 2004, 2008, 2009})
+
+_REMOTE_UNLOCK_DISABLED_MSG: Final = (
+    "Remote unlock is disabled or not supported for this lock: enable "
+    "'Remote unlock' in the lock's settings in the Smart Life / Tuya app"
+)
+
+_BATTERY_STATE: Final[dict[str, int]] = {
+    "high": 100,
+    "medium": 50,
+    "middle": 50,
+    "low": 10,
+    "poweroff": 0,
+}
+
+_OPEN_LOG_METHODS: Final[dict[str, UnlockMethod]] = {
+    "unlock_fingerprint": UnlockMethod.FINGERPRINT,
+    "unlock_finger": UnlockMethod.FINGERPRINT,
+    "unlock_password": UnlockMethod.CODE,
+    "unlock_temporary": UnlockMethod.CODE,
+    "unlock_dynamic": UnlockMethod.CODE,
+    "unlock_emergency": UnlockMethod.CODE,
+    "unlock_card": UnlockMethod.CARD,
+    "unlock_identity_card": UnlockMethod.CARD,
+    "unlock_face": UnlockMethod.FACE,
+    "unlock_key": UnlockMethod.KEY,
+    "unlock_ble": UnlockMethod.BLUETOOTH,
+    "unlock_phone_remote": UnlockMethod.REMOTE,
+    "unlock_app": UnlockMethod.REMOTE,
+    "remote": UnlockMethod.REMOTE,
+}
+
+_ALARM_VALUES: Final[dict[str, tuple[EventType, bool]]] = {
+    "wrong_password": (EventType.WRONG_CODE, False),
+    "wrong_finger": (EventType.WRONG_CODE, False),
+    "wrong_card": (EventType.WRONG_CODE, False),
+    "wrong_face": (EventType.WRONG_CODE, False),
+    "pry": (EventType.TAMPER, True),
+    "hijack": (EventType.TAMPER, True),
+    "low_battery": (EventType.BATTERY_LOW, True),
+    "doorbell": (EventType.DOORBELL, True),
+}
+
+_LOG_PAGE_SIZE: Final = 50
+_LOG_MAX_PAGES: Final = 20
+_DEVICE_PAGE_SIZE: Final = 100
+_DEVICE_MAX_PAGES: Final = 50
+
+
+@dataclass(slots=True)
+class _Token:
+    access_token: str
+    refresh_token: str
+    expire_at: float
+    uid: str
+
+
+class _ApiError(Exception):
+    """A ``success: false`` answer (internal; mapped before leaving the client)."""
+
+    def __init__(self, code: int, msg: str) -> None:
+        super().__init__(code)
+        self.code = code
+        self.msg = msg
+
+
+def _as_int(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str):
+        try:
+            return int(value.strip())
+        except ValueError:
+            return None
+    if isinstance(value, float):
+        return int(value)
+    return None
+
+
+def _to_ms(value: Any) -> int | None:
+    """Tuya timestamps come as seconds (10 digits) or ms (13 digits)."""
+    number = _as_int(value)
+    if number is None:
+        return None
+    return number * 1000 if number < 100_000_000_000 else number
+
+
+def _epoch_seconds(moment: datetime) -> int:
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return int(moment.timestamp())
+
+
+def _epoch_ms(moment: datetime) -> int:
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return int(moment.timestamp() * 1000)
+
+
+def _from_seconds(value: Any) -> datetime | None:
+    ms = _to_ms(value)
+    return None if ms is None else datetime.fromtimestamp(ms / 1000, UTC)
+
+
+def _status_map(device: Mapping[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    status = device.get("status")
+    if isinstance(status, list):
+        for item in status:
+            if isinstance(item, Mapping) and isinstance(item.get("code"), str):
+                out[item["code"]] = item.get("value")
+    return out
+
+
+def _status_items(record: Mapping[str, Any]) -> list[tuple[str, Any]]:
+    status = record.get("status")
+    items = status if isinstance(status, list) else [status]
+    return [
+        (item["code"], item.get("value"))
+        for item in items
+        if isinstance(item, Mapping) and isinstance(item.get("code"), str)
+    ]
+
+
+def battery_from_status(status: Mapping[str, Any]) -> int | None:
+    """Battery percent from ``residual_electricity`` or ``battery_state``."""
+    for code in ("residual_electricity", "battery_percentage"):
+        number = _as_int(status.get(code))
+        if number is not None:
+            return max(0, min(100, number))
+    state = status.get("battery_state")
+    if isinstance(state, str):
+        return _BATTERY_STATE.get(state.lower())
+    return None
+
+
+def state_from_status(status: Mapping[str, Any]) -> LockState | None:
+    """Bolt state (see the module doc for ``lock_motor_state``)."""
+    motor = status.get("lock_motor_state")
+    if isinstance(motor, bool):
+        return (
+            LockState.LOCKED
+            if motor == LOCK_MOTOR_STATE_LOCKED_VALUE
+            else LockState.UNLOCKED
+        )
+    door = status.get("closed_opened", status.get("open_close"))
+    if door in ("open", "opened", True):
+        return LockState.UNLOCKED
+    return None
+
+
+def is_sub_device_lock(device: Mapping[str, Any]) -> bool:
+    """True for Zigbee / Bluetooth locks (6-digit codes), False for Wi-Fi."""
+    protocol = device.get("protocol")
+    if isinstance(protocol, str) and protocol:
+        lowered = protocol.lower()
+        return any(word in lowered for word in ("zigbee", "ble", "bluetooth", "sub"))
+    if device.get("sub") is True:
+        return True
+    product = str(device.get("product_name") or "").lower()
+    return any(word in product for word in ("zigbee", "ble", "bluetooth"))
+
+
+class TuyaClient:
+    """Tuya Cloud OpenAPI client implementing ``models.LockProvider``."""
+
+    provider = "tuya"
+
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        *,
+        access_id: str,
+        access_secret: str,
+        data_center: str = "eu",
+        base_url: str | None = None,
+        user_uid: str | None = None,
+        max_concurrency: int = 10,
+        request_timeout: float = 20.0,
+        busy_retry_delays: Sequence[float] = (2.0, 4.0, 8.0),
+    ) -> None:
+        if base_url is None:
+            if data_center not in DATA_CENTERS:
+                raise ValueError(f"unknown Tuya data centre {data_center!r}")
+            base_url = DATA_CENTERS[data_center]
+        self._session = session
+        self._access_id = access_id
+        self._secret = access_secret
+        self._data_center = data_center
+        self._base_url = base_url.rstrip("/")
+        self._user_uid = user_uid or None
+        self.max_concurrency = max(1, max_concurrency)
+        self._timeout = aiohttp.ClientTimeout(total=request_timeout)
+        self._busy_retry_delays = tuple(busy_retry_delays)
+        self._semaphore = asyncio.Semaphore(self.max_concurrency)
+        self._token: _Token | None = None
+        self._token_lock = asyncio.Lock()
+        self._device_locks: dict[str, asyncio.Lock] = {}
+        self._devices: dict[str, dict[str, Any]] = {}
+        self._remote_unlock: dict[str, bool] = {}
+
+    # ------------------------------------------------------------------ helpers
+
+    @property
+    def base_url(self) -> str:
+        """The API base URL in use."""
+        return self._base_url
+
+    def _device_lock(self, device_id: str) -> asyncio.Lock:
+        return self._device_locks.setdefault(device_id, asyncio.Lock())
+
+    def _scrub(self, text: str) -> str:
+        """Remove anything secret from a cloud message."""
+        secrets = [self._secret]
+        if self._token is not None:
+            secrets += [self._token.access_token, self._token.refresh_token]
+        for secret in secrets:
+            if secret:
+                text = text.replace(secret, "***")
+        return text[:300]
+
+    def _map_error(self, err: _ApiError) -> ProviderError:
+        code, msg = err.code, self._scrub(err.msg or "")
+        if code in TOKEN_CODES:
+            return AuthError(f"Tuya token rejected: {msg}", code)
+        if code in AUTH_CODES:
+            what = {
+                1004: "signature invalid: check the Access ID and Access Secret",
+                1106: "permission denied: is the app account linked to the project?",
+                2406: "the Smart Life / Tuya app account is not linked to the project",
+            }.get(code, "credentials rejected")
+            return AuthError(f"Tuya {what} ({msg})", code)
+        if code in SUBSCRIPTION_PLAN_CODES:
+            return SubscriptionError(
+                "The Tuya cloud project's plan or trial has lapsed: extend it on "
+                f"iot.tuya.com (Cloud > Development > your project) ({msg})",
+                code,
+            )
+        if code in SUBSCRIPTION_API_CODES:
+            return SubscriptionError(
+                "A Tuya API group is not subscribed or its trial lapsed: subscribe "
+                "'Smart Lock Open Service' and 'IoT Core' for the project on "
+                f"iot.tuya.com ({msg})",
+                code,
+            )
+        if code in RATE_LIMIT_CODES:
+            return RateLimitError(f"Tuya rate limit: {msg}", code, retry_after=60.0)
+        if code in BUSY_CODES:
+            return TransientError(f"Tuya cloud busy: {msg}", code)
+        if code in TRANSIENT_CODES:
+            what = "device offline" if code == 2001 else "cloud error"
+            return TransientError(f"Tuya {what}: {msg}", code)
+        if code in NOT_SUPPORTED_CODES:
+            return NotSupportedError(f"Not supported by this lock: {msg}", code)
+        return InvalidRequestError(f"Tuya refused the request: {msg}", code)
+
+    async def _http(
+        self,
+        method: str,
+        path: str,
+        query: dict[str, str] | None,
+        body: bytes,
+        access_token: str,
+        log_path: str,
+    ) -> Any:
+        """One signed HTTP exchange; returns ``result`` or raises ``_ApiError``."""
+        url = sorted_query_url(path, query)
+        t = str(int(time.time() * 1000))
+        nonce = uuid.uuid4().hex
+        headers = {
+            "client_id": self._access_id,
+            "sign": sign_request(
+                access_id=self._access_id,
+                secret=self._secret,
+                t=t,
+                nonce=nonce,
+                method=method,
+                path_with_sorted_query=url,
+                body=body,
+                access_token=access_token,
+            ),
+            "sign_method": "HMAC-SHA256",
+            "t": t,
+            "nonce": nonce,
+            "lang": "en",
+        }
+        if access_token:
+            headers["access_token"] = access_token
+        if body:
+            headers["Content-Type"] = "application/json"
+        async with self._semaphore:
+            try:
+                async with self._session.request(
+                    method,
+                    self._base_url + url,
+                    headers=headers,
+                    data=body if body else None,
+                    timeout=self._timeout,
+                ) as resp:
+                    status = resp.status
+                    text = await resp.text()
+            except TimeoutError:
+                _LOGGER.debug("Tuya %s %s: timeout", method, log_path)
+                raise CannotConnectError(
+                    "Timed out talking to the Tuya cloud"
+                ) from None
+            except aiohttp.ClientError as exc:
+                _LOGGER.debug("Tuya %s %s: %s", method, log_path, type(exc).__name__)
+                raise CannotConnectError(
+                    f"Cannot reach the Tuya cloud ({type(exc).__name__})"
+                ) from None
+        if status == 429:
+            _LOGGER.debug("Tuya %s %s: HTTP 429", method, log_path)
+            raise RateLimitError("Tuya rate limit (HTTP 429)", 429, retry_after=60.0)
+        if status >= 500:
+            _LOGGER.debug("Tuya %s %s: HTTP %s", method, log_path, status)
+            raise CannotConnectError(f"Tuya cloud error (HTTP {status})", status)
+        try:
+            data = json.loads(text)
+        except ValueError:
+            data = None
+        if not isinstance(data, dict):
+            _LOGGER.debug("Tuya %s %s: HTTP %s, not JSON", method, log_path, status)
+            if status == 404:
+                raise _ApiError(1108, "uri path invalid")
+            raise TransientError(
+                f"Unexpected answer from the Tuya cloud (HTTP {status})"
+            )
+        if not data.get("success"):
+            code = _as_int(data.get("code"))
+            _LOGGER.debug("Tuya %s %s: code %s", method, log_path, code)
+            raise _ApiError(code if code is not None else -1, str(data.get("msg", "")))
+        _LOGGER.debug("Tuya %s %s: ok", method, log_path)
+        return data.get("result")
+
+    # -------------------------------------------------------------------- token
+
+    def _store_token(self, result: Any) -> _Token:
+        if not isinstance(result, Mapping) or not result.get("access_token"):
+            raise AuthError("The Tuya cloud returned no token")
+        lifetime = _as_int(result.get("expire_time")) or 7200
+        self._token = _Token(
+            access_token=str(result["access_token"]),
+            refresh_token=str(result.get("refresh_token", "")),
+            expire_at=time.time() + lifetime,
+            uid=str(result.get("uid", "")),
+        )
+        return self._token
+
+    async def _token_call(
+        self, path: str, query: dict[str, str] | None, log: str
+    ) -> Any:
+        try:
+            return await self._http("GET", path, query, b"", "", log)
+        except _ApiError as err:
+            mapped = self._map_error(err)
+            if isinstance(
+                mapped,
+                (
+                    RateLimitError,
+                    TransientError,
+                    SubscriptionError,
+                ),
+            ):
+                raise mapped from None
+            raise AuthError(
+                f"Tuya refused the credentials: {mapped.message}", err.code
+            ) from None
+
+    async def _grant(self) -> _Token:
+        result = await self._token_call(
+            "/v1.0/token", {"grant_type": "1"}, "/v1.0/token?grant_type=1"
+        )
+        return self._store_token(result)
+
+    async def _refresh(self, token: _Token) -> _Token:
+        """Refresh (single use), falling back to a fresh grant."""
+        if token.refresh_token:
+            try:
+                result = await self._token_call(
+                    f"/v1.0/token/{token.refresh_token}", None, "/v1.0/token/{refresh}"
+                )
+                return self._store_token(result)
+            except AuthError:
+                _LOGGER.debug("Tuya token refresh refused, getting a new token")
+        return await self._grant()
+
+    async def _get_token(self) -> _Token:
+        token = self._token
+        if token is not None and time.time() < token.expire_at - TOKEN_REFRESH_MARGIN:
+            return token
+        async with self._token_lock:
+            token = self._token
+            if token is None:
+                return await self._grant()
+            if time.time() < token.expire_at - TOKEN_REFRESH_MARGIN:
+                return token  # another caller refreshed it meanwhile
+            return await self._refresh(token)
+
+    async def _renew_token(self, used: _Token) -> None:
+        """The cloud rejected ``used``: renew it once, shared by all callers."""
+        async with self._token_lock:
+            if self._token is not used:
+                return  # someone else already renewed it
+            await self._refresh(used)
+
+    # ------------------------------------------------------------------ request
+
+    async def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        query: Mapping[str, Any] | None = None,
+        json_body: Mapping[str, Any] | None = None,
+    ) -> Any:
+        """A business call: token, signing, one replay on token errors, busy retry."""
+        body = (
+            json.dumps(json_body, separators=(",", ":")).encode()
+            if json_body is not None
+            else b""
+        )
+        str_query = (
+            {key: str(value) for key, value in query.items() if value is not None}
+            if query
+            else None
+        )
+        replayed = False
+        busy_attempt = 0
+        while True:
+            token = await self._get_token()
+            try:
+                return await self._http(
+                    method, path, str_query, body, token.access_token, path
+                )
+            except _ApiError as err:
+                if err.code in TOKEN_CODES and not replayed:
+                    replayed = True
+                    await self._renew_token(token)
+                    continue
+                if err.code in BUSY_CODES and busy_attempt < len(
+                    self._busy_retry_delays
+                ):
+                    await asyncio.sleep(self._busy_retry_delays[busy_attempt])
+                    busy_attempt += 1
+                    continue
+                raise
+
+    async def _call(
+        self,
+        method: str,
+        path: str,
+        *,
+        query: Mapping[str, Any] | None = None,
+        json_body: Mapping[str, Any] | None = None,
+    ) -> Any:
+        """:meth:`_request` with cloud errors mapped to the model's classes."""
+        try:
+            return await self._request(method, path, query=query, json_body=json_body)
+        except _ApiError as err:
+            raise self._map_error(err) from None
+
+    # ------------------------------------------------------------------ devices
+
+    async def _list_devices(self) -> list[dict[str, Any]]:
+        if self._user_uid is not None:
+            return await self._user_devices(self._user_uid)
+        devices: list[dict[str, Any]] = []
+        last_row_key = ""
+        try:
+            for _ in range(_DEVICE_MAX_PAGES):
+                query: dict[str, Any] = {"size": _DEVICE_PAGE_SIZE}
+                if last_row_key:
+                    query["last_row_key"] = last_row_key
+                result = await self._request(
+                    "GET", "/v1.0/iot-01/associated-users/devices", query=query
+                )
+                if not isinstance(result, Mapping):
+                    break
+                page = result.get("devices") or []
+                devices.extend(d for d in page if isinstance(d, dict))
+                last_row_key = str(result.get("last_row_key") or "")
+                if not result.get("has_more") or not last_row_key or not page:
+                    break
+        except _ApiError as err:
+            if err.code not in (1106, 1108) or self._token is None:
+                raise self._map_error(err) from None
+            uid = self._token.uid
+            if not uid:
+                raise self._map_error(err) from None
+            _LOGGER.debug("Tuya associated-users refused, listing the token's user")
+            return await self._user_devices(uid)
+        return devices
+
+    async def _user_devices(self, uid: str) -> list[dict[str, Any]]:
+        result = await self._call("GET", f"/v1.0/users/{uid}/devices")
+        if isinstance(result, Mapping):  # some regions wrap the list
+            result = result.get("devices") or result.get("list") or []
+        if not isinstance(result, list):
+            return []
+        return [d for d in result if isinstance(d, dict)]
+
+    def _lock_from_device(self, device: Mapping[str, Any]) -> Lock:
+        device_id = str(device["id"])
+        status = _status_map(device)
+        category = str(device.get("category") or "")
+        length = (
+            SUB_DEVICE_CODE_LENGTH if is_sub_device_lock(device) else WIFI_CODE_LENGTH
+        )
+        has_passage = "normal_open_switch" in status
+        capabilities = Capabilities(
+            remote_unlock=self._remote_unlock.get(device_id, False),
+            remote_lock=category in REMOTE_LOCK_CATEGORIES,
+            passage_mode=has_passage,
+            codes=True,
+            code_min_length=length,
+            code_max_length=length,
+        )
+        passage = status.get("normal_open_switch")
+        online = device.get("online")
+        return Lock(
+            lock_id=device_id,
+            name=str(device.get("name") or device_id),
+            capabilities=capabilities,
+            model=device.get("product_name") or None,
+            manufacturer="Tuya",
+            mac=device.get("mac") or None,
+            battery=battery_from_status(status),
+            has_gateway=device.get("sub") is True,
+            online=online if isinstance(online, bool) else None,
+            state=state_from_status(status),
+            passage_mode=passage if isinstance(passage, bool) else None,
+        )
+
+    async def _device(self, device_id: str) -> dict[str, Any]:
+        """Cached device (listing once if unknown)."""
+        if device_id not in self._devices:
+            await self.async_list_locks()
+        device = self._devices.get(device_id)
+        if device is None:
+            raise InvalidRequestError(f"Unknown Tuya lock {device_id}")
+        return device
+
+    # ---------------------------------------------------------------- protocol
+
+    async def async_login(self) -> AccountInfo:
+        """Get a token, list devices once to prove access, identify the account."""
+        token = await self._get_token()
+        locks = await self.async_list_locks()
+        uid = self._user_uid or token.uid
+        where = (
+            self._data_center
+            if self._base_url == DATA_CENTERS.get(self._data_center)
+            else "custom"
+        )
+        return AccountInfo(
+            unique_id=f"{self._access_id}_{uid}",
+            title=f"Tuya Cloud ({where}, {len(locks)} locks)",
+        )
+
+    async def async_list_locks(self) -> list[Lock]:
+        """Every lock of the linked app account(s); capabilities from the cache."""
+        devices = [
+            d
+            for d in await self._list_devices()
+            if d.get("category") in LOCK_CATEGORIES and d.get("id")
+        ]
+        self._devices = {str(d["id"]): d for d in devices}
+        return [self._lock_from_device(d) for d in devices]
+
+    async def async_list_gateways(self) -> list[Gateway]:
+        """Tuya gateways are not exposed as such."""
+        return []
+
+    async def _remote_unlock_enabled(self, device_id: str) -> bool:
+        try:
+            result = await self._call(
+                "GET", f"/v1.0/devices/{device_id}/door-lock/remote-unlocks"
+            )
+        except (NotSupportedError, InvalidRequestError):
+            enabled = False
+        else:
+            enabled = False
+            items = result if isinstance(result, list) else [result]
+            for item in items:
+                if not isinstance(item, Mapping):
+                    continue
+                kind = item.get("remote_unlock_type")
+                if kind in (None, "remoteUnlockWithoutPwd"):
+                    enabled = item.get("open") is True
+                    if kind is not None:
+                        break
+        self._remote_unlock[device_id] = enabled
+        return enabled
+
+    async def async_get_lock_details(self, lock: Lock) -> Lock:
+        """Ask whether remote unlock is enabled (one call; cached for listing)."""
+        enabled = await self._remote_unlock_enabled(lock.lock_id)
+        return replace(
+            lock, capabilities=replace(lock.capabilities, remote_unlock=enabled)
+        )
+
+    async def _ticket(self, device_id: str) -> tuple[str, str]:
+        result = await self._call(
+            "POST", f"/v1.0/devices/{device_id}/door-lock/password-ticket"
+        )
+        if not isinstance(result, Mapping) or not result.get("ticket_id"):
+            raise TransientError("The Tuya cloud returned no ticket")
+        return str(result["ticket_id"]), str(result.get("ticket_key") or "")
+
+    async def _door_operate(self, device_id: str, *, open_door: bool) -> None:
+        ticket_id, _ = await self._ticket(device_id)
+        try:
+            await self._request(
+                "POST",
+                f"/v1.0/smart-lock/devices/{device_id}/password-free/door-operate",
+                json_body={"ticket_id": ticket_id, "open": open_door},
+            )
+        except _ApiError as err:
+            if err.code == REMOTE_UNLOCK_DISABLED_CODE:
+                raise NotSupportedError(_REMOTE_UNLOCK_DISABLED_MSG, err.code) from None
+            raise self._map_error(err) from None
+
+    async def async_unlock(self, lock_id: str) -> None:
+        """Ticket + password-free open-door (door-operate if open-door unsupported)."""
+        async with self._device_lock(lock_id):
+            enabled = self._remote_unlock.get(lock_id)
+            if enabled is None:
+                enabled = await self._remote_unlock_enabled(lock_id)
+            if not enabled:
+                raise NotSupportedError(_REMOTE_UNLOCK_DISABLED_MSG)
+            ticket_id, _ = await self._ticket(lock_id)
+            try:
+                await self._request(
+                    "POST",
+                    f"/v1.0/devices/{lock_id}/door-lock/password-free/open-door",
+                    json_body={"ticket_id": ticket_id},
+                )
+            except _ApiError as err:
+                if err.code == REMOTE_UNLOCK_DISABLED_CODE:
+                    self._remote_unlock[lock_id] = False
+                    raise NotSupportedError(
+                        _REMOTE_UNLOCK_DISABLED_MSG, err.code
+                    ) from None
+                if err.code not in OPEN_DOOR_UNSUPPORTED_CODES:
+                    raise self._map_error(err) from None
+                _LOGGER.debug("Tuya open-door unsupported (%s), door-operate", err.code)
+                await self._door_operate(lock_id, open_door=True)
+
+    async def async_lock(self, lock_id: str) -> None:
+        """Ticket + door-operate ``open: false`` (only some categories)."""
+        device = await self._device(lock_id)
+        if device.get("category") not in REMOTE_LOCK_CATEGORIES:
+            raise NotSupportedError("This Tuya lock cannot be locked remotely")
+        async with self._device_lock(lock_id):
+            await self._door_operate(lock_id, open_door=False)
+
+    async def async_set_passage_mode(self, lock_id: str, enabled: bool) -> None:
+        """Send ``normal_open_switch``; locks without it raise NotSupportedError."""
+        device = await self._device(lock_id)
+        if "normal_open_switch" not in _status_map(device):
+            raise NotSupportedError("This Tuya lock has no passage mode")
+        async with self._device_lock(lock_id):
+            await self._call(
+                "POST",
+                f"/v1.0/devices/{lock_id}/commands",
+                json_body={
+                    "commands": [{"code": "normal_open_switch", "value": enabled}]
+                },
+            )
+        for item in device.get("status") or []:
+            if isinstance(item, dict) and item.get("code") == "normal_open_switch":
+                item["value"] = enabled
+
+    async def async_add_code(
+        self,
+        lock_id: str,
+        name: str,
+        code: str,
+        start: datetime,
+        end: datetime,
+    ) -> Passcode:
+        """Fresh ticket, encrypted PIN, ``temp-password`` (epoch seconds)."""
+        device = await self._device(lock_id)
+        length = (
+            SUB_DEVICE_CODE_LENGTH if is_sub_device_lock(device) else WIFI_CODE_LENGTH
+        )
+        if not code.isdigit() or not code.isascii() or len(code) != length:
+            raise InvalidRequestError(f"The code must be {length} digits on this lock")
+        effective, invalid = _epoch_seconds(start), _epoch_seconds(end)
+        if invalid <= effective:
+            raise InvalidRequestError("The code's end must be after its start")
+        async with self._device_lock(lock_id):
+            ticket_id, ticket_key = await self._ticket(lock_id)
+            try:
+                key = decrypt_ticket_key(ticket_key, self._secret)
+            except ValueError:
+                raise InvalidRequestError(
+                    "Could not decrypt the Tuya ticket key: check the Access Secret"
+                ) from None
+            result = await self._call(
+                "POST",
+                f"/v1.0/devices/{lock_id}/door-lock/temp-password",
+                json_body={
+                    "name": name,
+                    "password": encrypt_pin(code, key, upper=PIN_CASE_UPPER),
+                    "password_type": "ticket",
+                    "ticket_id": ticket_id,
+                    "effective_time": effective,
+                    "invalid_time": invalid,
+                    "type": 0,
+                },
+            )
+        code_id = result.get("id") if isinstance(result, Mapping) else result
+        if code_id is None:
+            raise TransientError("The Tuya cloud returned no code id")
+        return Passcode(
+            code_id=str(code_id),
+            lock_id=lock_id,
+            name=name,
+            kind=CodeKind.PERIOD,
+            code=code,
+            start=datetime.fromtimestamp(effective, UTC),
+            end=datetime.fromtimestamp(invalid, UTC),
+            delivered=False,
+        )
+
+    async def async_delete_code(self, lock_id: str, code_id: str) -> None:
+        """Delete a temporary password."""
+        async with self._device_lock(lock_id):
+            await self._call(
+                "DELETE", f"/v1.0/devices/{lock_id}/door-lock/temp-passwords/{code_id}"
+            )
+
+    async def async_list_codes(self, lock_id: str) -> list[Passcode]:
+        """Temporary passwords (PIN digits are never returned by the cloud)."""
+        result = await self._call(
+            "GET",
+            f"/v1.0/devices/{lock_id}/door-lock/temp-passwords",
+            query={"valid": "true"},
+        )
+        if isinstance(result, Mapping):
+            result = result.get("list") or result.get("passwords") or []
+        codes: list[Passcode] = []
+        for item in result if isinstance(result, list) else []:
+            if not isinstance(item, Mapping):
+                continue
+            code_id = item.get("id", item.get("password_id"))
+            phase = _as_int(item.get("phase"))
+            if code_id is None or phase in (0, 4):  # deleted
+                continue
+            codes.append(
+                Passcode(
+                    code_id=str(code_id),
+                    lock_id=lock_id,
+                    name=str(item.get("name") or ""),
+                    kind=CodeKind.PERIOD,
+                    start=_from_seconds(item.get("effective_time")),
+                    end=_from_seconds(item.get("invalid_time")),
+                    delivered=phase != 1,
+                )
+            )
+        return codes
+
+    # ------------------------------------------------------------------- events
+
+    async def _paged_logs(
+        self, path: str, key: str, query: dict[str, Any], start_ms: int
+    ) -> list[dict[str, Any]]:
+        records: list[dict[str, Any]] = []
+        for page_no in range(1, _LOG_MAX_PAGES + 1):
+            result = await self._call(
+                "GET",
+                path,
+                query={**query, "page_no": page_no, "page_size": _LOG_PAGE_SIZE},
+            )
+            if not isinstance(result, Mapping):
+                break
+            page = [r for r in (result.get(key) or []) if isinstance(r, dict)]
+            records.extend(page)
+            total = _as_int(result.get("total"))
+            if len(page) < _LOG_PAGE_SIZE or (
+                total is not None and len(records) >= total
+            ):
+                break
+            times = [_to_ms(r.get("update_time")) for r in page]
+            if all(t is not None and t < start_ms for t in times):
+                break  # newest first: the rest is older still
+        return records
+
+    def _event(
+        self,
+        lock_id: str,
+        record: Mapping[str, Any],
+        code: str,
+        value: Any,
+        *,
+        alarm: bool,
+    ) -> LockEvent | None:
+        t_ms = _to_ms(record.get("update_time"))
+        if t_ms is None:
+            return None
+        user = (
+            record.get("nick_name")
+            or record.get("nickName")
+            or record.get("unlock_name")
+            or None
+        )
+        event_type = EventType.OTHER
+        method = UnlockMethod.UNKNOWN
+        success = True
+        code_id: str | None = None
+        if alarm or code in ("alarm_lock", "hijack", "doorbell"):
+            key = str(value) if code == "alarm_lock" else code
+            event_type, success = _ALARM_VALUES.get(key, (EventType.OTHER, True))
+        else:
+            method = _OPEN_LOG_METHODS.get(code, UnlockMethod.UNKNOWN)
+            if code.startswith("unlock_") or code in _OPEN_LOG_METHODS:
+                event_type = EventType.UNLOCKED
+            if code in ("unlock_temporary", "unlock_dynamic") and value not in (
+                None,
+                "",
+            ):
+                code_id = str(value)
+        return LockEvent(
+            event_id=f"tuya:{lock_id}:{t_ms}:{code}:{value}",
+            lock_id=lock_id,
+            type=event_type,
+            time=datetime.fromtimestamp(t_ms / 1000, UTC),
+            method=method,
+            success=success,
+            user=str(user) if user else None,
+            code_id=code_id,
+            raw=dict(record),
+        )
+
+    async def async_get_events(
+        self, lock_id: str, start: datetime, end: datetime
+    ) -> list[LockEvent]:
+        """Open logs and alarm logs in [start, end], oldest first."""
+        start_ms, end_ms = _epoch_ms(start), _epoch_ms(end)
+        base = f"/v1.0/devices/{lock_id}/door-lock"
+        open_logs = await self._paged_logs(
+            f"{base}/open-logs",
+            "logs",
+            {"start_time": start_ms, "end_time": end_ms},
+            start_ms,
+        )
+        alarm_logs = await self._paged_logs(
+            f"{base}/alarm-logs", "records", {}, start_ms
+        )
+        events: dict[str, LockEvent] = {}
+        for records, alarm in ((open_logs, False), (alarm_logs, True)):
+            for record in records:
+                for code, value in _status_items(record):
+                    event = self._event(lock_id, record, code, value, alarm=alarm)
+                    if event is None:
+                        continue
+                    t_ms = _to_ms(record.get("update_time")) or 0
+                    if start_ms <= t_ms <= end_ms:
+                        events[event.event_id] = event
+        return sorted(events.values(), key=lambda e: (e.time, e.event_id))
