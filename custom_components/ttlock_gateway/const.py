@@ -1,0 +1,57 @@
+"""Constants for the TTLock Gateway integration."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+import logging
+from typing import Final
+
+DOMAIN: Final = "ttlock_gateway"
+LOGGER = logging.getLogger(__package__)
+
+CONF_PROVIDER: Final = "provider"
+PROVIDER_TTLOCK: Final = "ttlock"
+PROVIDER_TUYA: Final = "tuya"
+
+# TTLock
+CONF_CLIENT_ID: Final = "client_id"
+CONF_CLIENT_SECRET: Final = "client_secret"
+CONF_PASSWORD_MD5: Final = "password_md5"
+CONF_REGION: Final = "region"
+CONF_BASE_URL: Final = "base_url"
+TTLOCK_REGIONS: Final = ("eu", "cn")
+
+# Tuya
+CONF_ACCESS_ID: Final = "access_id"
+CONF_ACCESS_SECRET: Final = "access_secret"
+CONF_DATA_CENTER: Final = "data_center"
+CONF_USER_UID: Final = "user_uid"
+TUYA_DATA_CENTERS: Final = ("eu", "eu_west", "us", "us_east", "cn", "in", "sg")
+
+CONF_WEBHOOK_ID: Final = "webhook_id"
+
+# Options (schedules from the gateway service's documented schedulers).
+CONF_LOCK_LIST_INTERVAL: Final = "lock_list_interval"  # minutes
+CONF_ACTIVITY_INTERVAL: Final = "activity_interval"  # minutes
+CONF_CLEANUP_INTERVAL: Final = "cleanup_interval"  # minutes
+CONF_RETRY_INTERVAL: Final = "retry_interval"  # minutes
+CONF_RETRY_ATTEMPTS: Final = "retry_attempts"
+CONF_CLEANUP_ALL: Final = "cleanup_all_expired"
+CONF_EXPOSE_CODES: Final = "expose_codes"
+
+DEFAULT_LOCK_LIST_INTERVAL: Final = 60
+DEFAULT_ACTIVITY_INTERVAL: Final = 6 * 60
+DEFAULT_CLEANUP_INTERVAL: Final = 24 * 60
+DEFAULT_RETRY_INTERVAL: Final = 20
+DEFAULT_RETRY_ATTEMPTS: Final = 5
+
+# After a failed refresh, try again sooner than the hourly schedule so an
+# outage heals quickly; failed calls are cheap on the quota.
+RETRY_AFTER_FAILURE: Final = timedelta(minutes=10)
+# Codes that ended more than this long ago are removed by the daily clean-up.
+CLEANUP_GRACE: Final = timedelta(hours=24)
+
+EVENT_LOCK: Final = f"{DOMAIN}_event"
+EVENT_JOB: Final = f"{DOMAIN}_job"
+EVENT_CODE_ADDED: Final = f"{DOMAIN}_code_added"
+EVENT_CODE_FAILED: Final = f"{DOMAIN}_code_failed"

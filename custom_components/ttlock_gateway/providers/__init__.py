@@ -1,0 +1,1 @@
+"""Cloud clients for smart locks. No Home Assistant imports in this package."""
