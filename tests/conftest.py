@@ -9,6 +9,8 @@ import pytest
 
 # Import the package first so Home Assistant's loader finds it (see README, Testing).
 import custom_components.ttlock_gateway  # noqa: F401
+from tests.fakes.ttlock_cloud import FakeTTLockCloud
+from tests.fakes.tuya_cloud import FakeTuyaCloud
 
 
 @pytest.fixture(autouse=True)
@@ -16,4 +18,22 @@ def auto_enable_custom_integrations(
     enable_custom_integrations: Any,
 ) -> Generator[None]:
     """Let Home Assistant load custom_components/ttlock_gateway."""
-    yield
+    return
+
+
+@pytest.fixture
+async def ttlock_cloud(socket_enabled: Any) -> AsyncIterator[FakeTTLockCloud]:
+    """An empty fake TTLock cloud on 127.0.0.1."""
+    cloud = FakeTTLockCloud()
+    await cloud.start()
+    yield cloud
+    await cloud.stop()
+
+
+@pytest.fixture
+async def tuya_cloud(socket_enabled: Any) -> AsyncIterator[FakeTuyaCloud]:
+    """An empty fake Tuya cloud on 127.0.0.1."""
+    cloud = FakeTuyaCloud()
+    await cloud.start()
+    yield cloud
+    await cloud.stop()

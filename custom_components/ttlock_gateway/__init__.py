@@ -1,0 +1,57 @@
+"""TTLock Gateway: TTLock and Tuya cloud locks, guest codes and pushed events."""
+
+from __future__ import annotations
+
+from homeassistant.const import Platform
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers.typing import ConfigType
+
+from .api import create_provider
+from .code_queue import CodeQueue
+from .const import DOMAIN
+from .coordinator import LockCoordinator, RuntimeData, TTLockGatewayConfigEntry
+from .services import async_setup_services
+from .webhook import async_setup_webhook
+
+CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
+
+PLATFORMS: list[Platform] = [
+    Platform.BINARY_SENSOR,
+    Platform.EVENT,
+    Platform.LOCK,
+    Platform.SENSOR,
+    Platform.SWITCH,
+]
+
+
+async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
+    """Register the services once for all entries."""
+    async_setup_services(hass)
+    return True
+
+
+async def async_setup_entry(
+    hass: HomeAssistant, entry: TTLockGatewayConfigEntry
+) -> bool:
+    """Log in, fetch the locks, then bring up webhook, code queue and platforms."""
+    provider = create_provider(hass, entry.data)
+    coordinator = LockCoordinator(hass, entry, provider)
+    await coordinator.async_config_entry_first_refresh()
+    queue = CodeQueue(hass, entry, coordinator)
+    entry.runtime_data = RuntimeData(
+        provider=provider, coordinator=coordinator, code_queue=queue
+    )
+    entry.async_on_unload(coordinator.async_shutdown_timers)
+    await async_setup_webhook(hass, entry)
+    await queue.async_start()
+    entry.async_on_unload(queue.async_stop)
+    await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    return True
+
+
+async def async_unload_entry(
+    hass: HomeAssistant, entry: TTLockGatewayConfigEntry
+) -> bool:
+    """Unload platforms; webhook, timers and queue go with the entry's unload callbacks."""
+    return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)

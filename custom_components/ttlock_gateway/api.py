@@ -1,0 +1,52 @@
+"""Build the provider client an entry describes."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.aiohttp_client import async_get_clientsession
+
+from .const import (
+    CONF_ACCESS_ID,
+    CONF_ACCESS_SECRET,
+    CONF_BASE_URL,
+    CONF_CLIENT_ID,
+    CONF_CLIENT_SECRET,
+    CONF_DATA_CENTER,
+    CONF_PASSWORD_MD5,
+    CONF_PROVIDER,
+    CONF_REGION,
+    CONF_USER_UID,
+    PROVIDER_TUYA,
+)
+from .providers.models import LockProvider
+from .providers.ttlock import TTLockClient
+from .providers.tuya import TuyaClient
+
+CONF_USERNAME = "username"
+
+
+def create_provider(hass: HomeAssistant, data: Mapping[str, Any]) -> LockProvider:
+    """Return a client for the cloud named in ``data`` on HA's shared session."""
+    session = async_get_clientsession(hass)
+    base_url = data.get(CONF_BASE_URL) or None
+    if data.get(CONF_PROVIDER) == PROVIDER_TUYA:
+        return TuyaClient(
+            session,
+            access_id=data[CONF_ACCESS_ID],
+            access_secret=data[CONF_ACCESS_SECRET],
+            data_center=data.get(CONF_DATA_CENTER, "eu"),
+            base_url=base_url,
+            user_uid=data.get(CONF_USER_UID) or None,
+        )
+    return TTLockClient(
+        session,
+        client_id=data[CONF_CLIENT_ID],
+        client_secret=data[CONF_CLIENT_SECRET],
+        username=data[CONF_USERNAME],
+        password_md5=data[CONF_PASSWORD_MD5],
+        region=data.get(CONF_REGION, "eu"),
+        base_url=base_url,
+    )

@@ -1,0 +1,365 @@
+"""Config flow: pick a cloud, sign in, reauth, reconfigure, and schedule options."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from homeassistant.components import webhook
+from homeassistant.config_entries import (
+    SOURCE_REAUTH,
+    SOURCE_RECONFIGURE,
+    ConfigFlow,
+    ConfigFlowResult,
+    OptionsFlowWithReload,
+)
+from homeassistant.const import CONF_PASSWORD, CONF_USERNAME
+from homeassistant.core import callback
+from homeassistant.helpers.network import NoURLAvailableError
+from homeassistant.helpers.selector import (
+    BooleanSelector,
+    NumberSelector,
+    NumberSelectorConfig,
+    NumberSelectorMode,
+    SelectSelector,
+    SelectSelectorConfig,
+    SelectSelectorMode,
+    TextSelector,
+    TextSelectorConfig,
+    TextSelectorType,
+)
+import probatio as vol
+
+from .api import create_provider
+from .const import (
+    CONF_ACCESS_ID,
+    CONF_ACCESS_SECRET,
+    CONF_ACTIVITY_INTERVAL,
+    CONF_BASE_URL,
+    CONF_CLEANUP_ALL,
+    CONF_CLEANUP_INTERVAL,
+    CONF_CLIENT_ID,
+    CONF_CLIENT_SECRET,
+    CONF_DATA_CENTER,
+    CONF_EXPOSE_CODES,
+    CONF_LOCK_LIST_INTERVAL,
+    CONF_PASSWORD_MD5,
+    CONF_PROVIDER,
+    CONF_REGION,
+    CONF_RETRY_ATTEMPTS,
+    CONF_RETRY_INTERVAL,
+    CONF_USER_UID,
+    CONF_WEBHOOK_ID,
+    DEFAULT_ACTIVITY_INTERVAL,
+    DEFAULT_CLEANUP_INTERVAL,
+    DEFAULT_LOCK_LIST_INTERVAL,
+    DEFAULT_RETRY_ATTEMPTS,
+    DEFAULT_RETRY_INTERVAL,
+    DOMAIN,
+    LOGGER,
+    PROVIDER_TTLOCK,
+    PROVIDER_TUYA,
+    TTLOCK_REGIONS,
+    TUYA_DATA_CENTERS,
+)
+from .coordinator import TTLockGatewayConfigEntry
+from .providers.models import (
+    AccountInfo,
+    AuthError,
+    ProviderError,
+    RateLimitError,
+    SubscriptionError,
+    TransientError,
+)
+from .providers.ttlock import md5_password
+
+_SECRET = TextSelector(TextSelectorConfig(type=TextSelectorType.PASSWORD))
+_URL = TextSelector(TextSelectorConfig(type=TextSelectorType.URL))
+# TTLock answers these when the developer application itself is wrong.
+_BAD_APP_CODES = {10000, 10001, "10000", "10001"}
+
+
+def _select(options: tuple[str, ...], key: str) -> SelectSelector:
+    return SelectSelector(
+        SelectSelectorConfig(
+            options=list(options),
+            translation_key=key,
+            mode=SelectSelectorMode.DROPDOWN,
+        )
+    )
+
+
+class TTLockGatewayConfigFlow(ConfigFlow, domain=DOMAIN):
+    """Sign in to TTLock or Tuya."""
+
+    VERSION = 1
+
+    @staticmethod
+    @callback
+    def async_get_options_flow(
+        config_entry: TTLockGatewayConfigEntry,
+    ) -> TTLockGatewayOptionsFlow:
+        """Schedules and code handling."""
+        return TTLockGatewayOptionsFlow()
+
+    async def async_step_user(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Choose the cloud."""
+        return self.async_show_menu(
+            step_id="user", menu_options=[PROVIDER_TTLOCK, PROVIDER_TUYA]
+        )
+
+    async def _async_try(
+        self, data: dict[str, Any], errors: dict[str, str], secret_field: str
+    ) -> AccountInfo | None:
+        """Sign in and list the locks; fill ``errors`` on failure."""
+        provider = create_provider(self.hass, data)
+        try:
+            account = await provider.async_login()
+            await provider.async_list_locks()
+        except AuthError as err:
+            if data.get(CONF_PROVIDER) != PROVIDER_TUYA and err.code in _BAD_APP_CODES:
+                errors[CONF_CLIENT_SECRET] = "invalid_client"
+            else:
+                errors[secret_field] = "invalid_auth"
+        except RateLimitError:
+            errors["base"] = "rate_limited"
+        except SubscriptionError:
+            errors["base"] = "subscription_lapsed"
+        except TransientError:
+            errors["base"] = "cannot_connect"
+        except ProviderError as err:
+            LOGGER.debug("Sign-in refused: %s", type(err).__name__)
+            errors["base"] = "unknown"
+        else:
+            return account
+        return None
+
+    async def _async_finish(
+        self, data: dict[str, Any], account: AccountInfo
+    ) -> ConfigFlowResult:
+        await self.async_set_unique_id(account.unique_id)
+        if self.source == SOURCE_REAUTH:
+            self._abort_if_unique_id_mismatch(reason="wrong_account")
+            return self.async_update_reload_and_abort(
+                self._get_reauth_entry(), data_updates=data
+            )
+        if self.source == SOURCE_RECONFIGURE:
+            self._abort_if_unique_id_mismatch(reason="wrong_account")
+            return self.async_update_reload_and_abort(
+                self._get_reconfigure_entry(), data_updates=data
+            )
+        self._abort_if_unique_id_configured()
+        data[CONF_WEBHOOK_ID] = webhook.async_generate_id()
+        # The entry does not exist yet; show the URL its webhook will have.
+        try:
+            url = webhook.async_generate_url(
+                self.hass,
+                data[CONF_WEBHOOK_ID],
+                allow_internal=False,
+                prefer_external=True,
+            )
+        except NoURLAvailableError:
+            url = f"/api/webhook/{data[CONF_WEBHOOK_ID]}"
+        return self.async_create_entry(
+            title=account.title,
+            data=data,
+            description_placeholders={"webhook_url": url},
+        )
+
+    def _current(self) -> Mapping[str, Any]:
+        if self.source == SOURCE_REAUTH:
+            return self._get_reauth_entry().data
+        if self.source == SOURCE_RECONFIGURE:
+            return self._get_reconfigure_entry().data
+        return {}
+
+    async def async_step_ttlock(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """TTLock developer application and app account."""
+        errors: dict[str, str] = {}
+        current = self._current()
+        if user_input is not None:
+            data = {
+                CONF_PROVIDER: PROVIDER_TTLOCK,
+                CONF_CLIENT_ID: user_input[CONF_CLIENT_ID].strip(),
+                CONF_CLIENT_SECRET: user_input[CONF_CLIENT_SECRET].strip(),
+                CONF_USERNAME: user_input[CONF_USERNAME].strip(),
+                CONF_PASSWORD_MD5: md5_password(user_input[CONF_PASSWORD]),
+                CONF_REGION: user_input.get(CONF_REGION, "eu"),
+                CONF_BASE_URL: user_input.get(CONF_BASE_URL)
+                or current.get(CONF_BASE_URL, ""),
+            }
+            if account := await self._async_try(data, errors, CONF_PASSWORD):
+                return await self._async_finish(data, account)
+        schema: dict[Any, Any] = {
+            vol.Required(
+                CONF_CLIENT_ID, default=current.get(CONF_CLIENT_ID, vol.UNDEFINED)
+            ): str,
+            vol.Required(CONF_CLIENT_SECRET): _SECRET,
+            vol.Required(
+                CONF_USERNAME, default=current.get(CONF_USERNAME, vol.UNDEFINED)
+            ): str,
+            vol.Required(CONF_PASSWORD): _SECRET,
+            vol.Required(CONF_REGION, default=current.get(CONF_REGION, "eu")): _select(
+                TTLOCK_REGIONS, "region"
+            ),
+        }
+        if self.show_advanced_options:
+            schema[
+                vol.Optional(
+                    CONF_BASE_URL,
+                    description={"suggested_value": current.get(CONF_BASE_URL)},
+                )
+            ] = _URL
+        return self.async_show_form(
+            step_id="ttlock",
+            data_schema=vol.Schema(schema),
+            errors=errors,
+            description_placeholders={"console_url": "https://euopen.ttlock.com"},
+        )
+
+    async def async_step_tuya(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Tuya cloud project."""
+        errors: dict[str, str] = {}
+        current = self._current()
+        if user_input is not None:
+            data = {
+                CONF_PROVIDER: PROVIDER_TUYA,
+                CONF_ACCESS_ID: user_input[CONF_ACCESS_ID].strip(),
+                CONF_ACCESS_SECRET: user_input[CONF_ACCESS_SECRET].strip(),
+                CONF_DATA_CENTER: user_input.get(CONF_DATA_CENTER, "eu"),
+                CONF_USER_UID: (user_input.get(CONF_USER_UID) or "").strip(),
+                CONF_BASE_URL: user_input.get(CONF_BASE_URL)
+                or current.get(CONF_BASE_URL, ""),
+            }
+            if account := await self._async_try(data, errors, CONF_ACCESS_SECRET):
+                return await self._async_finish(data, account)
+        schema: dict[Any, Any] = {
+            vol.Required(
+                CONF_ACCESS_ID, default=current.get(CONF_ACCESS_ID, vol.UNDEFINED)
+            ): str,
+            vol.Required(CONF_ACCESS_SECRET): _SECRET,
+            vol.Required(
+                CONF_DATA_CENTER, default=current.get(CONF_DATA_CENTER, "eu")
+            ): _select(TUYA_DATA_CENTERS, "data_center"),
+            vol.Optional(
+                CONF_USER_UID,
+                description={"suggested_value": current.get(CONF_USER_UID)},
+            ): str,
+        }
+        if self.show_advanced_options:
+            schema[
+                vol.Optional(
+                    CONF_BASE_URL,
+                    description={"suggested_value": current.get(CONF_BASE_URL)},
+                )
+            ] = _URL
+        return self.async_show_form(
+            step_id="tuya",
+            data_schema=vol.Schema(schema),
+            errors=errors,
+            description_placeholders={"console_url": "https://platform.tuya.com"},
+        )
+
+    async def async_step_reauth(
+        self, entry_data: Mapping[str, Any]
+    ) -> ConfigFlowResult:
+        """The stored sign-in stopped working."""
+        return await self.async_step_reauth_confirm()
+
+    async def async_step_reauth_confirm(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Ask again for the credentials of the same account."""
+        if user_input is None:
+            return self.async_show_form(
+                step_id="reauth_confirm",
+                description_placeholders={"account": self._get_reauth_entry().title},
+            )
+        return await self._async_provider_step()
+
+    async def async_step_reconfigure(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Change region, credentials or data centre of the same account."""
+        return await self._async_provider_step()
+
+    async def _async_provider_step(self) -> ConfigFlowResult:
+        if self._current().get(CONF_PROVIDER) == PROVIDER_TUYA:
+            return await self.async_step_tuya()
+        return await self.async_step_ttlock()
+
+
+def _minutes(minimum: int, maximum: int) -> NumberSelector:
+    return NumberSelector(
+        NumberSelectorConfig(
+            min=minimum,
+            max=maximum,
+            step=1,
+            mode=NumberSelectorMode.BOX,
+            unit_of_measurement="min",
+        )
+    )
+
+
+class TTLockGatewayOptionsFlow(OptionsFlowWithReload):
+    """Polling schedules, code retries and clean-up, code privacy."""
+
+    async def async_step_init(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """One form with every option; the entry reloads on save."""
+        if user_input is not None:
+            return self.async_create_entry(
+                data={
+                    key: int(value) if isinstance(value, float) else value
+                    for key, value in user_input.items()
+                }
+            )
+        options = self.config_entry.options
+        schema = vol.Schema(
+            {
+                vol.Required(
+                    CONF_LOCK_LIST_INTERVAL,
+                    default=options.get(
+                        CONF_LOCK_LIST_INTERVAL, DEFAULT_LOCK_LIST_INTERVAL
+                    ),
+                ): _minutes(15, 1440),
+                vol.Required(
+                    CONF_ACTIVITY_INTERVAL,
+                    default=options.get(
+                        CONF_ACTIVITY_INTERVAL, DEFAULT_ACTIVITY_INTERVAL
+                    ),
+                ): _minutes(30, 2880),
+                vol.Required(
+                    CONF_CLEANUP_INTERVAL,
+                    default=options.get(
+                        CONF_CLEANUP_INTERVAL, DEFAULT_CLEANUP_INTERVAL
+                    ),
+                ): _minutes(60, 10080),
+                vol.Required(
+                    CONF_RETRY_INTERVAL,
+                    default=options.get(CONF_RETRY_INTERVAL, DEFAULT_RETRY_INTERVAL),
+                ): _minutes(1, 240),
+                vol.Required(
+                    CONF_RETRY_ATTEMPTS,
+                    default=options.get(CONF_RETRY_ATTEMPTS, DEFAULT_RETRY_ATTEMPTS),
+                ): NumberSelector(
+                    NumberSelectorConfig(
+                        min=1, max=20, step=1, mode=NumberSelectorMode.BOX
+                    )
+                ),
+                vol.Required(
+                    CONF_CLEANUP_ALL, default=options.get(CONF_CLEANUP_ALL, False)
+                ): BooleanSelector(),
+                vol.Required(
+                    CONF_EXPOSE_CODES, default=options.get(CONF_EXPOSE_CODES, False)
+                ): BooleanSelector(),
+            }
+        )
+        return self.async_show_form(step_id="init", data_schema=schema)

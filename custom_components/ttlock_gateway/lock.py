@@ -1,0 +1,79 @@
+"""Lock entities: unlock (and lock where the lock allows) through the cloud."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from homeassistant.components.lock import LockEntity
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.exceptions import ServiceValidationError
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+
+from .const import DOMAIN
+from .coordinator import LockCoordinator, TTLockGatewayConfigEntry
+from .entity import LockBaseEntity, call_cloud
+from .providers.models import LockState
+
+PARALLEL_UPDATES = 1
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: TTLockGatewayConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """Add a lock entity per lock, now and as locks join the account."""
+    coordinator = entry.runtime_data.coordinator
+
+    @callback
+    def add(lock_ids: list[str]) -> None:
+        async_add_entities(CloudLock(coordinator, lock_id) for lock_id in lock_ids)
+
+    coordinator.new_lock_callbacks.append(add)
+    add(list(coordinator.data.locks))
+
+
+class CloudLock(LockBaseEntity, LockEntity):
+    """A cloud lock. Its state is only what events and actions have told us."""
+
+    _attr_name = None
+    _attr_translation_key = "lock"
+
+    def __init__(self, coordinator: LockCoordinator, lock_id: str) -> None:
+        """Create the lock entity."""
+        super().__init__(coordinator, lock_id, "lock")
+
+    @property
+    def is_locked(self) -> bool | None:
+        """Locked, unlocked, or None when no event has told us yet."""
+        state = self.cloud_lock.state
+        if state is None or state is LockState.JAMMED:
+            return None
+        return state is LockState.LOCKED
+
+    @property
+    def is_jammed(self) -> bool | None:
+        """Jammed when the lock says so."""
+        return (
+            self.cloud_lock.state is LockState.JAMMED if self.cloud_lock.state else None
+        )
+
+    async def async_unlock(self, **kwargs: Any) -> None:
+        """Unlock through the gateway or Wi-Fi."""
+        await call_cloud(
+            self.coordinator.provider.async_unlock(self.lock_id), self.cloud_lock.name
+        )
+        self.coordinator.set_lock_state(self.lock_id, LockState.UNLOCKED)
+
+    async def async_lock(self, **kwargs: Any) -> None:
+        """Lock remotely where the lock supports it."""
+        if not self.cloud_lock.capabilities.remote_lock:
+            raise ServiceValidationError(
+                translation_domain=DOMAIN,
+                translation_key="remote_lock_not_supported",
+                translation_placeholders={"name": self.cloud_lock.name},
+            )
+        await call_cloud(
+            self.coordinator.provider.async_lock(self.lock_id), self.cloud_lock.name
+        )
+        self.coordinator.set_lock_state(self.lock_id, LockState.LOCKED)

@@ -1,0 +1,114 @@
+"""The entry's webhook: pushed callbacks become lock events and bus events."""
+
+from __future__ import annotations
+
+from typing import cast
+
+from aiohttp.web import Request, Response
+from homeassistant.components import cloud, webhook
+from homeassistant.const import METH_POST
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers import issue_registry as ir
+from homeassistant.helpers.network import NoURLAvailableError
+from homeassistant.util import dt as dt_util
+
+from .const import CONF_WEBHOOK_ID, DOMAIN, EVENT_JOB, LOGGER
+from .coordinator import TTLockGatewayConfigEntry
+from .providers.callbacks import (
+    MAX_BODY_BYTES,
+    CallbackError,
+    CallbackKind,
+    parse_callback,
+)
+
+CONF_CLOUDHOOK_URL = "cloudhook_url"
+ISSUE_WEBHOOK_NOT_CALLED = "webhook_not_called"
+
+
+async def async_webhook_url(
+    hass: HomeAssistant, entry: TTLockGatewayConfigEntry
+) -> str | None:
+    """The URL a cloud should call: Home Assistant Cloud first, else the external URL."""
+    if url := entry.data.get(CONF_CLOUDHOOK_URL):
+        return cast(str, url)
+    webhook_id = entry.data[CONF_WEBHOOK_ID]
+    if cloud.async_active_subscription(hass):
+        try:
+            url = await cloud.async_get_or_create_cloudhook(hass, webhook_id)
+        except cloud.CloudNotAvailable:
+            url = None
+        if url:
+            hass.config_entries.async_update_entry(
+                entry, data={**entry.data, CONF_CLOUDHOOK_URL: url}
+            )
+            return url
+    try:
+        return webhook.async_generate_url(
+            hass, webhook_id, allow_internal=False, prefer_external=True
+        )
+    except NoURLAvailableError:
+        return None
+
+
+def _issue_id(entry: TTLockGatewayConfigEntry) -> str:
+    return f"{ISSUE_WEBHOOK_NOT_CALLED}_{entry.entry_id}"
+
+
+async def async_setup_webhook(
+    hass: HomeAssistant, entry: TTLockGatewayConfigEntry
+) -> None:
+    """Register the webhook; nag through a repair issue until a callback arrives."""
+    webhook_id = entry.data[CONF_WEBHOOK_ID]
+    coordinator = entry.runtime_data.coordinator
+
+    async def handle(
+        hass: HomeAssistant, webhook_id: str, request: Request
+    ) -> Response:
+        body = await request.content.read(MAX_BODY_BYTES + 1)
+        try:
+            parsed = parse_callback(request.content_type, body, now=dt_util.utcnow())
+        except CallbackError as err:
+            LOGGER.debug("Rejected callback on %s: %s", entry.title, err.reason)
+            return Response(status=400, text=err.reason)
+        _mark_seen()
+        if parsed.kind is CallbackKind.JOB and parsed.job is not None:
+            hass.bus.async_fire(EVENT_JOB, {"entry_id": entry.entry_id, **parsed.job})
+        else:
+            coordinator.async_handle_events(parsed.events)
+        return Response(text=parsed.reply, content_type=parsed.reply_content_type)
+
+    @callback
+    def _mark_seen() -> None:
+        if not coordinator.webhook_seen:
+            coordinator.webhook_seen = True
+            coordinator.save_soon()
+            ir.async_delete_issue(hass, DOMAIN, _issue_id(entry))
+
+    webhook.async_register(
+        hass,
+        DOMAIN,
+        f"TTLock Gateway ({entry.title})",
+        webhook_id,
+        handle,
+        local_only=False,
+        allowed_methods=[METH_POST],
+    )
+    entry.async_on_unload(lambda: webhook.async_unregister(hass, webhook_id))
+
+    if not coordinator.webhook_seen:
+        url = await async_webhook_url(hass, entry)
+        ir.async_create_issue(
+            hass,
+            DOMAIN,
+            _issue_id(entry),
+            is_fixable=False,
+            severity=ir.IssueSeverity.WARNING,
+            translation_key=(
+                ISSUE_WEBHOOK_NOT_CALLED if url else "webhook_no_external_url"
+            ),
+            translation_placeholders={
+                "account": entry.title,
+                "webhook_url": url or "",
+                "webhook_id": webhook_id,
+            },
+        )
