@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import cast
 
+from aiohttp.hdrs import METH_POST
 from aiohttp.web import Request, Response
-from homeassistant.components import cloud, webhook
-from homeassistant.const import METH_POST
+from homeassistant.components import webhook
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.network import NoURLAvailableError
@@ -32,7 +32,15 @@ async def async_webhook_url(
     if url := entry.data.get(CONF_CLOUDHOOK_URL):
         return cast(str, url)
     webhook_id = entry.data[CONF_WEBHOOK_ID]
-    if cloud.async_active_subscription(hass):
+    # Imported only when loaded: the cloud component pulls in heavy dependencies.
+    if "cloud" in hass.config.components:
+        from homeassistant.components import cloud
+
+        if not cloud.async_active_subscription(hass):
+            cloud = None  # type: ignore[assignment]
+    else:
+        cloud = None  # type: ignore[assignment]
+    if cloud is not None:
         try:
             url = await cloud.async_get_or_create_cloudhook(hass, webhook_id)
         except cloud.CloudNotAvailable:
