@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 import hashlib
 import hmac
+import logging
 import time
 from typing import Any
 
@@ -711,3 +712,59 @@ def test_unknown_data_center() -> None:
             access_secret="0" * 32,
             data_center="mars",
         )
+
+
+async def test_fake_rejects_stale_time(
+    cloud: FakeTuyaCloud, session: aiohttp.ClientSession
+) -> None:
+    t = str(int((time.time() - 3600) * 1000))
+    url = "/v1.0/token?grant_type=1"
+    sign = sign_request(
+        access_id=cloud.ACCESS_ID,
+        secret=cloud.ACCESS_SECRET,
+        t=t,
+        nonce="",
+        method="GET",
+        path_with_sorted_query=url,
+        body=b"",
+    )
+    headers = {
+        "client_id": cloud.ACCESS_ID,
+        "sign": sign,
+        "sign_method": "HMAC-SHA256",
+        "t": t,
+    }
+    async with session.get(cloud.base_url + url, headers=headers) as resp:
+        data = await resp.json()
+    assert data["success"] is False
+    assert data["code"] == 1013
+
+
+async def test_debug_logs_hold_no_secrets(
+    cloud: FakeTuyaCloud, client: TuyaClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="custom_components.ttlock_gateway")
+    dev = cloud.add_device(name="Front")
+    await client.async_login()
+    assert client._token is not None
+    first = client._token
+    cloud.revoke_tokens()
+    start = datetime.now(UTC)
+    await client.async_add_code(dev, "Guest", "8642097", start, start + timedelta(1))
+    await client.async_unlock(dev)
+    assert client._token is not first
+    text = "\n".join(
+        r.getMessage()
+        for r in caplog.records
+        if r.name.startswith("custom_components.ttlock_gateway")
+    )
+    assert "temp-password" in text
+    for secret in (
+        cloud.ACCESS_SECRET,
+        first.access_token,
+        first.refresh_token,
+        client._token.access_token,
+        client._token.refresh_token,
+        "8642097",
+    ):
+        assert secret not in text
