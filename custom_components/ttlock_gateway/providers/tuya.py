@@ -188,6 +188,7 @@ class _Token:
     refresh_token: str
     expire_at: float
     uid: str
+    refresh_at: float
 
 
 class _ApiError(Exception):
@@ -481,6 +482,7 @@ class TuyaClient:
             refresh_token=str(result.get("refresh_token", "")),
             expire_at=time.time() + lifetime,
             uid=str(result.get("uid", "")),
+            refresh_at=time.time() + lifetime - min(TOKEN_REFRESH_MARGIN, lifetime / 2),
         )
         return self._token
 
@@ -524,13 +526,13 @@ class TuyaClient:
 
     async def _get_token(self) -> _Token:
         token = self._token
-        if token is not None and time.time() < token.expire_at - TOKEN_REFRESH_MARGIN:
+        if token is not None and time.time() < token.refresh_at:
             return token
         async with self._token_lock:
             token = self._token
             if token is None:
                 return await self._grant()
-            if time.time() < token.expire_at - TOKEN_REFRESH_MARGIN:
+            if time.time() < token.refresh_at:
                 return token  # another caller refreshed it meanwhile
             return await self._refresh(token)
 
