@@ -407,8 +407,8 @@ class LockCoordinator(DataUpdateCoordinator[AccountData]):
                 event_signal(self.config_entry.entry_id, event.lock_id),
                 event,
             )
-            device = dr.async_get(self.hass).async_get_device(
-                identifiers={(DOMAIN, self.device_key(event.lock_id))}
+            device = dr.async_get(self.hass).async_get_device_by_identifier(
+                (DOMAIN, self.device_key(event.lock_id)), self.config_entry.entry_id
             )
             device_id = device.id if device else None
             entity_id = er.async_get(self.hass).async_get_entity_id(
