@@ -89,6 +89,17 @@ def _select(options: tuple[str, ...], key: str) -> SelectSelector:
     )
 
 
+def _base_url_key(current: Mapping[str, Any]) -> vol.Optional:
+    """Optional explicit API address (proxies, tests); empty means region default.
+
+    Always offered: ``show_advanced_options`` is deprecated (always true since
+    2026.x and logs a warning asking users to file a bug).
+    """
+    return vol.Optional(
+        CONF_BASE_URL, description={"suggested_value": current.get(CONF_BASE_URL)}
+    )
+
+
 class TTLockGatewayConfigFlow(ConfigFlow, domain=DOMAIN):
     """Sign in to TTLock or Tuya."""
 
@@ -189,8 +200,9 @@ class TTLockGatewayConfigFlow(ConfigFlow, domain=DOMAIN):
                 CONF_USERNAME: user_input[CONF_USERNAME].strip(),
                 CONF_PASSWORD_MD5: md5_password(user_input[CONF_PASSWORD]),
                 CONF_REGION: user_input.get(CONF_REGION, "eu"),
-                CONF_BASE_URL: user_input.get(CONF_BASE_URL)
-                or current.get(CONF_BASE_URL, ""),
+                # The field is prefilled with the stored address; cleared
+                # means the region's / data centre's default address.
+                CONF_BASE_URL: (user_input.get(CONF_BASE_URL) or "").strip(),
             }
             if account := await self._async_try(data, errors, CONF_PASSWORD):
                 return await self._async_finish(data, account)
@@ -207,13 +219,7 @@ class TTLockGatewayConfigFlow(ConfigFlow, domain=DOMAIN):
                 TTLOCK_REGIONS, "region"
             ),
         }
-        if self.show_advanced_options:
-            schema[
-                vol.Optional(
-                    CONF_BASE_URL,
-                    description={"suggested_value": current.get(CONF_BASE_URL)},
-                )
-            ] = _URL
+        schema[_base_url_key(current)] = _URL
         return self.async_show_form(
             step_id="ttlock",
             data_schema=vol.Schema(schema),
@@ -234,8 +240,9 @@ class TTLockGatewayConfigFlow(ConfigFlow, domain=DOMAIN):
                 CONF_ACCESS_SECRET: user_input[CONF_ACCESS_SECRET].strip(),
                 CONF_DATA_CENTER: user_input.get(CONF_DATA_CENTER, "eu"),
                 CONF_USER_UID: (user_input.get(CONF_USER_UID) or "").strip(),
-                CONF_BASE_URL: user_input.get(CONF_BASE_URL)
-                or current.get(CONF_BASE_URL, ""),
+                # The field is prefilled with the stored address; cleared
+                # means the region's / data centre's default address.
+                CONF_BASE_URL: (user_input.get(CONF_BASE_URL) or "").strip(),
             }
             if account := await self._async_try(data, errors, CONF_ACCESS_SECRET):
                 return await self._async_finish(data, account)
@@ -252,13 +259,7 @@ class TTLockGatewayConfigFlow(ConfigFlow, domain=DOMAIN):
                 description={"suggested_value": current.get(CONF_USER_UID)},
             ): str,
         }
-        if self.show_advanced_options:
-            schema[
-                vol.Optional(
-                    CONF_BASE_URL,
-                    description={"suggested_value": current.get(CONF_BASE_URL)},
-                )
-            ] = _URL
+        schema[_base_url_key(current)] = _URL
         return self.async_show_form(
             step_id="tuya",
             data_schema=vol.Schema(schema),
