@@ -7,7 +7,7 @@ from typing import Any
 
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.core import Event, HomeAssistant
-from homeassistant.helpers import issue_registry as ir
+from homeassistant.helpers import entity_registry as er, issue_registry as ir
 from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import (
@@ -21,8 +21,15 @@ from custom_components.ttlock_gateway.const import (
     EVENT_CODE_ADDED,
     EVENT_CODE_FAILED,
 )
-from tests.common import TTLockHome, seed_ttlock_home, setup_entry, ttlock_data
+from tests.common import (
+    TTLockHome,
+    seed_ttlock_home,
+    setup_entry,
+    ttlock_data,
+    tuya_data,
+)
 from tests.fakes.ttlock_cloud import FakeTTLockCloud
+from tests.fakes.tuya_cloud import FakeTuyaCloud
 
 FRONT = "lock.front_door"
 BACK = "lock.back_door"
@@ -339,3 +346,65 @@ async def test_daily_cleanup(
     }
     assert "Ends later" not in front
     assert "app 2" in front
+
+
+async def test_tuya_code_queued_then_delivered(
+    hass: HomeAssistant, tuya_cloud: FakeTuyaCloud, freezer: FrozenDateTimeFactory
+) -> None:
+    """Tuya: device offline (2001) queues; the retry delivers the same code once."""
+    device = tuya_cloud.add_device(name="Flat door")
+    await setup_entry(hass, tuya_data(tuya_cloud))
+    entity_id = next(
+        e.entity_id
+        for e in er.async_get(hass).entities.values()
+        if e.domain == "lock" and e.platform == DOMAIN
+    )
+    added = listen(hass, EVENT_CODE_ADDED)
+    route = "POST /v1.0/devices/{id}/door-lock/temp-password"
+    tuya_cloud.fail(route, 2001, "device is offline")
+    result = await call(hass, "add_code", entity_id, name="Guest", **window())
+    assert result[entity_id]["status"] == "queued"
+    code = result[entity_id]["code"]
+    assert len(code) == 7
+    assert tuya_cloud.codes[device] == {}
+    await advance(hass, freezer, timedelta(minutes=20, seconds=1))
+    assert [c["pin"] for c in tuya_cloud.codes[device].values()] == [code]
+    assert tuya_cloud.calls[route] == 2
+    assert len(added) == 1
+    await advance(hass, freezer, timedelta(hours=1))
+    assert tuya_cloud.calls[route] == 2
+
+
+async def test_tuya_landed_code_matched_by_name_and_window(
+    hass: HomeAssistant, tuya_cloud: FakeTuyaCloud, freezer: FrozenDateTimeFactory
+) -> None:
+    """Tuya hides digits: a code with our name and window counts as landed."""
+    device = tuya_cloud.add_device(name="Flat door")
+    await setup_entry(hass, tuya_data(tuya_cloud))
+    entity_id = next(
+        e.entity_id
+        for e in er.async_get(hass).entities.values()
+        if e.domain == "lock" and e.platform == DOMAIN
+    )
+    added = listen(hass, EVENT_CODE_ADDED)
+    route = "POST /v1.0/devices/{id}/door-lock/temp-password"
+    tuya_cloud.fail(route, 500, "system error")
+    win = window()
+    result = await call(hass, "add_code", entity_id, name="Guest", **win)
+    assert result[entity_id]["status"] == "queued"
+    start = dt_util.parse_datetime(win["start"])
+    end = dt_util.parse_datetime(win["end"])
+    assert start is not None
+    assert end is not None
+    tuya_cloud.codes[device]["4242"] = {
+        "id": "4242",
+        "name": "Guest",
+        "pin": result[entity_id]["code"],
+        "effective_time": int(start.timestamp()),
+        "invalid_time": int(end.timestamp()),
+        "phase": 2,
+    }
+    await advance(hass, freezer, timedelta(minutes=20, seconds=1))
+    assert tuya_cloud.calls[route] == 1
+    assert len(tuya_cloud.codes[device]) == 1
+    assert [ev.data["code_id"] for ev in added] == ["4242"]
