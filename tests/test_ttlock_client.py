@@ -354,9 +354,10 @@ async def test_passcodes_add_list_change_delete(
     generated = await client.async_generate_code(str(lock_id), "Cleaner", start, end)
     assert generated.code is not None
     assert generated.code.isdigit()
-    assert generated.code == cloud.passcodes[lock_id][int(generated.code_id)][
-        "keyboardPwd"
-    ]
+    assert (
+        generated.code
+        == cloud.passcodes[lock_id][int(generated.code_id)]["keyboardPwd"]
+    )
 
     # A permanent and a cyclic code set up in the app.
     cloud.passcodes[lock_id][1] = {
@@ -400,7 +401,19 @@ async def test_list_codes_paged(
     lock_id = cloud.add_lock(name="Front", gateway_id=gw)
     client = make_client(cloud, session)
     start = datetime(2030, 1, 1, tzinfo=UTC)
-    for i in range(250):
+    start_ms = int(start.timestamp() * 1000)
+    for i in range(248):  # seeded directly, then two more over HTTP
+        cloud.passcodes[lock_id][i + 1] = {
+            "keyboardPwdId": i + 1,
+            "keyboardPwd": f"{1000 + i}",
+            "keyboardPwdName": f"Guest {i}",
+            "keyboardPwdType": 3,
+            "startDate": start_ms,
+            "endDate": start_ms + 3_600_000,
+            "sendDate": start_ms,
+            "isCustom": 1,
+        }
+    for i in (248, 249):
         await client.async_add_code(
             str(lock_id), f"Guest {i}", f"{1000 + i}", start, start + timedelta(hours=1)
         )
@@ -503,7 +516,8 @@ async def test_refresh_before_expiry(
 async def test_expired_token_concurrent_single_refresh(
     make_cloud: CloudFactory, session: aiohttp.ClientSession, freezer: Any
 ) -> None:
-    cloud = await make_cloud(token_lifetime=3600, latency=0.01)
+    # No latency here: the frozen clock also stops the event loop's clock.
+    cloud = await make_cloud(token_lifetime=3600)
     client = make_client(cloud, session)
     await client.async_login()
     freezer.tick(7200)
@@ -591,7 +605,9 @@ async def test_refresh_and_login_fail_is_auth_error(
 # --------------------------------------------------------------------- errors
 
 
-async def test_rate_limit(cloud: FakeTTLockCloud, session: aiohttp.ClientSession) -> None:
+async def test_rate_limit(
+    cloud: FakeTTLockCloud, session: aiohttp.ClientSession
+) -> None:
     client = make_client(cloud, session)
     cloud.fail("/v3/lock/list", 30006, "api call limit exceeded")
     with pytest.raises(RateLimitError) as err:
@@ -663,7 +679,9 @@ async def test_outages_cannot_connect(
     assert await client.async_list_locks() == []
 
 
-async def test_cloud_unreachable(session: aiohttp.ClientSession) -> None:
+async def test_cloud_unreachable(
+    socket_enabled: None, session: aiohttp.ClientSession
+) -> None:
     client = TTLockClient(
         session,
         client_id="a",
