@@ -1,0 +1,148 @@
+"""Diagnostics: snapshot of what an entry knows, and no secret anywhere in it."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from urllib.parse import urlencode
+
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import device_registry as dr
+from homeassistant.setup import async_setup_component
+from homeassistant.util import dt as dt_util
+import pytest
+from pytest_homeassistant_custom_component.components.diagnostics import (
+    get_diagnostics_for_config_entry,
+    get_diagnostics_for_device,
+)
+from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
+from syrupy.assertion import SnapshotAssertion
+from syrupy.filters import props
+
+from custom_components.ttlock_gateway.const import DOMAIN
+from custom_components.ttlock_gateway.providers.ttlock import md5_password
+from tests.common import (
+    TTLOCK_WEBHOOK_ID,
+    TUYA_WEBHOOK_ID,
+    seed_ttlock_home,
+    setup_entry,
+    ttlock_data,
+    tuya_data,
+)
+from tests.fakes.ttlock_cloud import FakeTTLockCloud
+from tests.fakes.tuya_cloud import FakeTuyaCloud
+
+GUEST_CODE = "4711923"
+EXTERNAL_URL = "https://home.example.com"
+
+
+def _secrets_ttlock(cloud: FakeTTLockCloud) -> list[str]:
+    return [
+        cloud.CLIENT_ID,
+        cloud.CLIENT_SECRET,
+        cloud.USERNAME,
+        cloud.PASSWORD,
+        md5_password(cloud.PASSWORD),
+        TTLOCK_WEBHOOK_ID,
+        GUEST_CODE,
+        "Guest",  # a person's name in the record
+        *(lock["lockMac"] for lock in cloud.locks.values()),
+        *cloud._access_tokens,
+        *cloud._refresh_tokens,
+    ]
+
+
+def _assert_clean(diag: Any, secrets: list[str]) -> None:
+    dumped = json.dumps(diag)
+    for secret in secrets:
+        assert secret not in dumped, secret
+
+
+@pytest.mark.freeze_time("2026-11-01T12:00:00+00:00")
+async def test_entry_and_device_diagnostics(
+    hass: HomeAssistant,
+    ttlock_cloud: FakeTTLockCloud,
+    hass_client: ClientSessionGenerator,
+    hass_client_no_auth: ClientSessionGenerator,
+    snapshot: SnapshotAssertion,
+) -> None:
+    """Locks, gateways, last events and options; secrets redacted."""
+    # Before the first HTTP client freezes the router.
+    assert await async_setup_component(hass, "diagnostics", {})
+    hass.config.external_url = EXTERNAL_URL
+    home = seed_ttlock_home(ttlock_cloud)
+    entry = await setup_entry(
+        hass, ttlock_data(ttlock_cloud), options={"lock_list_interval": 30}
+    )
+    # A guest's keypad unlock pushed a minute ago.
+    when = int(dt_util.utcnow().timestamp() * 1000) - 60_000
+    record = {
+        "lockId": home.front,
+        "recordType": 4,
+        "success": 1,
+        "username": "Guest",
+        "keyboardPwd": GUEST_CODE,
+        "lockDate": when,
+        "serverDate": when,
+        "electricQuantity": 64,
+    }
+    client = await hass_client_no_auth()
+    resp = await client.post(
+        f"/api/webhook/{TTLOCK_WEBHOOK_ID}",
+        data=urlencode({"lockId": home.front, "records": json.dumps([record])}),
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert resp.status == 200
+    await hass.async_block_till_done()
+
+    diag = await get_diagnostics_for_config_entry(hass, hass_client, entry)
+    _assert_clean(diag, _secrets_ttlock(ttlock_cloud))
+    assert diag["webhook"] == {
+        "url": f"{EXTERNAL_URL}/api/webhook/**REDACTED**",
+        "seen": True,
+    }
+    assert diag["entry"]["data"]["webhook_id"] == "**REDACTED**"
+    assert diag["entry"]["data"]["client_secret"] == "**REDACTED**"
+    assert diag["entry"]["options"] == {"lock_list_interval": 30}
+    front = next(lock for lock in diag["locks"] if lock["lock_id"] == str(home.front))
+    last = front["activity"]["last_event"]
+    assert last["type"] == "unlocked"
+    assert last["method"] == "code"
+    assert "code" not in last
+    assert front["battery"] == 64
+    assert front["capabilities"]["remote_unlock"] is True
+    assert diag["api_budget"]["lock_list_interval_minutes"] == 30
+    assert len(diag["gateways"]) == 1
+    # The fake cloud listens on a random port.
+    assert diag == snapshot(name="entry", exclude=props("base_url"))
+
+    registry = dr.async_get(hass)
+    coordinator = entry.runtime_data.coordinator
+    for name, key in (
+        ("front", coordinator.device_key(str(home.front))),
+        ("gateway", coordinator.device_key(f"gateway_{home.gateway}")),
+    ):
+        device = registry.async_get_device_by_identifier((DOMAIN, key), entry.entry_id)
+        assert device is not None
+        device_diag = await get_diagnostics_for_device(hass, hass_client, entry, device)
+        _assert_clean(device_diag, _secrets_ttlock(ttlock_cloud))
+        assert ("lock" if name == "front" else "gateway") in device_diag
+        assert device_diag == snapshot(name=name)
+
+
+async def test_tuya_entry_diagnostics_redacted(
+    hass: HomeAssistant,
+    tuya_cloud: FakeTuyaCloud,
+    hass_client: ClientSessionGenerator,
+) -> None:
+    """A Tuya entry: access id and secret, uid and webhook id are redacted."""
+    tuya_cloud.add_device(name="Flat door")
+    entry = await setup_entry(hass, tuya_data(tuya_cloud))
+    diag = await get_diagnostics_for_config_entry(hass, hass_client, entry)
+    _assert_clean(
+        diag, [tuya_cloud.ACCESS_ID, tuya_cloud.ACCESS_SECRET, TUYA_WEBHOOK_ID]
+    )
+    assert diag["webhook"]["seen"] is False
+    # No external URL configured: nothing to show rather than an internal one.
+    assert diag["webhook"]["url"] is None
+    assert [lock["name"] for lock in diag["locks"]] == ["Flat door"]
