@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from datetime import timedelta
+import json
 import socket
 from typing import Any
+from urllib.parse import urlencode
 
 from homeassistant.config_entries import (
     SOURCE_USER,
@@ -14,7 +16,9 @@ from homeassistant.const import CONF_PASSWORD, CONF_USERNAME
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType, InvalidData
 from homeassistant.setup import async_setup_component
+from homeassistant.util import dt as dt_util
 import pytest
+from pytest_homeassistant_custom_component.common import async_capture_events
 
 from custom_components.ttlock_gateway.const import (
     CONF_ACCESS_ID,
@@ -41,6 +45,7 @@ from custom_components.ttlock_gateway.const import (
     DEFAULT_RETRY_ATTEMPTS,
     DEFAULT_RETRY_INTERVAL,
     DOMAIN,
+    EVENT_LOCK,
     PROVIDER_TTLOCK,
     PROVIDER_TUYA,
 )
@@ -788,6 +793,11 @@ async def test_options_flow_saves_every_option_and_reloads(
     assert new_coordinator is not coordinator
     assert new_coordinator.update_interval == timedelta(minutes=30)
     assert new_coordinator.activity_interval == timedelta(minutes=120)
+    queue = entry.runtime_data.code_queue
+    assert queue.retry_interval == timedelta(minutes=5)
+    assert queue.retry_attempts == 3
+    assert queue.cleanup_interval == timedelta(minutes=720)
+    assert queue.cleanup_all is True
 
     # The form now shows the saved values.
     result = await hass.config_entries.options.async_init(entry.entry_id)
@@ -828,3 +838,74 @@ async def test_options_flow_rejects_out_of_range(
         await hass.config_entries.options.async_configure(result["flow_id"], options)
     assert entry.options == {}
     hass.config_entries.options.async_abort(result["flow_id"])
+
+
+async def test_expose_codes_option_takes_effect(
+    hass: HomeAssistant,
+    ttlock_cloud: FakeTTLockCloud,
+    hass_client_no_auth: Any,
+) -> None:
+    """Code digits stay out of lock events until the option is turned on."""
+    entry = await _ttlock_entry(hass, ttlock_cloud)
+    front = next(
+        lock_id
+        for lock_id, lock in ttlock_cloud.locks.items()
+        if lock["lockAlias"] == "Front door"
+    )
+    client = await hass_client_no_auth()
+    events = async_capture_events(hass, EVENT_LOCK)
+
+    async def push_keypad_unlock(code: str) -> dict[str, Any]:
+        now_ms = int(dt_util.utcnow().timestamp() * 1000)
+        body = urlencode(
+            {
+                "notifyType": 1,
+                "lockId": front,
+                "lockMac": ttlock_cloud.locks[front]["lockMac"],
+                "admin": "owner",
+                "records": json.dumps(
+                    [
+                        {
+                            "lockId": front,
+                            "recordType": 4,
+                            "recordTypeFromLock": 4,
+                            "success": 1,
+                            "username": "Guest",
+                            "keyboardPwd": code,
+                            "lockDate": now_ms,
+                            "serverDate": now_ms + 500,
+                            "electricQuantity": 70,
+                        }
+                    ]
+                ),
+            }
+        )
+        resp = await client.post(
+            f"/api/webhook/{entry.data[CONF_WEBHOOK_ID]}",
+            data=body,
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        )
+        assert resp.status == 200
+        await hass.async_block_till_done()
+        return events[-1].data
+
+    hidden = await push_keypad_unlock("8675309")
+    assert "8675309" not in json.dumps(hidden, default=str)
+
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"],
+        {
+            CONF_LOCK_LIST_INTERVAL: 60,
+            CONF_ACTIVITY_INTERVAL: 360,
+            CONF_CLEANUP_INTERVAL: 1440,
+            CONF_RETRY_INTERVAL: 20,
+            CONF_RETRY_ATTEMPTS: 5,
+            CONF_CLEANUP_ALL: False,
+            CONF_EXPOSE_CODES: True,
+        },
+    )
+    await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.LOADED
+    shown = await push_keypad_unlock("4455667")
+    assert shown["code"] == "4455667"
