@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import timedelta
 import json
 import logging
@@ -896,3 +897,32 @@ async def test_fuzz_webhook_never_fails(
     await hass.async_block_till_done()
     assert [e.data["entity_id"] for e in events] == ["lock.front_door"]
     assert_no_errors(caplog)
+
+
+async def test_body_arriving_in_pieces(
+    hass: HomeAssistant,
+    home: tuple[TTLockHome, MockConfigEntry],
+    ttlock_cloud: FakeTTLockCloud,
+    hass_client_no_auth: ClientFactory,
+) -> None:
+    """A valid body sent in several network chunks is read whole."""
+    seeded, _ = home
+    events = async_capture_events(hass, EVENT_LOCK)
+    client = await hass_client_no_auth()
+    records = [
+        code_record(seeded.front, now_ms() - 600_000 + i * 1000, username=f"G{i}")
+        for i in range(60)
+    ]
+    body = ttlock_form(ttlock_cloud, seeded.front, records).encode()
+    assert len(body) > 10_000
+
+    async def pieces() -> AsyncIterator[bytes]:
+        for start in range(0, len(body), 1000):
+            yield body[start : start + 1000]
+            await asyncio.sleep(0.001)
+
+    resp = await client.post(URL, data=pieces(), headers={"Content-Type": FORM})
+    assert resp.status == 200, await resp.text()
+    assert await resp.text() == "success"
+    await hass.async_block_till_done()
+    assert len(events) == 60

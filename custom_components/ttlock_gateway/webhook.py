@@ -58,6 +58,20 @@ async def async_webhook_url(
         return None
 
 
+async def _read_body(request: Request) -> bytes:
+    """The whole body, or its first MAX_BODY_BYTES + 1 bytes when it is larger.
+
+    ``read(n)`` returns what has arrived so far, which may be one chunk only.
+    """
+    body = b""
+    while len(body) <= MAX_BODY_BYTES:
+        chunk = await request.content.read(MAX_BODY_BYTES + 1 - len(body))
+        if not chunk:
+            break
+        body += chunk
+    return body
+
+
 def _issue_id(entry: TTLockGatewayConfigEntry) -> str:
     return f"{ISSUE_WEBHOOK_NOT_CALLED}_{entry.entry_id}"
 
@@ -72,7 +86,7 @@ async def async_setup_webhook(
     async def handle(
         hass: HomeAssistant, webhook_id: str, request: Request
     ) -> Response:
-        body = await request.content.read(MAX_BODY_BYTES + 1)
+        body = await _read_body(request)
         try:
             parsed = parse_callback(request.content_type, body, now=dt_util.utcnow())
         except CallbackError as err:
