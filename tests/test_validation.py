@@ -378,6 +378,13 @@ def test_quality_scale_claims_match_the_code() -> None:
     for rule, proven in claims.items():
         if _status(rule) == "done":
             assert proven, f"{rule} is marked done but the code does not show it"
+    if _status("docs-actions") == "done":
+        docs = "".join(
+            path.read_text(encoding="utf-8")
+            for path in [*ROOT.glob("*.md"), *(ROOT / "docs").glob("*.md")]
+        )
+        for service in _services():
+            assert service in docs, f"docs-actions: {service} is not documented"
     platforms = [
         name
         for name in source
