@@ -1,0 +1,1 @@
+"""Benchmarks of the integration against the fake clouds (run by scripts/bench)."""

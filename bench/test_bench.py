@@ -1,0 +1,577 @@
+"""Performance figures of the integration against the fake clouds on loopback.
+
+Not part of the normal suite (it lives outside ``tests/``). Run it through
+``scripts/bench``, or directly:
+
+    python -m pytest bench/test_bench.py -p no:cacheprovider -q -s
+
+Every test measures, writes its figures to ``bench-results/<name>.json`` and
+asserts only what must hold whatever the machine (every call answered, the
+in-flight bound respected). Targets are compared by ``scripts/bench``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+import json
+import os
+from pathlib import Path
+import statistics
+import time
+import tracemalloc
+from typing import Any
+from urllib.parse import urlencode
+
+from aiohttp.test_utils import TestClient
+from freezegun.api import FrozenDateTimeFactory
+from homeassistant.components.lock import DOMAIN as LOCK_DOMAIN, SERVICE_UNLOCK
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.const import ATTR_ENTITY_ID
+from homeassistant.core import Event, HomeAssistant, callback
+from homeassistant.helpers import entity_registry as er
+from pytest_homeassistant_custom_component.common import async_fire_time_changed
+
+from bench.conftest import TimedTTLockCloud, TimedTuyaCloud
+from custom_components.ttlock_gateway.const import EVENT_LOCK
+from custom_components.ttlock_gateway.coordinator import LockCoordinator
+from tests.common import (
+    TTLOCK_WEBHOOK_ID,
+    setup_entry,
+    ttlock_data,
+    tuya_data,
+)
+
+RESULTS = Path(__file__).resolve().parent.parent / "bench-results"
+FORM = "application/x-www-form-urlencoded"
+ClientFactory = Callable[[], Awaitable[TestClient]]
+Cloud = TimedTTLockCloud | TimedTuyaCloud
+
+# How many locks the "concurrency 1" comparison runs with: the full 200 at
+# 150 ms per call and one call at a time takes minutes (see docs/performance.md).
+SERIAL_LOCKS = int(os.environ.get("BENCH_SERIAL_LOCKS", "50"))
+
+
+def write(name: str, rows: list[dict[str, Any]]) -> None:
+    """Write one test's figures for scripts/bench."""
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / f"{name}.json").write_text(json.dumps(rows, indent=2) + "\n")
+    for row in rows:
+        print(
+            f"{row['provider']:7} {row['metric']:55} {row['value']:>10} {row['unit']}"
+        )
+
+
+def row(
+    section: str,
+    provider: str,
+    metric: str,
+    value: float,
+    unit: str,
+    target: float | None = None,
+    op: str = "<=",
+    note: str = "",
+) -> dict[str, Any]:
+    """One figure and its target."""
+    return {
+        "section": section,
+        "provider": provider,
+        "metric": metric,
+        "value": round(value, 3),
+        "unit": unit,
+        "target": target,
+        "op": op,
+        "note": note,
+    }
+
+
+def pct(values: list[float], q: float) -> float:
+    """The q-quantile (0..1) by nearest rank."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(q * len(ordered)) - 1))]
+
+
+def seed(cloud: Cloud, count: int) -> list[str]:
+    """``count`` locks; TTLock ones behind gateways of 10 locks each."""
+    if isinstance(cloud, TimedTTLockCloud):
+        ids: list[str] = []
+        gateway = 0
+        for i in range(count):
+            if i % 10 == 0:
+                gateway = cloud.add_gateway(name=f"Gateway {i // 10}")
+            ids.append(str(cloud.add_lock(name=f"Lock {i}", gateway_id=gateway)))
+        return ids
+    return [cloud.add_device(name=f"Lock {i}") for i in range(count)]
+
+
+def entry_data(cloud: Cloud) -> dict[str, Any]:
+    """Entry data for either fake."""
+    if isinstance(cloud, TimedTTLockCloud):
+        return ttlock_data(cloud)
+    return tuya_data(cloud)
+
+
+def provider_name(cloud: Cloud) -> str:
+    """Label of the fake's provider."""
+    return "ttlock" if isinstance(cloud, TimedTTLockCloud) else "tuya"
+
+
+def coordinator_of(hass: HomeAssistant) -> LockCoordinator:
+    """The coordinator of the single loaded entry."""
+    (entry,) = hass.config_entries.async_entries("ttlock_gateway")
+    assert entry.state is ConfigEntryState.LOADED
+    return entry.runtime_data.coordinator  # type: ignore[no-any-return]
+
+
+def set_concurrency(coordinator: LockCoordinator, limit: int) -> None:
+    """Force the client's request bound (its semaphore) and the poll's."""
+    provider: Any = coordinator.provider
+    provider.max_concurrency = limit
+    provider._semaphore = asyncio.Semaphore(limit)
+
+
+# --------------------------------------------------------------- 1. calls/day
+
+
+async def _calls_per_day(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, cloud: Cloud, count: int
+) -> tuple[int, int, dict[str, int]]:
+    seed(cloud, count)
+    await setup_entry(hass, entry_data(cloud))
+    coordinator_of(hass)
+    setup_calls = cloud.total_calls
+    cloud.reset_calls()
+    for _ in range(24 * 12):
+        freezer.tick(timedelta(minutes=5))
+        async_fire_time_changed(hass)
+        await hass.async_block_till_done(wait_background_tasks=True)
+    assert coordinator_of(hass).last_update_success
+    return setup_calls, cloud.total_calls, dict(cloud.calls)
+
+
+async def test_calls_per_day_ttlock(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    ttlock_cloud: TimedTTLockCloud,
+) -> None:
+    """Calls in a simulated day at default options, 1/10/50 locks."""
+    await _calls_per_day_all(hass, freezer, ttlock_cloud, "ttlock")
+
+
+async def test_calls_per_day_tuya(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    tuya_cloud: TimedTuyaCloud,
+) -> None:
+    """Calls in a simulated day at default options, 1/10/50 locks."""
+    await _calls_per_day_all(hass, freezer, tuya_cloud, "tuya")
+
+
+async def _calls_per_day_all(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, cloud: Cloud, name: str
+) -> None:
+    rows = []
+    seeded = 0
+    for count in (1, 10, 50):
+        # One entry per size: unload the previous one, grow the account.
+        for entry in hass.config_entries.async_entries("ttlock_gateway"):
+            await hass.config_entries.async_remove(entry.entry_id)
+            await hass.async_block_till_done()
+        setup_calls, calls, per_path = await _calls_per_day(
+            hass, freezer, cloud, count - seeded
+        )
+        seeded = count
+        print(name, count, per_path)
+        rows.append(
+            row(
+                "calls_per_day",
+                name,
+                f"API calls / 24 h, {count} lock(s) (setup excluded)",
+                calls,
+                "calls",
+                50 + 10 * count,
+                note=f"setup: {setup_calls} calls",
+            )
+        )
+        rows.append(
+            row(
+                "calls_per_day",
+                name,
+                f"API calls at setup, {count} lock(s)",
+                setup_calls,
+                "calls",
+            )
+        )
+    for entry in hass.config_entries.async_entries("ttlock_gateway"):
+        await hass.config_entries.async_unload(entry.entry_id)
+    await hass.async_block_till_done()
+    write(f"calls_per_day_{name}", rows)
+
+
+# --------------------------------------------------------- 2. full refresh
+
+
+async def _full_refresh(
+    coordinator: LockCoordinator, cloud: Cloud, latency: float
+) -> tuple[float, int, int]:
+    coordinator.last_activity_poll = None  # the activity poll is due
+    cloud.latency = latency
+    cloud.reset_calls()
+    start = time.perf_counter()
+    await coordinator.async_refresh()
+    elapsed = time.perf_counter() - start
+    cloud.latency = 0
+    assert coordinator.last_update_success
+    assert coordinator.last_activity_poll is not None
+    return elapsed, cloud.total_calls, cloud.max_in_flight
+
+
+async def _refresh_bench(hass: HomeAssistant, cloud: Cloud) -> None:
+    name = provider_name(cloud)
+    seed(cloud, 200)
+    await setup_entry(hass, entry_data(cloud))
+    coordinator = coordinator_of(hass)
+    default = coordinator.provider.max_concurrency
+    rows = []
+
+    elapsed, calls, in_flight = await _full_refresh(coordinator, cloud, 0.15)
+    assert in_flight <= default
+    rows += [
+        row(
+            "full_refresh",
+            name,
+            f"Full refresh, 200 locks, 150 ms/call, concurrency {default}",
+            elapsed,
+            "s",
+            2.0,
+        ),
+        row("full_refresh", name, "  calls made by it", calls, "calls"),
+        row(
+            "full_refresh",
+            name,
+            "  max requests in flight at the fake",
+            in_flight,
+            "requests",
+            default,
+        ),
+    ]
+    for limit in (20, 40, 60):
+        set_concurrency(coordinator, limit)
+        t, _, fl = await _full_refresh(coordinator, cloud, 0.15)
+        assert fl <= limit
+        rows.append(
+            row(
+                "full_refresh",
+                name,
+                f"  same, concurrency {limit} (max in flight {fl})",
+                t,
+                "s",
+            )
+        )
+
+    # Concurrency 1 on a subset (the whole 200 would take minutes), scaled to 200.
+    set_concurrency(coordinator, default)
+    t_default_sub = t_serial = 0.0
+    data = coordinator.data
+    assert data is not None
+    keep = dict(list(data.locks.items())[:SERIAL_LOCKS])
+    removed = [lid for lid in list(cloud_lock_ids(cloud)) if lid not in keep]
+    saved = remove_from_cloud(cloud, removed)
+    # Untimed refresh first: it removes the devices of the hidden locks.
+    await _full_refresh(coordinator, cloud, 0)
+    await hass.async_block_till_done()
+    t_default_sub, sub_calls, _ = await _full_refresh(coordinator, cloud, 0.15)
+    set_concurrency(coordinator, 1)
+    t_serial, serial_calls, fl = await _full_refresh(coordinator, cloud, 0.15)
+    assert fl == 1
+    assert serial_calls == sub_calls
+    restore_to_cloud(cloud, saved)
+    set_concurrency(coordinator, default)
+    await _full_refresh(coordinator, cloud, 0)
+    await hass.async_block_till_done()
+    rows += [
+        row(
+            "full_refresh",
+            name,
+            f"  {SERIAL_LOCKS} locks: concurrency {default} vs 1",
+            t_default_sub,
+            "s",
+            note=f"concurrency 1: {t_serial:.2f} s",
+        ),
+        row(
+            "full_refresh",
+            name,
+            f"  speed-up of concurrency {default} over 1 ({SERIAL_LOCKS} locks)",
+            t_serial / t_default_sub,
+            "x",
+        ),
+    ]
+    write(f"full_refresh_{name}", rows)
+
+
+def cloud_lock_ids(cloud: Cloud) -> list[str]:
+    """Ids of the fake's locks as the integration names them."""
+    if isinstance(cloud, TimedTTLockCloud):
+        return [str(lid) for lid in cloud.locks]
+    return list(cloud.devices)
+
+
+def remove_from_cloud(cloud: Cloud, ids: list[str]) -> dict[str, Any]:
+    """Hide locks from the fake's lists (restored by ``restore_to_cloud``)."""
+    if isinstance(cloud, TimedTTLockCloud):
+        return {lid: cloud.locks.pop(int(lid)) for lid in ids}
+    return {lid: cloud.devices.pop(lid) for lid in ids}
+
+
+def restore_to_cloud(cloud: Cloud, saved: dict[str, Any]) -> None:
+    """Put hidden locks back."""
+    for lid, value in saved.items():
+        if isinstance(cloud, TimedTTLockCloud):
+            cloud.locks[int(lid)] = value
+        else:
+            cloud.devices[lid] = value
+
+
+async def test_full_refresh_ttlock(
+    hass: HomeAssistant, ttlock_cloud: TimedTTLockCloud
+) -> None:
+    """200 locks, 150 ms per call: time, calls, in-flight bound."""
+    await _refresh_bench(hass, ttlock_cloud)
+
+
+async def test_full_refresh_tuya(
+    hass: HomeAssistant, tuya_cloud: TimedTuyaCloud
+) -> None:
+    """200 locks, 150 ms per call: time, calls, in-flight bound."""
+    await _refresh_bench(hass, tuya_cloud)
+
+
+# -------------------------------------------------------------- 3. webhook
+
+
+def _callback_body(lock_id: str, record_id: int, when_ms: int) -> bytes:
+    record = {
+        "lockId": int(lock_id),
+        "recordId": record_id,
+        "recordType": 7,
+        "recordTypeFromLock": 7,
+        "success": 1,
+        "username": f"guest{record_id}",
+        "keyboardPwd": "",
+        "lockDate": when_ms,
+        "serverDate": when_ms + 500,
+        "electricQuantity": 80,
+    }
+    return urlencode(
+        {"notifyType": 1, "lockId": lock_id, "records": json.dumps([record])}
+    ).encode()
+
+
+async def test_webhook_ttlock(
+    hass: HomeAssistant,
+    ttlock_cloud: TimedTTLockCloud,
+    hass_client_no_auth: ClientFactory,
+) -> None:
+    """POST -> ttlock_gateway_event through HA's HTTP server: latency and rate."""
+    (lock_id,) = seed(ttlock_cloud, 1)
+    await setup_entry(hass, ttlock_data(ttlock_cloud))
+    client = await hass_client_no_auth()
+    url = f"/api/webhook/{TTLOCK_WEBHOOK_ID}"
+    fired: dict[int, float] = {}
+
+    @callback
+    def on_event(event: Event) -> None:
+        fired[int(event.data["user"].removeprefix("guest"))] = time.perf_counter()
+
+    unsub = hass.bus.async_listen(EVENT_LOCK, on_event)
+    base_ms = int(time.time() * 1000) - 3_600_000
+    next_id = iter(range(1, 1_000_000))
+
+    # Latency: one POST at a time.
+    latencies = []
+    for _ in range(1000):
+        rid = next(next_id)
+        body = _callback_body(lock_id, rid, base_ms + rid)
+        start = time.perf_counter()
+        resp = await client.post(url, data=body, headers={"Content-Type": FORM})
+        assert resp.status == 200
+        await resp.read()
+        latencies.append((fired[rid] - start) * 1000)
+
+    # Sustained rate: 20 clients posting back to back.
+    total = 5000
+    sem = asyncio.Semaphore(20)
+
+    async def post(rid: int) -> None:
+        async with sem:
+            body = _callback_body(lock_id, rid, base_ms + rid)
+            resp = await client.post(url, data=body, headers={"Content-Type": FORM})
+            assert resp.status == 200
+            await resp.read()
+
+    ids = [next(next_id) for _ in range(total)]
+    before = len(fired)
+    start = time.perf_counter()
+    await asyncio.gather(*(post(rid) for rid in ids))
+    elapsed = time.perf_counter() - start
+    unsub()
+    assert len(fired) - before == total
+    write(
+        "webhook_ttlock",
+        [
+            row(
+                "webhook",
+                "ttlock",
+                f"Webhook sustained rate ({total} POSTs, 20 concurrent)",
+                total / elapsed,
+                "events/s",
+                500,
+                ">=",
+            ),
+            row(
+                "webhook",
+                "ttlock",
+                "Webhook POST -> bus event latency p50",
+                statistics.median(latencies),
+                "ms",
+            ),
+            row(
+                "webhook",
+                "ttlock",
+                "Webhook POST -> bus event latency p95",
+                pct(latencies, 0.95),
+                "ms",
+                20,
+            ),
+        ],
+    )
+
+
+# --------------------------------------------------------- 4. action overhead
+
+
+async def _action_overhead(hass: HomeAssistant, cloud: Cloud) -> None:
+    name = provider_name(cloud)
+    seed(cloud, 1)
+    await setup_entry(hass, entry_data(cloud))
+    entity_id = hass.states.async_entity_ids(LOCK_DOMAIN)[0]
+    samples = []
+    for _ in range(200):
+        cloud.arrivals.clear()
+        start = time.perf_counter()
+        await hass.services.async_call(
+            LOCK_DOMAIN, SERVICE_UNLOCK, {ATTR_ENTITY_ID: entity_id}, blocking=True
+        )
+        assert cloud.arrivals
+        samples.append((cloud.arrivals[0][0] - start) * 1000)
+    first_path = cloud.arrivals[0][1].replace(entity_lock_id(hass, entity_id), "{id}")
+    write(
+        f"action_{name}",
+        [
+            row(
+                "action",
+                name,
+                "lock.unlock call -> first request at the cloud, p50",
+                statistics.median(samples),
+                "ms",
+                note=f"first request: {first_path}",
+            ),
+            row(
+                "action",
+                name,
+                "lock.unlock call -> first request at the cloud, p95",
+                pct(samples, 0.95),
+                "ms",
+                10,
+            ),
+        ],
+    )
+
+
+def entity_lock_id(hass: HomeAssistant, entity_id: str) -> str:
+    """The cloud id of the lock behind an entity."""
+    coordinator = coordinator_of(hass)
+    for lock_id in coordinator.data.locks:
+        if coordinator.device_key(lock_id) == entity_unique_id(hass, entity_id):
+            return lock_id
+    raise AssertionError(entity_id)
+
+
+def entity_unique_id(hass: HomeAssistant, entity_id: str) -> str:
+    """Unique id of an entity."""
+    entry = er.async_get(hass).async_get(entity_id)
+    assert entry is not None
+    return entry.unique_id
+
+
+async def test_action_overhead_ttlock(
+    hass: HomeAssistant, ttlock_cloud: TimedTTLockCloud
+) -> None:
+    """Time our code adds before an unlock reaches the cloud."""
+    await _action_overhead(hass, ttlock_cloud)
+
+
+async def test_action_overhead_tuya(
+    hass: HomeAssistant, tuya_cloud: TimedTuyaCloud
+) -> None:
+    """Time our code adds before an unlock reaches the cloud."""
+    await _action_overhead(hass, tuya_cloud)
+
+
+# ------------------------------------------------------- 5. setup and memory
+
+
+async def _setup_and_memory(hass: HomeAssistant, cloud: Cloud) -> None:
+    name = provider_name(cloud)
+    seed(cloud, 50)
+    data = entry_data(cloud)
+
+    start = time.perf_counter()
+    entry = await setup_entry(hass, data)
+    setup_time = time.perf_counter() - start
+    assert entry.state is ConfigEntryState.LOADED
+    await hass.config_entries.async_remove(entry.entry_id)
+    await hass.async_block_till_done()
+
+    tracemalloc.start(10)
+    try:
+        before = tracemalloc.take_snapshot()
+        entry = await setup_entry(hass, data, unique_id="second")
+        assert entry.state is ConfigEntryState.LOADED
+        after = tracemalloc.take_snapshot()
+    finally:
+        tracemalloc.stop()
+    stats = after.compare_to(before, "filename")
+    added = sum(stat.size_diff for stat in stats)
+    ours = sum(
+        stat.size_diff
+        for stat in stats
+        if "ttlock_gateway" in (stat.traceback[0].filename if stat.traceback else "")
+    )
+    write(
+        f"setup_{name}",
+        [
+            row("setup", name, "Setup of an entry with 50 locks", setup_time, "s"),
+            row(
+                "setup",
+                name,
+                "Memory added by setup, 50 locks (tracemalloc diff)",
+                added / 1024,
+                "KiB",
+                note=f"allocated in ttlock_gateway files: {ours / 1024:.0f} KiB",
+            ),
+        ],
+    )
+
+
+async def test_setup_ttlock(
+    hass: HomeAssistant, ttlock_cloud: TimedTTLockCloud
+) -> None:
+    """Setup time and memory, 50 locks."""
+    await _setup_and_memory(hass, ttlock_cloud)
+
+
+async def test_setup_tuya(hass: HomeAssistant, tuya_cloud: TimedTuyaCloud) -> None:
+    """Setup time and memory, 50 locks."""
+    await _setup_and_memory(hass, tuya_cloud)
