@@ -1,0 +1,342 @@
+"""A runnable simulated TTLock + Tuya cloud for development and browser tests.
+
+It serves the test doubles from ``tests/fakes`` (imported, not copied) on fixed
+loopback ports, seeds a small home, exposes a read-only ``GET /_sim/state`` on each
+port, and periodically pushes callbacks (TTLock record, Dding battery alarm,
+Dding ``lockerOpenAlarm``) to a webhook so the event flow is visible.
+
+Nothing in ``custom_components`` knows about this package: the integration only
+sees a ``base_url``, like every provider already has.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+import contextlib
+from dataclasses import dataclass, field
+import json
+import logging
+import time
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+
+from tests.fakes.ttlock_cloud import FakeTTLockCloud
+from tests.fakes.tuya_cloud import FakeTuyaCloud
+
+_LOGGER = logging.getLogger("simulator")
+
+# Fixed ids so a config directory survives simulator restarts unchanged.
+GATEWAY_ID = 7_100_001
+FRONT_DOOR_ID = 7_200_001
+BACK_DOOR_ID = 7_200_002
+SIDE_GATE_ID = 7_200_003
+TUYA_STUDIO_ID = "vdevosimstudio0001"
+TUYA_GARAGE_ID = "vdevosimgarage0002"
+
+# Record types of the TTLock Open API (``recordType``).
+RECORD_UNLOCK_BY_CODE = 4
+# Guest code digits used by the simulated keypad (a test double's fixed value).
+GUEST_CODE = "482915"
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@dataclass
+class PushStats:
+    """What the push loop did, for ``/_sim/state`` and the log."""
+
+    sent: int = 0
+    failed: int = 0
+    last_status: int | None = None
+    last_error: str | None = None
+    by_kind: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class SimulatorConfig:
+    """Where to listen and where to push."""
+
+    host: str = "127.0.0.1"
+    ttlock_port: int = 8901
+    tuya_port: int = 8902
+    # Full URL of the TTLock entry's webhook (``/api/webhook/<id>``); None: no pushes.
+    webhook_url: str | None = None
+    push_interval: float = 60.0
+    first_push_delay: float | None = None  # default: push_interval
+
+
+def seed_home(ttlock: FakeTTLockCloud, tuya: FakeTuyaCloud) -> None:
+    """Three TTLock locks behind one gateway, two Tuya Wi-Fi locks."""
+    gateway = ttlock.add_gateway(name="Hall gateway", gateway_id=GATEWAY_ID)
+    ttlock.add_lock(
+        name="Front door",
+        gateway_id=gateway,
+        auto_lock_time=15,
+        battery=82,
+        lock_id=FRONT_DOOR_ID,
+    )
+    ttlock.add_lock(
+        name="Back door",
+        gateway_id=gateway,
+        remote_unlock=False,
+        battery=64,
+        lock_id=BACK_DOOR_ID,
+    )
+    ttlock.add_lock(
+        name="Side gate",
+        gateway_id=gateway,
+        passage_mode=False,
+        battery=47,
+        lock_id=SIDE_GATE_ID,
+    )
+    # A guest code that is valid from yesterday for a week (the keypad uses it).
+    now_ms = int(time.time() * 1000)
+    ttlock.passcodes[FRONT_DOOR_ID][7_300_001] = {
+        "keyboardPwdId": 7_300_001,
+        "lockId": FRONT_DOOR_ID,
+        "keyboardPwd": GUEST_CODE,
+        "keyboardPwdName": "Guest: Anna",
+        "keyboardPwdType": 3,
+        "keyboardPwdVersion": 4,
+        "startDate": now_ms - 86_400_000,
+        "endDate": now_ms + 6 * 86_400_000,
+        "sendDate": now_ms - 86_400_000,
+        "isCustom": 1,
+        "senderUsername": ttlock.USERNAME,
+    }
+    tuya.add_device(
+        name="Studio door",
+        device_id=TUYA_STUDIO_ID,
+        passage_mode=False,
+        battery=76,
+    )
+    tuya.add_device(name="Garage door", device_id=TUYA_GARAGE_ID, battery=91)
+
+
+class Simulator:
+    """Both fake clouds on fixed ports, plus the push loop."""
+
+    def __init__(self, config: SimulatorConfig) -> None:
+        self.config = config
+        # Tokens last a day here; the clients refresh them when they expire.
+        self.ttlock = FakeTTLockCloud(token_lifetime=86_400)
+        self.tuya = FakeTuyaCloud(token_lifetime=7_200)
+        self.pushes = PushStats()
+        self._runners: list[web.AppRunner] = []
+        self._push_task: asyncio.Task[None] | None = None
+        self._session: aiohttp.ClientSession | None = None
+        self._tick = 0
+
+    # --------------------------------------------------------------- lifecycle
+
+    async def start(self) -> None:
+        """Seed the home and serve both clouds; start pushing if configured."""
+        seed_home(self.ttlock, self.tuya)
+        # The TTLock fake needs its stop event for held requests (outage modes).
+        if getattr(self.ttlock, "_stopping", None) is None:
+            self.ttlock._stopping = asyncio.Event()
+        cfg = self.config
+        self.ttlock.base_url = await self._serve(
+            cfg.ttlock_port,
+            self.ttlock._dispatch,
+        )
+        self.tuya.base_url = await self._serve(
+            cfg.tuya_port,
+            self.tuya._handle,
+        )
+        _LOGGER.info("TTLock cloud on %s", self.ttlock.base_url)
+        _LOGGER.info("Tuya cloud on %s", self.tuya.base_url)
+        if cfg.webhook_url:
+            self._session = aiohttp.ClientSession(
+                timeout=aiohttp.ClientTimeout(total=10)
+            )
+            self._push_task = asyncio.create_task(self._push_loop())
+            _LOGGER.info(
+                "Pushing callbacks every %ss to %s", cfg.push_interval, cfg.webhook_url
+            )
+
+    async def stop(self) -> None:
+        """Stop pushing and serving."""
+        if self._push_task is not None:
+            self._push_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._push_task
+        if self._session is not None:
+            await self._session.close()
+        if self.ttlock._stopping is not None:
+            self.ttlock._stopping.set()
+        await self.tuya.stop()
+        for runner in self._runners:
+            await runner.cleanup()
+
+    async def _serve(self, port: int, cloud_handler: Handler) -> str:
+        app = web.Application()
+        app.router.add_get("/_sim/state", self._state_view)
+        app.router.add_route("*", "/{tail:.*}", cloud_handler)
+        runner = web.AppRunner(app, shutdown_timeout=1.0, access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, self.config.host, port, reuse_address=True)
+        await site.start()
+        self._runners.append(runner)
+        return f"http://{self.config.host}:{port}"
+
+    # ------------------------------------------------------------------- state
+
+    def state(self) -> dict[str, Any]:
+        """Counts and switches tests read; no secrets, no code digits."""
+        ttlock_locks = {
+            str(lock_id): {
+                "name": lock["lockAlias"],
+                "mac": lock["lockMac"],
+                "unlocks": self.ttlock.unlocks.count(lock_id),
+                "locks": self.ttlock.locks_done.count(lock_id),
+                "passage_mode": lock["passageMode"] == 1,
+                "open_state": self.ttlock.open_state.get(lock_id),
+                "battery": lock["electricQuantity"],
+                "remote_unlock": lock_id not in self.ttlock.remote_unlock_disabled,
+                "passcodes": len(self.ttlock.passcodes.get(lock_id, {})),
+                "records": len(self.ttlock.records.get(lock_id, [])),
+            }
+            for lock_id, lock in sorted(self.ttlock.locks.items())
+        }
+        tuya_devices: dict[str, Any] = {}
+        for device_id, device in sorted(self.tuya.devices.items()):
+            status = {item["code"]: item["value"] for item in device["status"]}
+            tuya_devices[device_id] = {
+                "name": device["name"],
+                "unlocks": self.tuya.unlocks.count(device_id),
+                "locks": self.tuya.locks_done.count(device_id),
+                "passage_mode": status.get("normal_open_switch"),
+                "online": device["online"],
+                "codes": len(self.tuya.codes.get(device_id, {})),
+            }
+        return {
+            "ttlock": {
+                "base_url": self.ttlock.base_url,
+                "gateways": {
+                    str(gid): {"name": gw["gatewayName"], "online": gw["isOnline"] == 1}
+                    for gid, gw in sorted(self.ttlock.gateways.items())
+                },
+                "locks": ttlock_locks,
+                "calls": dict(self.ttlock.calls),
+            },
+            "tuya": {
+                "base_url": self.tuya.base_url,
+                "devices": tuya_devices,
+                "calls": dict(self.tuya.calls),
+            },
+            "pushes": {
+                "webhook_configured": self.config.webhook_url is not None,
+                "interval": self.config.push_interval,
+                "sent": self.pushes.sent,
+                "failed": self.pushes.failed,
+                "last_status": self.pushes.last_status,
+                "last_error": self.pushes.last_error,
+                "by_kind": dict(self.pushes.by_kind),
+            },
+        }
+
+    async def _state_view(self, request: web.Request) -> web.Response:
+        return web.json_response(self.state())
+
+    # ------------------------------------------------------------------ pushes
+
+    def ttlock_code_unlock_callback(self, lock_id: int) -> dict[str, str]:
+        """Record a keypad unlock in the fake and build the callback form for it."""
+        lock = self.ttlock.locks[lock_id]
+        record = self.ttlock.add_record(
+            lock_id,
+            RECORD_UNLOCK_BY_CODE,
+            username="Guest: Anna",
+            keyboard_pwd=GUEST_CODE,
+        )
+        return {
+            "notifyType": "1",
+            "lockId": str(lock_id),
+            "lockMac": lock["lockMac"],
+            "admin": self.ttlock.USERNAME,
+            "records": json.dumps([record], separators=(",", ":")),
+        }
+
+    def dding_battery_callback(self, lock_id: int, *, low: bool) -> dict[str, Any]:
+        """A Dding battery alarm (or its all-clear); the fake's battery agrees."""
+        lock = self.ttlock.locks[lock_id]
+        level = 18 if low else 100
+        lock["electricQuantity"] = level
+        return self._dding(
+            lock, "batteryAlarm" if low else "clearBatteryAlarm", battery_level=level
+        )
+
+    def dding_open_callback(self, lock_id: int) -> dict[str, Any]:
+        """A Dding ``lockerOpenAlarm`` (the door was opened)."""
+        return self._dding(self.ttlock.locks[lock_id], "lockerOpenAlarm")
+
+    @staticmethod
+    def _dding(lock: dict[str, Any], event: str, **detail: Any) -> dict[str, Any]:
+        return {
+            "event": event,
+            "time": int(time.time()),
+            "uuid": lock["lockMac"],
+            "home_id": "sim-home",
+            "room_id": f"sim-room-{lock['lockId']}",
+            "nickname": lock["lockAlias"],
+            "detail": detail,
+        }
+
+    async def push_once(self) -> None:
+        """Push one round: keypad unlock, battery alarm, door-open alarm."""
+        self._tick += 1
+        await self._post(
+            "ttlock_record", data=self.ttlock_code_unlock_callback(FRONT_DOOR_ID)
+        )
+        low = self._tick % 2 == 1
+        await self._post(
+            "dding_battery",
+            json_body=self.dding_battery_callback(BACK_DOOR_ID, low=low),
+        )
+        await self._post("dding_open", json_body=self.dding_open_callback(SIDE_GATE_ID))
+
+    async def _post(
+        self,
+        kind: str,
+        *,
+        data: dict[str, str] | None = None,
+        json_body: dict[str, Any] | None = None,
+    ) -> None:
+        assert self._session is not None
+        assert self.config.webhook_url is not None
+        try:
+            async with self._session.post(
+                self.config.webhook_url, data=data, json=json_body
+            ) as resp:
+                await resp.read()
+                self.pushes.last_status = resp.status
+                ok = resp.status < 300
+        except (aiohttp.ClientError, TimeoutError) as err:
+            ok = False
+            self.pushes.last_status = None
+            self.pushes.last_error = f"{kind}: {type(err).__name__}"
+        if ok:
+            self.pushes.sent += 1
+            self.pushes.by_kind[kind] = self.pushes.by_kind.get(kind, 0) + 1
+            _LOGGER.info("pushed %s", kind)
+        else:
+            self.pushes.failed += 1
+            if self.pushes.last_status is not None:
+                self.pushes.last_error = f"{kind}: HTTP {self.pushes.last_status}"
+            _LOGGER.warning("push %s failed (%s)", kind, self.pushes.last_error)
+
+    async def _push_loop(self) -> None:
+        cfg = self.config
+        delay = (
+            cfg.first_push_delay
+            if cfg.first_push_delay is not None
+            else cfg.push_interval
+        )
+        while True:
+            await asyncio.sleep(delay)
+            await self.push_once()
+            delay = cfg.push_interval

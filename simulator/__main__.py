@@ -1,0 +1,93 @@
+"""``python -m simulator``: serve the simulated clouds until interrupted."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import sys
+
+from . import Simulator, SimulatorConfig
+
+
+def _parse(argv: list[str] | None) -> SimulatorConfig:
+    env = os.environ.get
+    parser = argparse.ArgumentParser(
+        prog="python -m simulator",
+        description="Simulated TTLock + Tuya clouds on loopback (a test double).",
+    )
+    parser.add_argument("--host", default=env("SIM_HOST", "127.0.0.1"))
+    parser.add_argument(
+        "--ttlock-port", type=int, default=int(env("SIM_TTLOCK_PORT", "8901"))
+    )
+    parser.add_argument(
+        "--tuya-port", type=int, default=int(env("SIM_TUYA_PORT", "8902"))
+    )
+    parser.add_argument(
+        "--webhook-url",
+        default=env("SIM_WEBHOOK_URL") or None,
+        help="TTLock entry webhook URL to push callbacks to (default: no pushes)",
+    )
+    parser.add_argument(
+        "--push-interval",
+        type=float,
+        default=float(env("SIM_PUSH_INTERVAL", "60")),
+        help="seconds between pushes (default 60)",
+    )
+    parser.add_argument(
+        "--first-push-delay",
+        type=float,
+        default=None,
+        help="seconds before the first push (default: the interval)",
+    )
+    args = parser.parse_args(argv)
+    if args.push_interval <= 0:
+        parser.error("--push-interval must be positive")
+    return SimulatorConfig(
+        host=args.host,
+        ttlock_port=args.ttlock_port,
+        tuya_port=args.tuya_port,
+        webhook_url=args.webhook_url,
+        push_interval=args.push_interval,
+        first_push_delay=args.first_push_delay,
+    )
+
+
+async def _run(config: SimulatorConfig) -> None:
+    sim = Simulator(config)
+    await sim.start()
+    print(
+        f"simulator ready: TTLock {sim.ttlock.base_url}  Tuya {sim.tuya.base_url}  "
+        f"state {sim.ttlock.base_url}/_sim/state",
+        flush=True,
+    )
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        await sim.stop()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run until SIGINT/SIGTERM."""
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s"
+    )
+    config = _parse(argv)
+    try:
+        asyncio.run(_run(config))
+    except OSError as err:
+        print(f"simulator: {err}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,240 @@
+"""Write a development Home Assistant config directory wired to the simulator.
+
+``python -m simulator.devconfig --config config`` creates (only what is missing):
+
+- ``configuration.yaml``: the parts of ``default_config`` that load without extra
+  packages, the debug logger for this integration, and the HTTP port;
+- ``custom_components`` -> the repository's ``custom_components`` (symlink);
+- ``.storage/onboarding``: every onboarding step done, so ``/`` shows the login page;
+- ``.storage/core.config_entries``: a TTLock and a Tuya entry pointing at the
+  simulator, with fixed webhook ids (``--no-entries`` skips them, for real clouds).
+
+The login user itself is created with Home Assistant's own tool
+(``hass --script auth -c config add dev dev``), see ``scripts/develop``.
+Everything written here uses the simulator's public test credentials only.
+"""
+
+from __future__ import annotations
+
+import argparse
+from datetime import UTC, datetime
+import json
+import os
+from pathlib import Path
+import sys
+from typing import Any
+
+from custom_components.ttlock_gateway.providers.ttlock import md5_password
+from tests.fakes.ttlock_cloud import FakeTTLockCloud
+from tests.fakes.tuya_cloud import FakeTuyaCloud
+
+REPO = Path(__file__).resolve().parent.parent
+DOMAIN = "ttlock_gateway"
+TTLOCK_WEBHOOK_ID = "sim-ttlock-webhook"
+TUYA_WEBHOOK_ID = "sim-tuya-webhook"
+TTLOCK_ENTRY_ID = "01SIMTTLOCK0000000000000000"
+TUYA_ENTRY_ID = "01SIMTUYA000000000000000000"
+
+# Integrations whose packages the web UI needs (see ``missing_ui_requirements``).
+UI_DOMAINS = ("frontend", "conversation", "camera", "ffmpeg", "tts", "assist_pipeline")
+
+# ``default_config`` minus what needs packages this venv does not have
+# (assist_pipeline, conversation, cloud, dhcp, ssdp, stream, go2rtc, usb, file...).
+CONFIGURATION_YAML = """\
+# Development config written by scripts/develop (python -m simulator.devconfig).
+homeassistant:
+  name: TTLock Gateway dev
+  latitude: 52.37
+  longitude: 4.89
+  elevation: 0
+  unit_system: metric
+  currency: EUR
+  country: NL
+  time_zone: Europe/Amsterdam
+  language: en
+
+http:
+  server_host: 127.0.0.1
+  server_port: {port}
+
+# The part of default_config that loads without packages missing from this venv
+# (no mobile_app: it pulls in camera, conversation, tts and ffmpeg).
+frontend:
+config:
+history:
+logbook:
+energy:
+my:
+person:
+sun:
+system_health:
+webhook:
+
+logger:
+  default: warning
+  logs:
+    custom_components.ttlock_gateway: debug
+    homeassistant.components.webhook: info
+"""
+
+
+def _storage(key: str, version: int, minor: int, data: Any) -> dict[str, Any]:
+    return {"version": version, "minor_version": minor, "key": key, "data": data}
+
+
+def _entry(
+    entry_id: str, title: str, unique_id: str, data: dict[str, Any]
+) -> dict[str, Any]:
+    now = datetime.now(UTC).isoformat()
+    # The fields ``ConfigEntry.as_dict`` writes (config entries storage 1.5).
+    return {
+        "created_at": now,
+        "data": data,
+        "discovery_keys": {},
+        "disabled_by": None,
+        "domain": DOMAIN,
+        "entry_id": entry_id,
+        "minor_version": 1,
+        "modified_at": now,
+        "options": {},
+        "pref_disable_new_entities": False,
+        "pref_disable_polling": False,
+        "source": "user",
+        "subentries": [],
+        "title": title,
+        "unique_id": unique_id,
+        "version": 1,
+    }
+
+
+def config_entries(ttlock_url: str, tuya_url: str) -> dict[str, Any]:
+    """The two simulator entries, as the config flow would have stored them."""
+    ttlock = _entry(
+        TTLOCK_ENTRY_ID,
+        FakeTTLockCloud.USERNAME,
+        f"{FakeTTLockCloud.CLIENT_ID}_{FakeTTLockCloud.UID}",
+        {
+            "provider": "ttlock",
+            "client_id": FakeTTLockCloud.CLIENT_ID,
+            "client_secret": FakeTTLockCloud.CLIENT_SECRET,
+            "username": FakeTTLockCloud.USERNAME,
+            "password_md5": md5_password(FakeTTLockCloud.PASSWORD),
+            "region": "eu",
+            "base_url": ttlock_url,
+            "webhook_id": TTLOCK_WEBHOOK_ID,
+        },
+    )
+    tuya = _entry(
+        TUYA_ENTRY_ID,
+        "Tuya Cloud (simulator, 2 locks)",
+        f"{FakeTuyaCloud.ACCESS_ID}_{FakeTuyaCloud.USER_UID}",
+        {
+            "provider": "tuya",
+            "access_id": FakeTuyaCloud.ACCESS_ID,
+            "access_secret": FakeTuyaCloud.ACCESS_SECRET,
+            "data_center": "eu",
+            "user_uid": "",
+            "base_url": tuya_url,
+            "webhook_id": TUYA_WEBHOOK_ID,
+        },
+    )
+    return _storage("core.config_entries", 1, 5, {"entries": [ttlock, tuya]})
+
+
+def _write_json(path: Path, payload: dict[str, Any]) -> None:
+    path.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
+
+
+def write_config(
+    config: Path,
+    *,
+    port: int,
+    ttlock_url: str,
+    tuya_url: str,
+    entries: bool,
+) -> list[str]:
+    """Create what is missing; return what was created (for the log)."""
+    created: list[str] = []
+    storage = config / ".storage"
+    storage.mkdir(parents=True, exist_ok=True)
+
+    yaml_path = config / "configuration.yaml"
+    if not yaml_path.exists():
+        yaml_path.write_text(CONFIGURATION_YAML.format(port=port), encoding="utf-8")
+        created.append(str(yaml_path))
+
+    link = config / "custom_components"
+    if not link.exists() and not link.is_symlink():
+        target = REPO / "custom_components"
+        rel = os.path.relpath(target, config.resolve())
+        link.symlink_to(rel, target_is_directory=True)
+        created.append(f"{link} -> {rel}")
+
+    onboarding = storage / "onboarding"
+    if not onboarding.exists():
+        done = ["user", "core_config", "analytics", "integration"]
+        _write_json(onboarding, _storage("onboarding", 4, 1, {"done": done}))
+        created.append(str(onboarding))
+
+    entries_path = storage / "core.config_entries"
+    if entries and not entries_path.exists():
+        _write_json(entries_path, config_entries(ttlock_url, tuya_url))
+        created.append(str(entries_path))
+    return created
+
+
+def missing_ui_requirements() -> list[str]:
+    """Pinned packages the web UI needs that are not installed.
+
+    The frontend itself, and the packages of the integrations whose modules the
+    frontend's service descriptions import (``homeassistant.helpers.service`` loads
+    every entity component for feature filters: conversation, camera, tts...).
+    """
+
+    from homeassistant import components
+    from homeassistant.util import package as pkg_util
+
+    base = Path(components.__file__).parent
+    wanted: list[str] = []
+    for domain in UI_DOMAINS:
+        manifest = json.loads((base / domain / "manifest.json").read_text("utf-8"))
+        wanted.extend(manifest.get("requirements", []))
+    return [r for r in dict.fromkeys(wanted) if not pkg_util.is_installed(r)]
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command line entry point."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--config", type=Path, default=REPO / "config")
+    parser.add_argument("--port", type=int, default=8123, help="Home Assistant port")
+    parser.add_argument("--ttlock-url", default="http://127.0.0.1:8901")
+    parser.add_argument("--tuya-url", default="http://127.0.0.1:8902")
+    parser.add_argument(
+        "--no-entries",
+        action="store_true",
+        help="do not pre-create the simulator entries (real clouds: add from the UI)",
+    )
+    parser.add_argument(
+        "--missing-ui-requirements",
+        action="store_true",
+        help="print the web UI's missing packages, one a line, and exit",
+    )
+    args = parser.parse_args(argv)
+    if args.missing_ui_requirements:
+        for requirement in missing_ui_requirements():
+            print(requirement)
+        return 0
+    created = write_config(
+        args.config,
+        port=args.port,
+        ttlock_url=args.ttlock_url,
+        tuya_url=args.tuya_url,
+        entries=not args.no_entries,
+    )
+    for item in created:
+        print(f"created {item}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
