@@ -349,14 +349,16 @@ async def test_remote_unlock_disabled(cloud: FakeTuyaCloud, client: TuyaClient) 
         await client.async_unlock(dev)
     assert "Remote unlock" in str(exc.value)
     assert cloud.unlocks == []
-    # Enabled after the capability was cached as on: the cloud's 2003 still maps.
+    # Enabled in the app afterwards: a cached "disabled" is checked again.
     cloud.meta[dev]["remote_unlock"] = True
-    lock = (await client.async_list_locks())[0]
-    await client.async_get_lock_details(lock)
+    await client.async_unlock(dev)
+    assert cloud.unlocks == [dev]
+    # Disabled again while cached as on: the cloud's 2003 still maps.
     cloud.meta[dev]["remote_unlock"] = False
     with pytest.raises(NotSupportedError) as exc:
         await client.async_unlock(dev)
     assert exc.value.code == 2003
+    assert cloud.unlocks == [dev]
 
 
 async def test_unlock_offline_is_transient(

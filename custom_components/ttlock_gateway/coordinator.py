@@ -329,6 +329,12 @@ class LockCoordinator(DataUpdateCoordinator[AccountData]):
             lock_id = self.resolve_lock_id(data, event)
             act = self.activity.setdefault(lock_id or "", LockActivity())
             if event.event_id in act.seen:
+                # Announced before (e.g. pushed, then polled after a restart):
+                # not again, but it still tells an unknown state.
+                if lock_id is not None and data.locks[lock_id].state is None:
+                    self._apply_to_lock(
+                        data, data.locks[lock_id], act, replace(event, lock_id=lock_id)
+                    )
                 continue
             act.seen.append(event.event_id)
             if lock_id is not None:
@@ -454,6 +460,8 @@ class LockCoordinator(DataUpdateCoordinator[AccountData]):
                     device_registry.async_update_device(
                         device.id, remove_config_entry_id=self.config_entry.entry_id
                     )
+        # Platforms build entities from self.data: publish it before announcing.
+        self.data = data
         if new := sorted(current - self._known_locks):
             self._known_locks |= set(new)
             if self.current_data is not None:

@@ -299,6 +299,11 @@ def is_sub_device_lock(device: Mapping[str, Any]) -> bool:
     return any(word in product for word in ("zigbee", "ble", "bluetooth"))
 
 
+# The remote-unlock setting changes rarely; asking every activity poll would cost
+# 4 calls per lock a day of the API budget.
+REMOTE_UNLOCK_RECHECK: Final = 24 * 3600.0
+
+
 class TuyaClient:
     """Tuya Cloud OpenAPI client implementing ``models.LockProvider``."""
 
@@ -336,6 +341,7 @@ class TuyaClient:
         self._device_locks: dict[str, asyncio.Lock] = {}
         self._devices: dict[str, dict[str, Any]] = {}
         self._remote_unlock: dict[str, bool] = {}
+        self._remote_unlock_checked: dict[str, float] = {}
 
     # ------------------------------------------------------------------ helpers
 
@@ -730,11 +736,16 @@ class TuyaClient:
                     if kind is not None:
                         break
         self._remote_unlock[device_id] = enabled
+        self._remote_unlock_checked[device_id] = time.time()
         return enabled
 
     async def async_get_lock_details(self, lock: Lock) -> Lock:
-        """Ask whether remote unlock is enabled (one call; cached for listing)."""
-        enabled = await self._remote_unlock_enabled(lock.lock_id)
+        """Whether remote unlock is enabled: asked at most once a day per lock."""
+        checked = self._remote_unlock_checked.get(lock.lock_id)
+        if checked is not None and time.time() - checked < REMOTE_UNLOCK_RECHECK:
+            enabled = self._remote_unlock.get(lock.lock_id, False)
+        else:
+            enabled = await self._remote_unlock_enabled(lock.lock_id)
         return replace(
             lock, capabilities=replace(lock.capabilities, remote_unlock=enabled)
         )
@@ -763,10 +774,11 @@ class TuyaClient:
     async def async_unlock(self, lock_id: str) -> None:
         """Ticket + password-free open-door (door-operate if open-door unsupported)."""
         async with self._device_lock(lock_id):
-            enabled = self._remote_unlock.get(lock_id)
-            if enabled is None:
-                enabled = await self._remote_unlock_enabled(lock_id)
-            if not enabled:
+            # A user action may follow enabling remote unlock in the app: a
+            # cached "disabled" is checked again rather than trusted.
+            if not self._remote_unlock.get(
+                lock_id
+            ) and not await self._remote_unlock_enabled(lock_id):
                 raise NotSupportedError(_REMOTE_UNLOCK_DISABLED_MSG)
             ticket_id, _ = await self._ticket(lock_id)
             try:
