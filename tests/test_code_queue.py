@@ -17,6 +17,8 @@ from pytest_homeassistant_custom_component.common import (
 
 from custom_components.ttlock_gateway.const import (
     CONF_CLEANUP_ALL,
+    CONF_RETRY_ATTEMPTS,
+    CONF_RETRY_INTERVAL,
     DOMAIN,
     EVENT_CODE_ADDED,
     EVENT_CODE_FAILED,
@@ -220,6 +222,7 @@ async def test_five_failures_fire_failed_event_and_repair_issue(
     ttlock_cloud: FakeTTLockCloud,
     home: tuple[TTLockHome, MockConfigEntry],
     freezer: FrozenDateTimeFactory,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     seeded, _ = home
     failed = listen(hass, EVENT_CODE_FAILED)
@@ -247,6 +250,15 @@ async def test_five_failures_fire_failed_event_and_repair_issue(
 
     await advance(hass, freezer, timedelta(hours=2))
     assert ttlock_cloud.calls[ADD_PATH] == 5
+    # The failure is logged, without digits (the harness's own storage mock
+    # logs what it writes; Home Assistant's Store does not).
+    ours = [
+        r.getMessage()
+        for r in caplog.records
+        if not r.name.startswith("pytest_homeassistant_custom_component")
+    ]
+    assert any("Guest Jones" in m for m in ours)
+    assert not any("1122" in m for m in ours)
     listed = await call(hass, "list_codes", FRONT)
     assert [(c["name"], c["status"]) for c in listed[FRONT]["codes"]] == [
         ("Guest Jones", "failed")
@@ -408,3 +420,26 @@ async def test_tuya_landed_code_matched_by_name_and_window(
     assert tuya_cloud.calls[route] == 1
     assert len(tuya_cloud.codes[device]) == 1
     assert [ev.data["code_id"] for ev in added] == ["4242"]
+
+
+async def test_options_schedule_and_rate_limit_queues(
+    hass: HomeAssistant, ttlock_cloud: FakeTTLockCloud, freezer: FrozenDateTimeFactory
+) -> None:
+    """retry_interval/retry_attempts from the options; a quota error queues too."""
+    seed_ttlock_home(ttlock_cloud)
+    await setup_entry(
+        hass,
+        ttlock_data(ttlock_cloud),
+        {CONF_RETRY_INTERVAL: 5, CONF_RETRY_ATTEMPTS: 2},
+    )
+    failed = listen(hass, EVENT_CODE_FAILED)
+    ttlock_cloud.fail(ADD_PATH, 30006, "api limit", times=2)
+    result = await call(hass, "add_code", FRONT, name="G", code="7788", **window())
+    assert result[FRONT]["status"] == "queued"
+    await advance(hass, freezer, timedelta(minutes=4))
+    assert ttlock_cloud.calls[ADD_PATH] == 1
+    await advance(hass, freezer, timedelta(minutes=1, seconds=1))
+    assert ttlock_cloud.calls[ADD_PATH] == 2
+    assert len(failed) == 1
+    await advance(hass, freezer, timedelta(minutes=30))
+    assert ttlock_cloud.calls[ADD_PATH] == 2
