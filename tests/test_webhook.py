@@ -926,3 +926,44 @@ async def test_body_arriving_in_pieces(
     assert await resp.text() == "success"
     await hass.async_block_till_done()
     assert len(events) == 60
+
+
+async def test_push_then_restart_then_poll_is_one_event(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    home: tuple[TTLockHome, MockConfigEntry],
+    ttlock_cloud: FakeTTLockCloud,
+    hass_client_no_auth: ClientFactory,
+) -> None:
+    """Records seen by push are remembered across a reload of the entry."""
+    seeded, entry = home
+    events = async_capture_events(hass, EVENT_LOCK)
+    client = await hass_client_no_auth()
+    when = now_ms() - 60_000
+    resp = await post(
+        client,
+        ttlock_form(ttlock_cloud, seeded.back, [code_record(seeded.back, when)]),
+        FORM,
+    )
+    assert resp.status == 200
+    await hass.async_block_till_done()
+    assert len(events) == 1
+
+    # Saved (debounced), then the entry restarts.
+    freezer.tick(timedelta(seconds=10))
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done()
+    assert await hass.config_entries.async_reload(entry.entry_id)
+    await hass.async_block_till_done()
+
+    ttlock_cloud.add_record(
+        seeded.back, 4, username="Guest", keyboard_pwd=GUEST_CODE, lock_date_ms=when
+    )
+    polls_before = ttlock_cloud.calls["/v3/lockRecord/list"]
+    for _ in range(7):
+        freezer.tick(timedelta(minutes=61))
+        async_fire_time_changed(hass)
+        await hass.async_block_till_done(wait_background_tasks=True)
+    assert ttlock_cloud.calls["/v3/lockRecord/list"] > polls_before
+    assert len(events) == 1
+    assert hass.states.get("lock.back_door").state == "unlocked"
