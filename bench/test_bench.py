@@ -256,7 +256,7 @@ async def _refresh_bench(hass: HomeAssistant, cloud: Cloud) -> None:
             default,
         ),
     ]
-    for limit in (20, 40, 60):
+    for limit in (20, 40):
         set_concurrency(coordinator, limit)
         t, _, fl = await _full_refresh(coordinator, cloud, 0.15)
         assert fl <= limit
@@ -390,7 +390,7 @@ async def test_webhook_ttlock(
 
     # Latency: one POST at a time.
     latencies = []
-    for _ in range(1000):
+    for _ in range(500):
         rid = next(next_id)
         body = _callback_body(lock_id, rid, base_ms + rid)
         start = time.perf_counter()
@@ -400,7 +400,7 @@ async def test_webhook_ttlock(
         latencies.append((fired[rid] - start) * 1000)
 
     # Sustained rate: 20 clients posting back to back.
-    total = 5000
+    total = 3000
     sem = asyncio.Semaphore(20)
 
     async def post(rid: int) -> None:

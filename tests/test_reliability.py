@@ -47,6 +47,8 @@ from pytest_homeassistant_custom_component.components.diagnostics import (
 
 from custom_components.ttlock_gateway.const import (
     DOMAIN,
+    EVENT_CODE_ADDED,
+    EVENT_CODE_FAILED,
     EVENT_LOCK,
     RETRY_AFTER_FAILURE,
 )
@@ -395,6 +397,12 @@ async def test_gateway_busy_storm(
     keys = {getattr(r, "translation_key", None) for r in failures}
     assert keys <= {"not_supported", "lock_busy"}
     assert "not_supported" in keys
+    # The gateway did turn commands away (the storm happened) and the client
+    # retried them, yet never had two commands for one lock in flight.
+    commands = sum(
+        ttlock_cloud.calls[p] for p in ("/v3/lock/unlock", "/v3/lock/configPassageMode")
+    )
+    assert commands > 20
     assert ttlock_cloud.max_in_flight_per_lock
     assert set(ttlock_cloud.max_in_flight_per_lock.values()) == {1}
     assert home.back not in ttlock_cloud.unlocks
@@ -703,3 +711,71 @@ async def test_no_secrets_in_logs_or_events_tuya(
     text = logs + repr([(e.event_type, e.data) for e in events])
     assert tuya_cloud.ACCESS_SECRET not in text
     assert not [t[:4] for t in tokens if t in text]
+
+
+# ------------------------------------------------------------ code queue chaos
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3, 4])
+async def test_code_queue_chaos_restarts_at_random_points(
+    hass: HomeAssistant,
+    ttlock_cloud: FakeTTLockCloud,
+    freezer: FrozenDateTimeFactory,
+    caplog: pytest.LogCaptureFixture,
+    seed: int,
+) -> None:
+    """Restart HA anywhere in the retry cycle: each code lands exactly once."""
+    rng = random.Random(seed)
+    home = seed_ttlock_home(ttlock_cloud)
+    entry = await setup_entry(hass, ttlock_data(ttlock_cloud))
+    added: list[Event] = []
+    failed: list[Event] = []
+    hass.bus.async_listen(EVENT_CODE_ADDED, callback(lambda e: added.append(e)))
+    hass.bus.async_listen(EVENT_CODE_FAILED, callback(lambda e: failed.append(e)))
+
+    ttlock_cloud.gateways[home.gateway]["isOnline"] = 0
+    now = dt_util.now()
+    codes = {"lock.front_door": "97531", "lock.back_door": "24680"}
+    for entity_id, code in codes.items():
+        result = await hass.services.async_call(
+            DOMAIN,
+            "add_code",
+            {
+                "entity_id": entity_id,
+                "name": f"Guest {code}",
+                "code": code,
+                "start": (now + timedelta(hours=1)).isoformat(),
+                "end": (now + timedelta(days=3)).isoformat(),
+            },
+            blocking=True,
+            return_response=True,
+        )
+        assert result[entity_id]["status"] == "queued"
+
+    # The gateway comes back within two retry intervals; meanwhile time moves
+    # in random steps and HA restarts (entry reload) at random moments.
+    back_online_at = rng.uniform(5, 40)
+    elapsed = 0.0
+    restarts = 0
+    while elapsed < 180:
+        step = rng.uniform(0.5, 25)
+        elapsed += step
+        if elapsed >= back_online_at:
+            ttlock_cloud.gateways[home.gateway]["isOnline"] = 1
+        await tick(hass, freezer, timedelta(minutes=step))
+        if rng.random() < 0.5:
+            assert await hass.config_entries.async_reload(entry.entry_id)
+            await hass.async_block_till_done(wait_background_tasks=True)
+            restarts += 1
+    assert restarts
+
+    landed = {
+        lock_id: sorted(
+            c["keyboardPwd"] for c in ttlock_cloud.passcodes[lock_id].values()
+        )
+        for lock_id in (home.front, home.back)
+    }
+    assert landed == {home.front: ["97531"], home.back: ["24680"]}
+    assert sorted(e.data["entity_id"] for e in added) == sorted(codes)
+    assert failed == []
+    assert_no_tracebacks(caplog)
