@@ -378,3 +378,19 @@ async def test_get_events_filters(
             end=(dt_util.now() - timedelta(hours=1)).isoformat(),
         )
     assert ttlock_cloud.total_calls == 0
+
+
+async def test_add_code_partly_failed_names_both_sides(
+    hass: HomeAssistant, ttlock_cloud: FakeTTLockCloud, home: TTLockHome
+) -> None:
+    """One lock refuses: the others still get the code and the error says so."""
+    ttlock_cloud.fail(ADD_PATH, -3009, "storage full")  # the first lock (back door)
+    with pytest.raises(HomeAssistantError) as err:
+        await call(hass, "add_code", [FRONT, BACK], name="G", code="6543", **window())
+    assert err.value.translation_key == "add_code_partly_failed"
+    assert err.value.translation_placeholders is not None
+    assert err.value.translation_placeholders["failed"] == "Back door"
+    assert err.value.translation_placeholders["done"] == "Front door"
+    assert "storage full" in str(err.value)
+    assert [c["keyboardPwd"] for c in codes_on(ttlock_cloud, home.front)] == ["6543"]
+    assert codes_on(ttlock_cloud, home.back) == []

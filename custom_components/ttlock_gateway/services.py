@@ -211,12 +211,19 @@ async def _async_add_code(call: ServiceCall) -> ServiceResponse:
             _check_code_length(code, target)
 
     results: dict[str, Any] = {}
+    errors: list[tuple[str, HomeAssistantError]] = []
     for target in targets:
         lock = target.lock
         lock_code = code
         if lock_code is None:
             lock_code = await _async_new_code(target)
-        record = await target.queue.async_add(lock, name, lock_code, start, end)
+        try:
+            record = await target.queue.async_add(lock, name, lock_code, start, end)
+        except HomeAssistantError as err:
+            if len(targets) == 1:
+                raise
+            errors.append((lock.name, err))
+            continue
         if record["status"] == STATUS_FAILED:
             results[target.entity_id] = {
                 "code_id": None,
@@ -230,6 +237,20 @@ async def _async_add_code(call: ServiceCall) -> ServiceResponse:
             "code": lock_code,
             "status": record["status"],
         }
+    if errors:
+        # Other locks got (or queued) the code: say so rather than hide it.
+        raise HomeAssistantError(
+            translation_domain=DOMAIN,
+            translation_key="add_code_partly_failed",
+            translation_placeholders={
+                "failed": ", ".join(name for name, _ in errors),
+                "reason": str(errors[0][1]),
+                "done": ", ".join(
+                    t.lock.name for t in targets if t.entity_id in results
+                )
+                or "-",
+            },
+        ) from errors[0][1]
     return results
 
 
