@@ -31,11 +31,13 @@ from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import ATTR_ENTITY_ID
 from homeassistant.core import Event, HomeAssistant, callback
 from homeassistant.helpers import entity_registry as er
+from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.common import async_fire_time_changed
 
 from bench.conftest import TimedTTLockCloud, TimedTuyaCloud
 from custom_components.ttlock_gateway.const import EVENT_LOCK
 from custom_components.ttlock_gateway.coordinator import LockCoordinator
+from custom_components.ttlock_gateway.providers.callbacks import parse_callback
 from tests.common import (
     TTLOCK_WEBHOOK_ID,
     setup_entry,
@@ -415,11 +417,48 @@ async def test_webhook_ttlock(
     start = time.perf_counter()
     await asyncio.gather(*(post(rid) for rid in ids))
     elapsed = time.perf_counter() - start
-    unsub()
     assert len(fired) - before == total
+
+    # The same events without HTTP: parser + coordinator + bus only.
+    coordinator = coordinator_of(hass)
+    now = dt_util.utcnow()
+    ids = [next(next_id) for _ in range(total)]
+    bodies = [_callback_body(lock_id, rid, base_ms + rid) for rid in ids]
+    start = time.perf_counter()
+    for body in bodies:
+        coordinator.async_handle_events(parse_callback(FORM, body, now=now).events)
+    direct = time.perf_counter() - start
+    unsub()
+    assert len(fired) - before == 2 * total
+
+    # With 50 locks in the account (every event refreshes the entities).
+    seed(ttlock_cloud, 49)
+    await coordinator.async_refresh()
+    await hass.async_block_till_done()
+    assert len(coordinator.data.locks) == 50
+    entities = len(hass.states.async_all())
+    ids = [next(next_id) for _ in range(500)]
+    start = time.perf_counter()
+    await asyncio.gather(*(post(rid) for rid in ids))
+    rate_50 = 500 / (time.perf_counter() - start)
     write(
         "webhook_ttlock",
         [
+            row(
+                "webhook",
+                "ttlock",
+                "  same, no HTTP (parse_callback + async_handle_events)",
+                total / direct,
+                "events/s",
+            ),
+            row(
+                "webhook",
+                "ttlock",
+                "  same over HTTP with 50 locks in the account",
+                rate_50,
+                "events/s",
+                note=f"{entities} entities in HA",
+            ),
             row(
                 "webhook",
                 "ttlock",
