@@ -394,3 +394,48 @@ async def test_add_code_partly_failed_names_both_sides(
     assert "storage full" in str(err.value)
     assert [c["keyboardPwd"] for c in codes_on(ttlock_cloud, home.front)] == ["6543"]
     assert codes_on(ttlock_cloud, home.back) == []
+
+
+async def test_device_target_picks_the_lock_entity(
+    hass: HomeAssistant, ttlock_cloud: FakeTTLockCloud, home: TTLockHome
+) -> None:
+    """A device target brings the lock's sensors too; only the lock is used."""
+    registry = er.async_get(hass)
+    lock_entry = registry.async_get(FRONT)
+    assert lock_entry is not None
+    assert lock_entry.device_id is not None
+    siblings = er.async_entries_for_device(registry, lock_entry.device_id)
+    assert len(siblings) > 1
+    result = await hass.services.async_call(
+        DOMAIN,
+        "add_code",
+        {"device_id": lock_entry.device_id, "name": "G", "code": "3141", **window()},
+        blocking=True,
+        return_response=True,
+    )
+    assert result is not None
+    assert list(result) == [FRONT]
+    assert [c["keyboardPwd"] for c in codes_on(ttlock_cloud, home.front)] == ["3141"]
+
+    gateway_device = next(
+        e.device_id
+        for e in registry.entities.values()
+        if e.platform == DOMAIN
+        and e.domain != "lock"
+        and e.device_id != lock_entry.device_id
+        and not any(
+            s.domain == "lock"
+            for s in er.async_entries_for_device(registry, e.device_id or "")
+        )
+    )
+    ttlock_cloud.reset_calls()
+    with pytest.raises(ServiceValidationError) as err:
+        await hass.services.async_call(
+            DOMAIN,
+            "list_codes",
+            {"device_id": gateway_device},
+            blocking=True,
+            return_response=True,
+        )
+    assert err.value.translation_key == "no_target"
+    assert ttlock_cloud.total_calls == 0

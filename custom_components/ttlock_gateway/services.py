@@ -19,7 +19,7 @@ from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import (
     config_validation as cv,
     entity_registry as er,
-    service,
+    target as target_helpers,
 )
 from homeassistant.util import dt as dt_util
 import probatio as vol
@@ -118,19 +118,34 @@ def _as_utc(value: datetime) -> datetime:
 async def _resolve_targets(call: ServiceCall) -> list[Target]:
     """Map the call's entity targets to loaded entries and cloud locks."""
     hass = call.hass
-    entity_ids = sorted(await service.async_extract_entity_ids(call))
+    selected = target_helpers.async_extract_referenced_entity_ids(
+        hass, target_helpers.TargetSelection(call.data)
+    )
+    registry = er.async_get(hass)
+
+    def ours(entity_id: str) -> bool:
+        reg_entry = registry.async_get(entity_id)
+        return (
+            reg_entry is not None
+            and reg_entry.platform == DOMAIN
+            and reg_entry.domain == "lock"
+            and reg_entry.config_entry_id is not None
+        )
+
+    # Named entities must be our locks; a device or area also brings sensors
+    # and other integrations' entities, which are simply not targets.
+    for entity_id in sorted(selected.referenced):
+        if not ours(entity_id):
+            raise _invalid("not_a_lock", entity_id=entity_id)
+    entity_ids = sorted(
+        selected.referenced | {e for e in selected.indirectly_referenced if ours(e)}
+    )
     if not entity_ids:
         raise _invalid("no_target")
-    registry = er.async_get(hass)
     targets: list[Target] = []
     for entity_id in entity_ids:
         reg_entry = registry.async_get(entity_id)
-        if (
-            reg_entry is None
-            or reg_entry.platform != DOMAIN
-            or reg_entry.domain != "lock"
-            or reg_entry.config_entry_id is None
-        ):
+        if reg_entry is None or reg_entry.config_entry_id is None:
             raise _invalid("not_a_lock", entity_id=entity_id)
         entry: TTLockGatewayConfigEntry | None = hass.config_entries.async_get_entry(
             reg_entry.config_entry_id
