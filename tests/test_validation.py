@@ -155,6 +155,19 @@ def test_hacs_json() -> None:
     assert not hacs.get("content_in_root", False)
 
 
+def test_readme_for_hacs() -> None:
+    """HACS renders README.md (render_readme) as the integration's page."""
+    hacs = _json(ROOT / "hacs.json")
+    if not hacs.get("render_readme"):
+        assert (ROOT / "info.md").exists() or (ROOT / "README.md").exists()
+        return
+    readme = ROOT / "README.md"
+    assert readme.exists(), "hacs.json sets render_readme but README.md is missing"
+    text = readme.read_text(encoding="utf-8").lower()
+    assert "hacs" in text
+    assert "remov" in text or "uninstall" in text
+
+
 def test_repository_layout_one_integration() -> None:
     integrations = [
         path.name
@@ -223,6 +236,21 @@ def _icon_values(tree: Any) -> list[str]:
 def test_icons_are_mdi_names() -> None:
     for value in _icon_values(ICONS):
         assert MDI.fullmatch(value), value
+
+
+def test_icons_json_shape() -> None:
+    """hassfest's icons schema: only these keys, per entity and per service."""
+    assert set(ICONS) <= {"entity", "services"}
+    for platform, entities in ICONS["entity"].items():
+        for key, icon in entities.items():
+            assert set(icon) <= {"default", "state", "range", "state_attributes"}, (
+                platform,
+                key,
+            )
+            for attribute in icon.get("state_attributes", {}).values():
+                assert set(attribute) <= {"default", "state", "range"}, (platform, key)
+    for service, icon in ICONS.get("services", {}).items():
+        assert set(icon) <= {"service", "sections"}, service
 
 
 def test_every_service_has_an_icon() -> None:
