@@ -443,3 +443,43 @@ async def test_options_schedule_and_rate_limit_queues(
     assert len(failed) == 1
     await advance(hass, freezer, timedelta(minutes=30))
     assert ttlock_cloud.calls[ADD_PATH] == 2
+
+
+async def test_tuya_cleanup_deletes_own_expired_code(
+    hass: HomeAssistant, tuya_cloud: FakeTuyaCloud, freezer: FrozenDateTimeFactory
+) -> None:
+    device = tuya_cloud.add_device(name="Flat door")
+    await setup_entry(hass, tuya_data(tuya_cloud))
+    entity_id = next(
+        e.entity_id
+        for e in er.async_get(hass).entities.values()
+        if e.domain == "lock" and e.platform == DOMAIN
+    )
+    await call(hass, "add_code", entity_id, name="Short", **window(-1, 1))
+    await call(hass, "add_code", entity_id, name="Long", **window(-1, 100))
+    assert len(tuya_cloud.codes[device]) == 2
+    await advance(hass, freezer, timedelta(hours=24))
+    await advance(hass, freezer, timedelta(hours=24))
+    assert [c["name"] for c in tuya_cloud.codes[device].values()] == ["Long"]
+
+
+async def test_cleanup_of_own_code_deleted_elsewhere(
+    hass: HomeAssistant,
+    ttlock_cloud: FakeTTLockCloud,
+    home: tuple[TTLockHome, MockConfigEntry],
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """Not listed any more (deleted in the app, or hidden once expired): deleted by
+    id once, then forgotten."""
+    seeded, _ = home
+    await call(hass, "add_code", FRONT, name="Gone", code="9753", **window(-1, 1))
+    ttlock_cloud.passcodes[seeded.front].clear()
+    ttlock_cloud.reset_calls()
+    await advance(hass, freezer, timedelta(hours=48, seconds=1))
+    assert ttlock_cloud.calls[DELETE_PATH] == 1
+    listed = await call(hass, "list_codes", FRONT)
+    assert listed[FRONT]["codes"] == []
+    ttlock_cloud.reset_calls()
+    await advance(hass, freezer, timedelta(hours=24))
+    assert ttlock_cloud.calls[DELETE_PATH] == 0
+    assert ttlock_cloud.calls[LIST_PATH] == 0

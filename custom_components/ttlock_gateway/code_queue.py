@@ -483,14 +483,26 @@ class CodeQueue:
                     continue
                 deleted.append((lock_id, passcode.code_id))
             gone = {code_id for lid, code_id in deleted if lid == lock_id}
-            # Our expired records whose code was deleted or is no longer listed.
-            stale.extend(
-                r["id"]
-                for r in self.records_for_lock(lock_id)
-                if r["status"] == STATUS_ADDED
-                and parse_time(r["end"]) < cutoff
-                and (r["code_id"] in gone or r["code_id"] not in listed)
-            )
+            for record in self.records_for_lock(lock_id):
+                if (
+                    record["status"] != STATUS_ADDED
+                    or parse_time(record["end"]) >= cutoff
+                ):
+                    continue
+                code_id = record["code_id"]
+                if code_id and code_id not in listed:
+                    # Some clouds (Tuya) list only codes still valid: delete ours
+                    # by id; an unknown id means someone deleted it already.
+                    try:
+                        await provider.async_delete_code(lock_id, code_id)
+                    except ProviderError as err:
+                        if is_transient(err):
+                            continue  # try again at the next clean-up
+                    else:
+                        deleted.append((lock_id, code_id))
+                    gone.add(code_id)
+                if not code_id or code_id in gone:
+                    stale.append(record["id"])
         if stale:
             await self.async_forget(stale)
         if deleted:
