@@ -395,3 +395,23 @@ def test_every_device_trigger_type_is_translated() -> None:
 
     strings = _load(STRINGS).get("device_automation", {}).get("trigger_type", {})
     assert sorted(set(TRIGGERS) - set(strings)) == []
+
+
+def test_no_orphan_strings(scanner: _Scanner) -> None:
+    """Exception, issue and flow strings that no code uses are dead text."""
+    strings = _load(STRINGS)
+    orphans = []
+    for section in ("exceptions", "issues"):
+        used = {path[1] for path in scanner.used if path[0] == section}
+        orphans += [
+            f"{section}.{key}" for key in strings.get(section, {}) if key not in used
+        ]
+    for flow in ("config", "options"):
+        for part in ("error", "abort", "step"):
+            used = {p[2] for p in scanner.used if p[:2] == (flow, part)}
+            orphans += [
+                f"{flow}.{part}.{key}"
+                for key in strings.get(flow, {}).get(part, {})
+                if key not in used
+            ]
+    assert orphans == []
