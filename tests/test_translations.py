@@ -17,7 +17,14 @@ from pathlib import Path
 import re
 from typing import Any
 
+from homeassistant.config_entries import SOURCE_USER
+from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import FlowResultType
 import pytest
+
+from custom_components.ttlock_gateway.const import DOMAIN
+from tests.common import seed_ttlock_home, setup_entry, ttlock_data
+from tests.fakes.ttlock_cloud import FakeTTLockCloud
 
 COMPONENT = Path(__file__).parent.parent / "custom_components" / "ttlock_gateway"
 STRINGS = COMPONENT / "strings.json"
@@ -415,3 +422,42 @@ def test_no_orphan_strings(scanner: _Scanner) -> None:
                 if key not in used
             ]
     assert orphans == []
+
+
+async def test_every_form_field_has_a_label_and_description(
+    hass: HomeAssistant, ttlock_cloud: FakeTTLockCloud
+) -> None:
+    """Fields of the forms the flows really show have data and data_description."""
+    strings = _load(STRINGS)
+    shown: list[tuple[str, str, list[str]]] = []
+
+    def fields(result: Any) -> list[str]:
+        return [str(key.schema) for key in result["data_schema"].schema]
+
+    for provider in ("ttlock", "tuya"):
+        result = await hass.config_entries.flow.async_init(
+            DOMAIN, context={"source": SOURCE_USER}
+        )
+        assert result["type"] is FlowResultType.MENU
+        result = await hass.config_entries.flow.async_configure(
+            result["flow_id"], {"next_step_id": provider}
+        )
+        assert result["type"] is FlowResultType.FORM
+        shown.append(("config", result["step_id"], fields(result)))
+        hass.config_entries.flow.async_abort(result["flow_id"])
+
+    seed_ttlock_home(ttlock_cloud)
+    entry = await setup_entry(hass, ttlock_data(ttlock_cloud))
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    assert result["type"] is FlowResultType.FORM
+    shown.append(("options", result["step_id"], fields(result)))
+
+    assert {step for _, step, _ in shown} >= {"ttlock", "tuya", "init"}
+    for flow, step, names in shown:
+        assert names, step
+        for name in names:
+            assert _has(strings, (flow, "step", step, "data", name)), (step, name)
+            assert _has(strings, (flow, "step", step, "data_description", name)), (
+                step,
+                name,
+            )
