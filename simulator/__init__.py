@@ -129,6 +129,7 @@ class Simulator:
         self._push_task: asyncio.Task[None] | None = None
         self._session: aiohttp.ClientSession | None = None
         self._tick = 0
+        self._extra_pushes: set[asyncio.Task[None]] = set()
 
     # --------------------------------------------------------------- lifecycle
 
@@ -164,6 +165,10 @@ class Simulator:
             self._push_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._push_task
+        for task in list(self._extra_pushes):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         if self._session is not None:
             await self._session.close()
         if self.ttlock._stopping is not None:
@@ -298,6 +303,15 @@ class Simulator:
             json_body=self.dding_battery_callback(BACK_DOOR_ID, low=low),
         )
         await self._post("dding_open", json_body=self.dding_open_callback(SIDE_GATE_ID))
+
+    def push_soon(self) -> None:
+        """Push one round now, besides the schedule (no-op without a webhook)."""
+        if self._session is None:
+            _LOGGER.warning("no --webhook-url: nothing to push")
+            return
+        task = asyncio.get_running_loop().create_task(self.push_once())
+        self._extra_pushes.add(task)
+        task.add_done_callback(self._extra_pushes.discard)
 
     async def _post(
         self,

@@ -69,6 +69,9 @@ async def _run(config: SimulatorConfig) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, stop.set)
+    # SIGUSR1: push one round of callbacks now (scripts/e2e uses it).
+    with contextlib.suppress(NotImplementedError):
+        loop.add_signal_handler(signal.SIGUSR1, sim.push_soon)
     try:
         await stop.wait()
     finally:

@@ -53,10 +53,6 @@ homeassistant:
   time_zone: Europe/Amsterdam
   language: en
 
-http:
-  server_host: 127.0.0.1
-  server_port: {port}
-
 # The part of default_config that loads without packages missing from this venv
 # (no mobile_app: it pulls in camera, conversation, tts and ffmpeg).
 frontend:
@@ -141,6 +137,25 @@ def config_entries(ttlock_url: str, tuya_url: str) -> dict[str, Any]:
     return _storage("core.config_entries", 1, 5, {"entries": [ttlock, tuya]})
 
 
+def http_storage(port: int) -> dict[str, Any]:
+    """Confirmed (``stable``) HTTP settings: loopback on ``port``."""
+    stable = {
+        "server_port": port,
+        "server_host": ["127.0.0.1"],
+        "cors_allowed_origins": ["https://cast.home-assistant.io"],
+        "login_attempts_threshold": -1,
+        "ip_ban_enabled": True,
+        "ssl_profile": "modern",
+        "use_x_frame_options": True,
+        "created_at": datetime.now(UTC).isoformat(),
+        "error": None,
+        "error_message": None,
+    }
+    return _storage(
+        "http", 2, 2, {"stable": stable, "pending": None, "yaml_migration_done": True}
+    )
+
+
 def _write_json(path: Path, payload: dict[str, Any]) -> None:
     path.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
 
@@ -160,7 +175,7 @@ def write_config(
 
     yaml_path = config / "configuration.yaml"
     if not yaml_path.exists():
-        yaml_path.write_text(CONFIGURATION_YAML.format(port=port), encoding="utf-8")
+        yaml_path.write_text(CONFIGURATION_YAML, encoding="utf-8")
         created.append(str(yaml_path))
 
     link = config / "custom_components"
@@ -169,6 +184,15 @@ def write_config(
         rel = os.path.relpath(target, config.resolve())
         link.symlink_to(rel, target_is_directory=True)
         created.append(f"{link} -> {rel}")
+
+    # Since 2026.10 the HTTP settings live in storage; YAML would be migrated as an
+    # unconfirmed trial that reverts after five minutes. Loopback only: the dev
+    # login is weak.
+    http_path = storage / "http"
+    current = json.loads(http_path.read_text("utf-8")) if http_path.exists() else None
+    if current is None or current["data"]["stable"].get("server_port") != port:
+        _write_json(http_path, http_storage(port))
+        created.append(f"{http_path} (port {port})")
 
     onboarding = storage / "onboarding"
     if not onboarding.exists():
