@@ -74,6 +74,8 @@ async def test_entry_and_device_diagnostics(
     entry = await setup_entry(
         hass, ttlock_data(ttlock_cloud), options={"lock_list_interval": 30}
     )
+    # As the config flow names a TTLock entry: after the account's login.
+    hass.config_entries.async_update_entry(entry, title=ttlock_cloud.USERNAME)
     # A guest's keypad unlock pushed a minute ago.
     when = int(dt_util.utcnow().timestamp() * 1000) - 60_000
     record = {

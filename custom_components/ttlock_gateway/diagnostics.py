@@ -49,7 +49,8 @@ TO_REDACT = {
     "token",
     CONF_WEBHOOK_ID,
     "cloudhook_url",
-    # Personal data.
+    # Personal data (a TTLock entry's title is the account's login).
+    "title",
     "username",
     CONF_USER_UID,
     "user",
