@@ -17,6 +17,7 @@ import string
 from typing import Any
 from urllib.parse import urlencode
 
+import aiohttp
 from aiohttp.test_utils import TestClient
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.components.lock import (
@@ -346,6 +347,41 @@ async def test_tuya_cloud_down_for_an_hour(
     assert len(errors) == 1, [r.getMessage() for r in errors]
     assert "Error fetching" in errors[0].getMessage()
     assert len([r for r in caplog.records if "data recovered" in r.getMessage()]) == 1
+    assert_no_tracebacks(caplog)
+
+
+async def test_ttlock_cloud_timeout(
+    hass: HomeAssistant,
+    ttlock_cloud: FakeTTLockCloud,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A cloud that never answers: the request times out, entities go unavailable.
+
+    Without ``freezer``: the client's 20 s timeout is shortened to 50 ms on the
+    entry's client so the test does not wait; the fake holds the request until
+    it stops.
+    """
+    seed_ttlock_home(ttlock_cloud)
+    entry = await setup_entry(hass, ttlock_data(ttlock_cloud))
+    provider: Any = entry.runtime_data.provider
+    provider._timeout = aiohttp.ClientTimeout(total=0.05)
+    coordinator = coordinator_of(entry)
+    caplog.clear()
+
+    ttlock_cloud.set_outage("timeout")
+    await coordinator.async_refresh()
+    await coordinator.async_refresh()
+    assert not coordinator.last_update_success
+    assert coordinator.update_interval == RETRY_AFTER_FAILURE
+    assert set(our_states(hass, entry).values()) == {STATE_UNAVAILABLE}
+
+    ttlock_cloud.set_outage(None)
+    await coordinator.async_refresh()
+    assert coordinator.last_update_success
+    assert STATE_UNAVAILABLE not in our_states(hass, entry).values()
+    errors = [r for r in our_records(caplog) if r.levelno >= logging.WARNING]
+    assert len(errors) == 1
+    assert "Error fetching" in errors[0].getMessage()
     assert_no_tracebacks(caplog)
 
 
