@@ -24,6 +24,7 @@ from pytest_homeassistant_custom_component.common import (
     async_capture_events,
     async_fire_time_changed,
 )
+from pytest_homeassistant_custom_component.typing import WebSocketGenerator
 
 from custom_components.ttlock_gateway.const import (
     CONF_EXPOSE_CODES,
@@ -967,3 +968,53 @@ async def test_push_then_restart_then_poll_is_one_event(
     assert ttlock_cloud.calls["/v3/lockRecord/list"] > polls_before
     assert len(events) == 1
     assert hass.states.get("lock.back_door").state == "unlocked"
+
+
+async def test_cloudhook_style_request(
+    hass: HomeAssistant,
+    home: tuple[TTLockHome, MockConfigEntry],
+    ttlock_cloud: FakeTTLockCloud,
+    hass_ws_client: WebSocketGenerator,
+) -> None:
+    """Home Assistant Cloud relays callbacks as a MockRequest; they work the same."""
+    seeded, entry = home
+    events = async_capture_events(hass, EVENT_LOCK)
+    ws = await hass_ws_client(hass)
+
+    async def relay(body: str, content_type: str) -> dict[str, Any]:
+        await ws.send_json_auto_id(
+            {
+                "type": "webhook/handle",
+                "webhook_id": TTLOCK_WEBHOOK_ID,
+                "method": "POST",
+                "body": body,
+                "headers": {"Content-Type": content_type},
+            }
+        )
+        msg = await ws.receive_json()
+        assert msg["success"], msg
+        result: dict[str, Any] = msg["result"]
+        return result
+
+    when = now_ms() - 60_000
+    result = await relay(
+        ttlock_form(ttlock_cloud, seeded.front, [code_record(seeded.front, when)]),
+        f"{FORM}; charset=utf-8",
+    )
+    assert (result["status"], result["body"]) == (200, "success")
+    result = await relay(
+        json.dumps(dding("brokenAlarm", ttlock_cloud.locks[seeded.back]["lockMac"])),
+        JSON,
+    )
+    assert result["status"] == 200
+    await hass.async_block_till_done()
+    assert [e.data["entity_id"] for e in events] == [
+        "lock.front_door",
+        "lock.back_door",
+    ]
+    assert entry.runtime_data.coordinator.webhook_seen
+
+    result = await relay("{not json", JSON)
+    assert result["status"] == 400
+    await hass.async_block_till_done()
+    assert len(events) == 2

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import cast
 
-from aiohttp.hdrs import METH_POST
+from aiohttp.hdrs import CONTENT_TYPE, METH_POST
 from aiohttp.web import Request, Response
 from homeassistant.components import webhook
 from homeassistant.core import HomeAssistant, callback
@@ -63,9 +63,11 @@ async def _read_body(request: Request) -> bytes:
 
     ``read(n)`` returns what has arrived so far, which may be one chunk only.
     """
+    # Once: on Home Assistant Cloud's MockRequest every access is a new reader.
+    stream = request.content
     body = b""
     while len(body) <= MAX_BODY_BYTES:
-        chunk = await request.content.read(MAX_BODY_BYTES + 1 - len(body))
+        chunk = await stream.read(MAX_BODY_BYTES + 1 - len(body))
         if not chunk:
             break
         body += chunk
@@ -88,7 +90,10 @@ async def async_setup_webhook(
     ) -> Response:
         body = await _read_body(request)
         try:
-            parsed = parse_callback(request.content_type, body, now=dt_util.utcnow())
+            # From the header: Home Assistant Cloud's MockRequest has no content_type.
+            parsed = parse_callback(
+                request.headers.get(CONTENT_TYPE, ""), body, now=dt_util.utcnow()
+            )
         except CallbackError as err:
             LOGGER.debug("Rejected callback on %s: %s", entry.title, err.reason)
             return Response(status=400, text=err.reason)
