@@ -561,10 +561,7 @@ async def test_issue_until_first_callback_and_after_reload(
     await hass.async_block_till_done()
     assert issues.async_get_issue(DOMAIN, issue_id) is None
 
-    # Let the debounced save happen, then reload: no issue comes back.
-    freezer.tick(timedelta(seconds=10))
-    async_fire_time_changed(hass)
-    await hass.async_block_till_done()
+    # Reloaded at once (no time for a debounced save): no issue comes back.
     assert await hass.config_entries.async_reload(entry.entry_id)
     await hass.async_block_till_done()
     assert entry.state is ConfigEntryState.LOADED
@@ -1018,3 +1015,19 @@ async def test_cloudhook_style_request(
     assert result["status"] == 400
     await hass.async_block_till_done()
     assert len(events) == 2
+
+
+async def test_registration_is_remote_and_post_only(
+    hass: HomeAssistant,
+    home: tuple[TTLockHome, MockConfigEntry],
+    hass_ws_client: WebSocketGenerator,
+) -> None:
+    """The clouds call from the Internet: not local-only, POST only, one per entry."""
+    ws = await hass_ws_client(hass)
+    await ws.send_json_auto_id({"type": "webhook/list"})
+    msg = await ws.receive_json()
+    ours = [w for w in msg["result"] if w["domain"] == DOMAIN]
+    assert len(ours) == 1
+    assert ours[0]["webhook_id"] == TTLOCK_WEBHOOK_ID
+    assert ours[0]["local_only"] is False
+    assert ours[0]["allowed_methods"] == ["POST"]

@@ -108,7 +108,12 @@ async def async_setup_webhook(
     def _mark_seen() -> None:
         if not coordinator.webhook_seen:
             coordinator.webhook_seen = True
-            coordinator.save_soon()
+            # Saved now, not debounced: this happens once, and a reload within
+            # the debounce delay would otherwise bring the repair issue back.
+            hass.async_create_task(
+                coordinator._store.async_save(coordinator._data_to_store()),
+                f"{DOMAIN} save webhook seen",
+            )
             ir.async_delete_issue(hass, DOMAIN, _issue_id(entry))
 
     webhook.async_register(
