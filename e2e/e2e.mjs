@@ -128,13 +128,16 @@ try {
   await lockToggle.waitFor();
   // A pushed unlock re-locks by itself (auto-lock 15 s): start from Locked.
   await dialog.getByText('Locked', { exact: true }).waitFor({ timeout: 30_000 });
-  const deviceShot = await shot(page, 'before-unlock');
+  await shot(page, 'before-unlock');
   const unlocksBefore = (await simState()).ttlock.locks[FRONT_DOOR].unlocks;
   assert.equal(unlocksBefore, 0, 'no remote unlock before the click');
   await lockToggle.locator('ha-control-switch').click();
-  // Home Assistant may ask to confirm.
-  const confirm = page.getByRole('button', { name: /^(Unlock|Confirm|Yes)$/ });
-  if (await confirm.isVisible().catch(() => false)) await confirm.click();
+  // Home Assistant may ask to confirm (a separate dialog-box on top).
+  await page.waitForTimeout(500);
+  const confirmBox = page.locator('dialog-box');
+  if ((await confirmBox.count()) > 0) {
+    await confirmBox.getByRole('button', { name: /^(Unlock|OK|Yes|Confirm)$/ }).first().click();
+  }
   await until('the simulator to record the unlock', async () => (await simState()).ttlock.locks[FRONT_DOOR].unlocks >= 1);
   await dialog.getByText('Unlocked', { exact: true }).waitFor({ timeout: 10_000 });
   await shot(page, 'after-unlock');
@@ -171,7 +174,6 @@ try {
     fs.copyFileSync(devicePageShot, path.join(DOCS, 'device-page.png'));
     console.log(`copied config-flow.png and device-page.png to ${DOCS}`);
   }
-  void deviceShot;
   console.log('e2e: PASS');
 } catch (err) {
   failed = true;
