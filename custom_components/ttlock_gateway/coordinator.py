@@ -57,10 +57,18 @@ SEEN_IDS_PER_LOCK = 500
 ISSUE_RATE_LIMITED = "rate_limited"
 ISSUE_SUBSCRIPTION = "subscription_lapsed"
 
+# Events that change gateways, which several locks' entities may show.
+_ACCOUNT_WIDE = frozenset({EventType.GATEWAY_OFFLINE, EventType.GATEWAY_ONLINE})
+
 _STATE_BY_EVENT: dict[EventType, LockState] = {
     EventType.UNLOCKED: LockState.UNLOCKED,
     EventType.LOCKED: LockState.LOCKED,
 }
+
+
+def lock_update_signal(entry_id: str, lock_id: str) -> str:
+    """Dispatcher signal asking one lock's entities to write their state."""
+    return f"{DOMAIN}_{entry_id}_{lock_id}_update"
 
 
 def event_signal(entry_id: str, lock_id: str) -> str:
@@ -304,10 +312,24 @@ class LockCoordinator(DataUpdateCoordinator[AccountData]):
         if (data := self.current_data) is None:
             return []
         fresh = self._apply_events(data, events, announce=True)
-        if fresh:
-            self.save_soon()
+        if not fresh:
+            return fresh
+        self.save_soon()
+        # Only the locks concerned rewrite their state: with many locks a full
+        # update per pushed record would dominate the webhook's cost.
+        if any(event.type in _ACCOUNT_WIDE for event in fresh):
             self.async_update_listeners()
+        else:
+            for lock_id in {event.lock_id for event in fresh if event.lock_id}:
+                self.async_update_lock(lock_id)
         return fresh
+
+    @callback
+    def async_update_lock(self, lock_id: str) -> None:
+        """Ask one lock's entities to write their state."""
+        async_dispatcher_send(
+            self.hass, lock_update_signal(self.config_entry.entry_id, lock_id)
+        )
 
     def resolve_lock_id(self, data: AccountData, event: LockEvent) -> str | None:
         """Find the lock an event belongs to, by id or by an alias (MAC, uuid)."""
@@ -374,7 +396,7 @@ class LockCoordinator(DataUpdateCoordinator[AccountData]):
             lock := data.locks.get(lock_id)
         ):
             self._set_state(lock, state, when or dt_util.utcnow())
-            self.async_update_listeners()
+            self.async_update_lock(lock_id)
 
     def _set_state(self, lock: Lock, state: LockState, when: datetime) -> None:
         lock_id = lock.lock_id
@@ -397,7 +419,7 @@ class LockCoordinator(DataUpdateCoordinator[AccountData]):
                 data = self.current_data
                 if data is not None and (current := data.locks.get(lock_id)):
                     current.state = LockState.LOCKED
-                    self.async_update_listeners()
+                    self.async_update_lock(lock_id)
 
             self._relock_timers[lock_id] = async_call_later(
                 self.hass, remaining, _relock

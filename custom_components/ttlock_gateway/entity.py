@@ -6,10 +6,11 @@ from collections.abc import Awaitable
 
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers.device_registry import DeviceInfo
+from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
 from .const import DOMAIN
-from .coordinator import LockCoordinator
+from .coordinator import LockCoordinator, lock_update_signal
 from .providers.models import (
     AuthError,
     CannotConnectError,
@@ -76,6 +77,19 @@ class LockBaseEntity(CoordinatorEntity[LockCoordinator]):
             model=lock.model,
             sw_version=lock.firmware,
             serial_number=lock.mac,
+        )
+
+    async def async_added_to_hass(self) -> None:
+        """Also follow updates addressed to this lock alone (pushed events)."""
+        await super().async_added_to_hass()
+        self.async_on_remove(
+            async_dispatcher_connect(
+                self.hass,
+                lock_update_signal(
+                    self.coordinator.config_entry.entry_id, self.lock_id
+                ),
+                self.async_write_ha_state,
+            )
         )
 
     @property

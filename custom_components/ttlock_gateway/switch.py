@@ -54,7 +54,7 @@ class PassageModeSwitch(LockBaseEntity, SwitchEntity):
             self.cloud_lock.name,
         )
         self.cloud_lock.passage_mode = enabled
-        self.coordinator.async_update_listeners()
+        self.coordinator.async_update_lock(self.lock_id)
 
     async def async_turn_on(self, **kwargs: Any) -> None:
         """Keep the door open."""
