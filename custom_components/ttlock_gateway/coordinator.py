@@ -476,8 +476,8 @@ class LockCoordinator(DataUpdateCoordinator[AccountData]):
                 f"gateway_{gw}" for gw in self._known_gateways - current_gws
             ]
             for gone in gone_keys:
-                if device := device_registry.async_get_device(
-                    identifiers={(DOMAIN, self.device_key(gone))}
+                if device := device_registry.async_get_device_by_identifier(
+                    (DOMAIN, self.device_key(gone)), self.config_entry.entry_id
                 ):
                     device_registry.async_update_device(
                         device.id, remove_config_entry_id=self.config_entry.entry_id
