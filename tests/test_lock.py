@@ -19,7 +19,11 @@ from homeassistant.const import (
 )
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
-from homeassistant.helpers import device_registry as dr, entity_registry as er
+from homeassistant.helpers import (
+    device_registry as dr,
+    entity_registry as er,
+    issue_registry as ir,
+)
 import pytest
 from pytest_homeassistant_custom_component.common import async_fire_time_changed
 
@@ -223,3 +227,24 @@ async def test_last_activity_from_records(
     assert state.attributes["method"] == "code"
     assert state.attributes["event_type"] == "unlocked"
     assert "123456" not in str(state.attributes)
+
+
+async def test_remote_unlock_disabled_raises_repair_until_it_works(
+    hass: HomeAssistant, ttlock_cloud: FakeTTLockCloud
+) -> None:
+    """-4043: a repair notice names the lock; the next successful unlock clears it."""
+    home = seed_ttlock_home(ttlock_cloud)
+    entry = await setup_entry(hass, ttlock_data(ttlock_cloud))
+    issue_id = f"remote_unlock_disabled_{entry.unique_id}_{home.back}"
+    issues = ir.async_get(hass)
+
+    with pytest.raises(HomeAssistantError):
+        await _unlock(hass, "lock.back_door")
+    issue = issues.async_get_issue("ttlock_gateway", issue_id)
+    assert issue is not None
+    assert issue.translation_placeholders == {"name": "Back door", "app": "TTLock"}
+
+    ttlock_cloud.remote_unlock_disabled.discard(home.back)
+    await _unlock(hass, "lock.back_door")
+    assert ttlock_cloud.unlocks == [home.back]
+    assert issues.async_get_issue("ttlock_gateway", issue_id) is None

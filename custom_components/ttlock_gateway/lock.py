@@ -7,14 +7,17 @@ from typing import Any
 from homeassistant.components.lock import LockEntity
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import ServiceValidationError
+from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .const import DOMAIN
 from .coordinator import LockCoordinator, TTLockGatewayConfigEntry
-from .entity import LockBaseEntity, call_cloud
-from .providers.models import LockState
+from .entity import LockBaseEntity, call_cloud, translate_error
+from .providers.models import LockState, NotSupportedError, ProviderError
 
 PARALLEL_UPDATES = 1
+
+_APP_NAMES = {"ttlock": "TTLock", "tuya": "Smart Life / Tuya"}
 
 
 async def async_setup_entry(
@@ -60,9 +63,27 @@ class CloudLock(LockBaseEntity, LockEntity):
 
     async def async_unlock(self, **kwargs: Any) -> None:
         """Unlock through the gateway or Wi-Fi."""
-        await call_cloud(
-            self.coordinator.provider.async_unlock(self.lock_id), self.cloud_lock.name
-        )
+        issue_id = f"remote_unlock_disabled_{self.coordinator.device_key(self.lock_id)}"
+        try:
+            await self.coordinator.provider.async_unlock(self.lock_id)
+        except NotSupportedError as err:
+            # Fixable only in the vendor app: say so where the user looks for it.
+            ir.async_create_issue(
+                self.hass,
+                DOMAIN,
+                issue_id,
+                is_fixable=False,
+                severity=ir.IssueSeverity.WARNING,
+                translation_key="remote_unlock_disabled",
+                translation_placeholders={
+                    "name": self.cloud_lock.name,
+                    "app": _APP_NAMES.get(self.coordinator.provider.provider, "vendor"),
+                },
+            )
+            raise translate_error(err, self.cloud_lock.name) from err
+        except ProviderError as err:
+            raise translate_error(err, self.cloud_lock.name) from err
+        ir.async_delete_issue(self.hass, DOMAIN, issue_id)
         self.coordinator.set_lock_state(self.lock_id, LockState.UNLOCKED)
 
     async def async_lock(self, **kwargs: Any) -> None:
