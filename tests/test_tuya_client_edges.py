@@ -17,6 +17,7 @@ import pytest
 from custom_components.ttlock_gateway.providers.models import (
     AuthError,
     InvalidRequestError,
+    LockState,
     NotSupportedError,
     RateLimitError,
     TransientError,
@@ -419,3 +420,50 @@ async def test_events_paging_stops_at_older_records(
     events = await client.async_get_events(dev, start, start + timedelta(hours=1))
     assert events == []
     assert pages == [1]
+
+
+# ------------------------------------------------------------ device fields
+
+
+async def test_device_field_variants(cloud: FakeTuyaCloud, client: TuyaClient) -> None:
+    """Battery, bolt state and code length from the fields other firmware sends."""
+    variants: dict[str, tuple[list[dict[str, Any]], dict[str, Any]]] = {
+        "percent-text": ([{"code": "residual_electricity", "value": " 85 "}], {}),
+        "percent-over": ([{"code": "battery_percentage", "value": 120}], {}),
+        "percent-float": ([{"code": "battery_percentage", "value": 55.7}], {}),
+        "percent-bool": ([{"code": "battery_percentage", "value": True}], {}),
+        "door-open": ([{"code": "closed_opened", "value": "open"}], {}),
+        "door-closed": ([{"code": "open_close", "value": "closed"}], {}),
+        "zigbee": ([], {"protocol": "Zigbee 3.0", "sub": False}),
+        "wifi-protocol": ([], {"protocol": "wifi", "sub": True}),
+        "ble-product": ([], {"product_name": "BLE lock", "sub": False}),
+    }
+    ids = {}
+    for name, (status, extra) in variants.items():
+        dev = cloud.add_device(name=name)
+        cloud.devices[dev]["status"] = status
+        cloud.devices[dev]["sub"] = False
+        cloud.devices[dev].update(extra)
+        ids[name] = dev
+    locks = {lock.name: lock for lock in await client.async_list_locks()}
+    assert locks["percent-text"].battery == 85
+    assert locks["percent-over"].battery == 100
+    assert locks["percent-float"].battery == 55
+    assert locks["percent-bool"].battery is None
+    assert locks["door-open"].state is LockState.UNLOCKED
+    # A closed door says nothing about the bolt: unknown, never a guess.
+    assert locks["door-closed"].state is None
+    lengths = {
+        name: locks[name].capabilities.code_min_length
+        for name in ("zigbee", "wifi-protocol", "ble-product", "door-open")
+    }
+    assert lengths == {
+        "zigbee": 6,
+        "wifi-protocol": 7,
+        "ble-product": 6,
+        "door-open": 7,
+    }
+    # The code length is enforced before anything is sent.
+    with pytest.raises(InvalidRequestError, match="6 digits"):
+        await client.async_add_code(ids["zigbee"], "Guest", "1234567", *_window())
+    assert cloud.calls[TICKET] == 0
