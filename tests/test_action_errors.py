@@ -25,6 +25,12 @@ from tests.fakes.tuya_cloud import FakeTuyaCloud
 CLOUDHOOK = "https://hooks.nabu.casa/secret-cloudhook-id-0123456789"
 
 
+def _state(hass: HomeAssistant, entity_id: str) -> str:
+    state = hass.states.get(entity_id)
+    assert state is not None, entity_id
+    return state.state
+
+
 async def _unlock(hass: HomeAssistant, entity_id: str) -> None:
     await hass.services.async_call(
         LOCK_DOMAIN, SERVICE_UNLOCK, {ATTR_ENTITY_ID: entity_id}, blocking=True
@@ -44,7 +50,7 @@ async def test_unlock_refused_credentials_says_reauthenticate(
     assert err.value.translation_placeholders["name"] == "Front door"
     assert ttlock_cloud.unlocks == []
     # Nothing was unlocked, so the bolt state is not guessed.
-    assert hass.states.get("lock.front_door").state != "unlocked"
+    assert _state(hass, "lock.front_door") != "unlocked"
 
 
 async def test_tuya_unlock_with_lapsed_plan_says_so(

@@ -133,9 +133,8 @@ async def test_queued_code_for_a_lock_that_left_the_account(
     ttlock_cloud.remove_lock(seeded.back)
     await advance(hass, freezer, timedelta(minutes=61))  # lock list: back is gone
     assert failed == []
-    assert hass.states.get(BACK) is None or hass.states.get(BACK).state == (
-        "unavailable"
-    )
+    back = hass.states.get(BACK)
+    assert back is None or back.state == "unavailable"
     await advance(hass, freezer, timedelta(minutes=30))  # the retry
     assert len(failed) == 1
     # Named by its id: the lock's name went with it.

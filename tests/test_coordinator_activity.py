@@ -21,6 +21,12 @@ DETAIL = "/v3/lock/detail"
 RECORDS = "/v3/lockRecord/list"
 
 
+def _state(hass: HomeAssistant, entity_id: str) -> str:
+    state = hass.states.get(entity_id)
+    assert state is not None, entity_id
+    return state.state
+
+
 async def _advance(
     hass: HomeAssistant, freezer: FrozenDateTimeFactory, delta: timedelta
 ) -> None:
@@ -80,8 +86,8 @@ async def test_one_lock_failing_does_not_break_the_others(
     coordinator = entry.runtime_data.coordinator
     assert coordinator.last_update_success
     assert entry.state is ConfigEntryState.LOADED
-    assert hass.states.get("lock.front_door").state != STATE_UNAVAILABLE
-    assert hass.states.get("lock.back_door").state != STATE_UNAVAILABLE
+    assert _state(hass, "lock.front_door") != STATE_UNAVAILABLE
+    assert _state(hass, "lock.back_door") != STATE_UNAVAILABLE
 
     # The next poll fetches what was missed for the front door, exactly once.
     restore()
@@ -110,7 +116,7 @@ async def test_auth_error_during_activity_poll_starts_reauth(
     assert [f["context"]["source"] for f in flows] == [SOURCE_REAUTH]
     assert flows[0]["context"]["entry_id"] == entry.entry_id
     assert not entry.runtime_data.coordinator.last_update_success
-    assert hass.states.get("lock.front_door").state == STATE_UNAVAILABLE
+    assert _state(hass, "lock.front_door") == STATE_UNAVAILABLE
 
 
 async def test_gateway_added_between_polls_gets_an_entity(

@@ -51,17 +51,19 @@ def make_client(cloud: FakeTTLockCloud, session: aiohttp.ClientSession) -> TTLoc
     )
 
 
-def answer_raw(cloud: FakeTTLockCloud, path: str, make: Any, *, times: int = 1) -> None:
-    """Answer ``path`` with ``make()`` (an aiohttp response) ``times`` times."""
+def answer_raw(
+    cloud: FakeTTLockCloud, target: str, make: Any, *, times: int = 1
+) -> None:
+    """Answer ``target`` with ``make()`` (an aiohttp response) ``times`` times."""
     original = cloud._answer
     remaining = [times]
 
-    def _answer(req_path: str, params: dict[str, str]) -> web.StreamResponse:
-        if req_path == path and remaining[0] > 0:
+    def _answer(path: str, params: dict[str, str]) -> web.StreamResponse:
+        if path == target and remaining[0] > 0:
             remaining[0] -= 1
             response: web.StreamResponse = make()
             return response
-        return original(req_path, params)
+        return original(path, params)
 
     cloud._answer = _answer  # type: ignore[method-assign]
 
