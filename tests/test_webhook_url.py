@@ -7,10 +7,14 @@ with neither the issue says so. Home Assistant's own cloud functions are patched
 
 from __future__ import annotations
 
+import sys
+import types
 from unittest.mock import AsyncMock, patch
 
+import homeassistant.components as ha_components
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import issue_registry as ir
+import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.ttlock_gateway.const import DOMAIN
@@ -19,6 +23,30 @@ from tests.fakes.ttlock_cloud import FakeTTLockCloud
 
 CLOUDHOOK = "https://hooks.nabu.casa/abcdef0123456789"
 EXTERNAL = "https://home.example.org"
+
+
+class _CloudNotAvailable(Exception):
+    """Stand-in for homeassistant.components.cloud.CloudNotAvailable."""
+
+
+@pytest.fixture(autouse=True)
+def cloud_component(monkeypatch: pytest.MonkeyPatch) -> types.ModuleType:
+    """Home Assistant's cloud module, stood in for with the three names we use.
+
+    Importing the real one pulls in voice and camera packages that the test
+    dependencies leave out; the integration imports it only when cloud is loaded.
+    """
+    module = types.ModuleType("homeassistant.components.cloud")
+    module.CloudNotAvailable = _CloudNotAvailable  # type: ignore[attr-defined]
+    module.async_active_subscription = lambda hass: False  # type: ignore[attr-defined]
+
+    async def _no_cloudhook(hass: HomeAssistant, webhook_id: str) -> str:
+        raise _CloudNotAvailable
+
+    module.async_get_or_create_cloudhook = _no_cloudhook  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "homeassistant.components.cloud", module)
+    monkeypatch.setattr(ha_components, "cloud", module, raising=False)
+    return module
 
 
 def _issue(hass: HomeAssistant, entry: MockConfigEntry) -> ir.IssueEntry:
