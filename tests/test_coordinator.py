@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from datetime import timedelta
+import json
 import logging
+from typing import Any
 
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.const import STATE_UNAVAILABLE
@@ -13,6 +15,7 @@ import pytest
 from pytest_homeassistant_custom_component.common import async_fire_time_changed
 
 from tests.common import (
+    TTLOCK_WEBHOOK_ID,
     seed_ttlock_home,
     setup_entry,
     ttlock_data,
@@ -209,3 +212,43 @@ async def test_tuya_daily_call_budget(
 
     await _run_for(hass, freezer, timedelta(hours=24), step=timedelta(minutes=15))
     assert tuya_cloud.total_calls <= 50 + 10 * lock_count, tuya_cloud.calls
+
+
+async def test_reload_right_after_a_push_does_not_announce_it_again(
+    hass: HomeAssistant,
+    ttlock_cloud: FakeTTLockCloud,
+    freezer: FrozenDateTimeFactory,
+    hass_client_no_auth: Any,
+) -> None:
+    """Seen records are written on unload, not only after the save delay."""
+    home = seed_ttlock_home(ttlock_cloud)
+    entry = await setup_entry(hass, ttlock_data(ttlock_cloud))
+    events: list[object] = []
+    hass.bus.async_listen("ttlock_gateway_event", events.append)
+    await _advance(hass, freezer, timedelta(minutes=10))
+
+    client = await hass_client_no_auth()
+    # A first callback (a gateway job) marks the webhook as seen, which is saved
+    # at once; what follows is only in the delayed save.
+    job = {"job": "1", "method": "open_lock", "status": "true", "tag": {}}
+    assert (
+        await client.post(f"/api/webhook/{TTLOCK_WEBHOOK_ID}", json=job)
+    ).status == 200
+    await _advance(hass, freezer, timedelta(seconds=1))
+    record = ttlock_cloud.add_record(home.back, 4, username="Guest")
+    form = {
+        "notifyType": "1",
+        "lockId": str(home.back),
+        "lockMac": "",
+        "admin": "owner",
+        "records": json.dumps([record]),
+    }
+    response = await client.post(f"/api/webhook/{TTLOCK_WEBHOOK_ID}", data=form)
+    assert response.status == 200
+    assert len(events) == 1
+
+    # Reloaded at once, then the poll returns the same record: no second event.
+    assert await hass.config_entries.async_reload(entry.entry_id)
+    await hass.async_block_till_done()
+    await _run_for(hass, freezer, timedelta(hours=7), step=timedelta(minutes=30))
+    assert len(events) == 1

@@ -43,6 +43,7 @@ async def async_setup_entry(
         provider=provider, coordinator=coordinator, code_queue=queue
     )
     entry.async_on_unload(coordinator.async_shutdown_timers)
+    entry.async_on_unload(coordinator.async_flush)
     await async_setup_webhook(hass, entry)
     await queue.async_start()
     entry.async_on_unload(queue.async_stop)

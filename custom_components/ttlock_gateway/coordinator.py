@@ -517,3 +517,7 @@ class LockCoordinator(DataUpdateCoordinator[AccountData]):
         for cancel in self._relock_timers.values():
             cancel()
         self._relock_timers.clear()
+
+    async def async_flush(self) -> None:
+        """Write activity now: a reload must not forget which records were announced."""
+        await self._store.async_save(self._data_to_store())
