@@ -15,7 +15,11 @@ from aiohttp.test_utils import TestClient
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers import device_registry as dr, issue_registry as ir
+from homeassistant.helpers import (
+    device_registry as dr,
+    entity_registry as er,
+    issue_registry as ir,
+)
 from homeassistant.util import dt as dt_util
 from hypothesis import HealthCheck, given, settings, strategies as st
 import pytest
@@ -446,6 +450,37 @@ async def test_dding_offline_then_online(
     assert hass.states.get(sensor).state == "off"
     # Same event name a second later is a new event, not a duplicate.
     body = dding("clearCenterOfflineAlarm", mac, time=body["time"] + 1)
+    assert (await post(client, json.dumps(body), JSON)).status == 200
+    await hass.async_block_till_done()
+    assert hass.states.get(sensor).state == "on"
+
+
+async def test_lock_offline_alarm_shows_on_enabled_connectivity(
+    hass: HomeAssistant,
+    home: tuple[TTLockHome, MockConfigEntry],
+    ttlock_cloud: FakeTTLockCloud,
+    hass_client_no_auth: ClientFactory,
+) -> None:
+    """TTLock lists say nothing of lock connectivity: the sensor starts disabled,
+    and once enabled it follows pushed lock offline/online alarms."""
+    seeded, entry = home
+    sensor = "binary_sensor.front_door_connectivity"
+    registry = er.async_get(hass)
+    assert (
+        registry.async_get(sensor).disabled_by is er.RegistryEntryDisabler.INTEGRATION
+    )
+    registry.async_update_entity(sensor, disabled_by=None)
+    assert await hass.config_entries.async_reload(entry.entry_id)
+    await hass.async_block_till_done()
+    assert hass.states.get(sensor).state == "unknown"
+
+    client = await hass_client_no_auth()
+    mac = ttlock_cloud.locks[seeded.front]["lockMac"]
+    body = dding("lockOfflineAlarm", mac)
+    assert (await post(client, json.dumps(body), JSON)).status == 200
+    await hass.async_block_till_done()
+    assert hass.states.get(sensor).state == "off"
+    body = dding("clearLockOfflineAlarm", mac, time=body["time"] + 1)
     assert (await post(client, json.dumps(body), JSON)).status == 200
     await hass.async_block_till_done()
     assert hass.states.get(sensor).state == "on"

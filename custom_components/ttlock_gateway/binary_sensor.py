@@ -33,9 +33,7 @@ async def async_setup_entry(
     @callback
     def add_locks(lock_ids: list[str]) -> None:
         async_add_entities(
-            LockConnectivity(coordinator, lock_id)
-            for lock_id in lock_ids
-            if coordinator.data.locks[lock_id].online is not None
+            LockConnectivity(coordinator, lock_id) for lock_id in lock_ids
         )
 
     coordinator.new_gateway_callbacks.append(add_gateways)
@@ -61,7 +59,11 @@ class GatewayConnectivity(GatewayBaseEntity, BinarySensorEntity):
 
 
 class LockConnectivity(LockBaseEntity, BinarySensorEntity):
-    """Whether a Wi-Fi lock is online, where the cloud says so."""
+    """Whether a lock is online: from the device list (Tuya) or pushed alarms (Dding).
+
+    Enabled by default only where the cloud reports it; TTLock lists do not, and
+    only pushed offline alarms fill it in, so there it starts disabled.
+    """
 
     _attr_device_class = BinarySensorDeviceClass.CONNECTIVITY
     _attr_entity_category = EntityCategory.DIAGNOSTIC
@@ -69,6 +71,9 @@ class LockConnectivity(LockBaseEntity, BinarySensorEntity):
     def __init__(self, coordinator: LockCoordinator, lock_id: str) -> None:
         """Create the sensor."""
         super().__init__(coordinator, lock_id, "connectivity")
+        self._attr_entity_registry_enabled_default = (
+            coordinator.data.locks[lock_id].online is not None
+        )
 
     @property
     def is_on(self) -> bool | None:
