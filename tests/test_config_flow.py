@@ -314,12 +314,14 @@ async def test_ttlock_errors_never_leak_secrets(
 async def test_ttlock_already_configured(
     hass: HomeAssistant, ttlock_cloud: FakeTTLockCloud
 ) -> None:
-    """One entry per TTLock account (client id + uid)."""
-    await setup_entry(
+    """One entry per TTLock account (client id + uid); a re-add refreshes its sign-in."""
+    stale = {**ttlock_data(ttlock_cloud), "password_md5": "0" * 32}
+    entry = await setup_entry(
         hass,
-        ttlock_data(ttlock_cloud),
+        stale,
         unique_id=f"{ttlock_cloud.CLIENT_ID}_{ttlock_cloud.UID}",
     )
+    webhook_id = entry.data["webhook_id"]
     flow_id = await _start(hass, PROVIDER_TTLOCK)
     result = await hass.config_entries.flow.async_configure(
         flow_id, _ttlock_input(ttlock_cloud)
@@ -327,6 +329,9 @@ async def test_ttlock_already_configured(
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "already_configured"
     assert len(hass.config_entries.async_entries(DOMAIN)) == 1
+    # The verified credentials replace the stale ones; the webhook id is kept.
+    assert entry.data["password_md5"] == md5_password(ttlock_cloud.PASSWORD)
+    assert entry.data["webhook_id"] == webhook_id
 
 
 async def test_ttlock_other_account_same_app_is_a_new_entry(

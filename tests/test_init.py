@@ -6,6 +6,7 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 import json
 import socket
+from typing import Any
 from urllib.parse import urlencode
 
 from aiohttp.test_utils import TestClient
@@ -301,3 +302,22 @@ async def test_token_rejected_while_running_starts_reauth(
     await hass.async_block_till_done(wait_background_tasks=True)
     assert len(_reauth_flows(hass, entry.entry_id)) == 1
     assert not entry.runtime_data.coordinator.last_update_success
+
+
+async def test_removing_the_entry_forgets_its_storage(
+    hass: HomeAssistant,
+    ttlock_cloud: FakeTTLockCloud,
+    hass_storage: dict[str, Any],
+) -> None:
+    """Activity and code-queue files go with the entry."""
+    seed_ttlock_home(ttlock_cloud)
+    entry = await setup_entry(hass, ttlock_data(ttlock_cloud))
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    await hass.async_block_till_done()
+    activity_key = f"ttlock_gateway.{entry.entry_id}.activity"
+    assert activity_key in hass_storage
+
+    await hass.config_entries.async_remove(entry.entry_id)
+    await hass.async_block_till_done()
+    assert activity_key not in hass_storage
+    assert f"ttlock_gateway.{entry.entry_id}.codes" not in hass_storage

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers.storage import Store
 from homeassistant.helpers.typing import ConfigType
 
 from .api import create_provider
 from .code_queue import CodeQueue
-from .const import DOMAIN
+from .const import CONF_WEBHOOK_ID, DOMAIN, LOGGER
 from .coordinator import LockCoordinator, RuntimeData, TTLockGatewayConfigEntry
 from .services import async_setup_services
-from .webhook import async_setup_webhook
+from .webhook import CONF_CLOUDHOOK_URL, async_setup_webhook
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 
@@ -49,6 +52,23 @@ async def async_setup_entry(
     entry.async_on_unload(queue.async_stop)
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     return True
+
+
+async def async_remove_entry(
+    hass: HomeAssistant, entry: TTLockGatewayConfigEntry
+) -> None:
+    """Forget what the entry stored: activity, the code queue, a cloudhook."""
+    for kind in ("activity", "codes"):
+        await Store[dict[str, Any]](
+            hass, 1, f"{DOMAIN}.{entry.entry_id}.{kind}"
+        ).async_remove()
+    if CONF_CLOUDHOOK_URL in entry.data and "cloud" in hass.config.components:
+        from homeassistant.components import cloud
+
+        try:
+            await cloud.async_delete_cloudhook(hass, entry.data[CONF_WEBHOOK_ID])
+        except cloud.CloudNotAvailable:
+            LOGGER.debug("Home Assistant Cloud not available to delete the cloudhook")
 
 
 async def async_unload_entry(

@@ -161,7 +161,9 @@ class TTLockGatewayConfigFlow(ConfigFlow, domain=DOMAIN):
             return self.async_update_reload_and_abort(
                 self._get_reconfigure_entry(), data_updates=data
             )
-        self._abort_if_unique_id_configured()
+        # Adding an account again with working credentials repairs a stale entry
+        # (e.g. one waiting for reauth) instead of only saying it exists.
+        self._abort_if_unique_id_configured(updates=data)
         data[CONF_WEBHOOK_ID] = webhook.async_generate_id()
         # The entry does not exist yet; show the URL its webhook will have.
         try:
