@@ -55,21 +55,17 @@ from .models import (
     AccountInfo,
     AuthError,
     CannotConnectError,
-    Capabilities,
     CodeKind,
-    EventType,
     Gateway,
     InvalidRequestError,
     Lock,
     LockEvent,
-    LockState,
     NotSupportedError,
     Passcode,
     ProviderError,
     RateLimitError,
     SubscriptionError,
     TransientError,
-    UnlockMethod,
 )
 from .tuya_crypto import (
     PIN_CASE_UPPER,
@@ -77,6 +73,22 @@ from .tuya_crypto import (
     encrypt_pin,
     sign_request,
     sorted_query_url,
+)
+from .tuya_mapping import (
+    LOCK_CATEGORIES,
+    REMOTE_LOCK_CATEGORIES,
+    SUB_DEVICE_CODE_LENGTH,
+    WIFI_CODE_LENGTH,
+    as_int,
+    epoch_ms,
+    epoch_seconds,
+    from_seconds,
+    is_sub_device_lock,
+    lock_from_device,
+    log_event,
+    status_items,
+    status_map,
+    to_ms,
 )
 
 __all__ = [
@@ -99,28 +111,6 @@ DATA_CENTERS: Final[dict[str, str]] = {
     "sg": "https://openapi-sg.iotbing.com",
 }
 
-LOCK_CATEGORIES: Final = frozenset(
-    {
-        "ms",
-        "jtmspro",
-        "jtmsbh",
-        "mk",
-        "bxx",
-        "gyms",
-        "hotelms",
-        "videolock",
-        "photolock",
-    }
-)
-REMOTE_LOCK_CATEGORIES: Final = frozenset({"jtmspro", "videolock", "photolock"})
-
-# Value of ``lock_motor_state`` that means the bolt is locked (see module doc).
-LOCK_MOTOR_STATE_LOCKED_VALUE: Final = False
-
-WIFI_CODE_LENGTH: Final = 7
-SUB_DEVICE_CODE_LENGTH: Final = 6
-
-# Refresh the token this many seconds before it expires.
 TOKEN_REFRESH_MARGIN: Final = 120.0
 
 TOKEN_CODES: Final = frozenset({1010, 1011, 1012})
@@ -139,42 +129,6 @@ _REMOTE_UNLOCK_DISABLED_MSG: Final = (
     "Remote unlock is disabled or not supported for this lock: enable "
     "'Remote unlock' in the lock's settings in the Smart Life / Tuya app"
 )
-
-_BATTERY_STATE: Final[dict[str, int]] = {
-    "high": 100,
-    "medium": 50,
-    "middle": 50,
-    "low": 10,
-    "poweroff": 0,
-}
-
-_OPEN_LOG_METHODS: Final[dict[str, UnlockMethod]] = {
-    "unlock_fingerprint": UnlockMethod.FINGERPRINT,
-    "unlock_finger": UnlockMethod.FINGERPRINT,
-    "unlock_password": UnlockMethod.CODE,
-    "unlock_temporary": UnlockMethod.CODE,
-    "unlock_dynamic": UnlockMethod.CODE,
-    "unlock_emergency": UnlockMethod.CODE,
-    "unlock_card": UnlockMethod.CARD,
-    "unlock_identity_card": UnlockMethod.CARD,
-    "unlock_face": UnlockMethod.FACE,
-    "unlock_key": UnlockMethod.KEY,
-    "unlock_ble": UnlockMethod.BLUETOOTH,
-    "unlock_phone_remote": UnlockMethod.REMOTE,
-    "unlock_app": UnlockMethod.REMOTE,
-    "remote": UnlockMethod.REMOTE,
-}
-
-_ALARM_VALUES: Final[dict[str, tuple[EventType, bool]]] = {
-    "wrong_password": (EventType.WRONG_CODE, False),
-    "wrong_finger": (EventType.WRONG_CODE, False),
-    "wrong_card": (EventType.WRONG_CODE, False),
-    "wrong_face": (EventType.WRONG_CODE, False),
-    "pry": (EventType.TAMPER, True),
-    "hijack": (EventType.TAMPER, True),
-    "low_battery": (EventType.BATTERY_LOW, True),
-    "doorbell": (EventType.DOORBELL, True),
-}
 
 _LOG_PAGE_SIZE: Final = 50
 _LOG_MAX_PAGES: Final = 20
@@ -198,105 +152,6 @@ class _ApiError(Exception):
         super().__init__(code)
         self.code = code
         self.msg = msg
-
-
-def _as_int(value: Any) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str):
-        try:
-            return int(value.strip())
-        except ValueError:
-            return None
-    if isinstance(value, float):
-        return int(value)
-    return None
-
-
-def _to_ms(value: Any) -> int | None:
-    """Tuya timestamps come as seconds (10 digits) or ms (13 digits)."""
-    number = _as_int(value)
-    if number is None:
-        return None
-    return number * 1000 if number < 100_000_000_000 else number
-
-
-def _epoch_seconds(moment: datetime) -> int:
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return int(moment.timestamp())
-
-
-def _epoch_ms(moment: datetime) -> int:
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return int(moment.timestamp() * 1000)
-
-
-def _from_seconds(value: Any) -> datetime | None:
-    ms = _to_ms(value)
-    return None if ms is None else datetime.fromtimestamp(ms / 1000, UTC)
-
-
-def _status_map(device: Mapping[str, Any]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    status = device.get("status")
-    if isinstance(status, list):
-        for item in status:
-            if isinstance(item, Mapping) and isinstance(item.get("code"), str):
-                out[item["code"]] = item.get("value")
-    return out
-
-
-def _status_items(record: Mapping[str, Any]) -> list[tuple[str, Any]]:
-    status = record.get("status")
-    items = status if isinstance(status, list) else [status]
-    return [
-        (item["code"], item.get("value"))
-        for item in items
-        if isinstance(item, Mapping) and isinstance(item.get("code"), str)
-    ]
-
-
-def battery_from_status(status: Mapping[str, Any]) -> int | None:
-    """Battery percent from ``residual_electricity`` or ``battery_state``."""
-    for code in ("residual_electricity", "battery_percentage"):
-        number = _as_int(status.get(code))
-        if number is not None:
-            return max(0, min(100, number))
-    state = status.get("battery_state")
-    if isinstance(state, str):
-        return _BATTERY_STATE.get(state.lower())
-    return None
-
-
-def state_from_status(status: Mapping[str, Any]) -> LockState | None:
-    """Bolt state (see the module doc for ``lock_motor_state``)."""
-    motor = status.get("lock_motor_state")
-    if isinstance(motor, bool):
-        return (
-            LockState.LOCKED
-            if motor == LOCK_MOTOR_STATE_LOCKED_VALUE
-            else LockState.UNLOCKED
-        )
-    door = status.get("closed_opened", status.get("open_close"))
-    if door in ("open", "opened", True):
-        return LockState.UNLOCKED
-    return None
-
-
-def is_sub_device_lock(device: Mapping[str, Any]) -> bool:
-    """True for Zigbee / Bluetooth locks (6-digit codes), False for Wi-Fi."""
-    protocol = device.get("protocol")
-    if isinstance(protocol, str) and protocol:
-        lowered = protocol.lower()
-        return any(word in lowered for word in ("zigbee", "ble", "bluetooth", "sub"))
-    if device.get("sub") is True:
-        return True
-    product = str(device.get("product_name") or "").lower()
-    return any(word in product for word in ("zigbee", "ble", "bluetooth"))
 
 
 # The remote-unlock setting changes rarely; asking every activity poll would cost
@@ -471,7 +326,7 @@ class TuyaClient:
                 f"Unexpected answer from the Tuya cloud (HTTP {status})"
             )
         if not data.get("success"):
-            code = _as_int(data.get("code"))
+            code = as_int(data.get("code"))
             _LOGGER.debug("Tuya %s %s: code %s", method, log_path, code)
             raise _ApiError(code if code is not None else -1, str(data.get("msg", "")))
         _LOGGER.debug("Tuya %s %s: ok", method, log_path)
@@ -482,7 +337,7 @@ class TuyaClient:
     def _store_token(self, result: Any) -> _Token:
         if not isinstance(result, Mapping) or not result.get("access_token"):
             raise AuthError("The Tuya cloud returned no token")
-        lifetime = _as_int(result.get("expire_time")) or 7200
+        lifetime = as_int(result.get("expire_time")) or 7200
         self._token = _Token(
             access_token=str(result["access_token"]),
             refresh_token=str(result.get("refresh_token", "")),
@@ -645,38 +500,6 @@ class TuyaClient:
             return []
         return [d for d in result if isinstance(d, dict)]
 
-    def _lock_from_device(self, device: Mapping[str, Any]) -> Lock:
-        device_id = str(device["id"])
-        status = _status_map(device)
-        category = str(device.get("category") or "")
-        length = (
-            SUB_DEVICE_CODE_LENGTH if is_sub_device_lock(device) else WIFI_CODE_LENGTH
-        )
-        has_passage = "normal_open_switch" in status
-        capabilities = Capabilities(
-            remote_unlock=self._remote_unlock.get(device_id, False),
-            remote_lock=category in REMOTE_LOCK_CATEGORIES,
-            passage_mode=has_passage,
-            codes=True,
-            code_min_length=length,
-            code_max_length=length,
-        )
-        passage = status.get("normal_open_switch")
-        online = device.get("online")
-        return Lock(
-            lock_id=device_id,
-            name=str(device.get("name") or device_id),
-            capabilities=capabilities,
-            model=device.get("product_name") or None,
-            manufacturer="Tuya",
-            mac=device.get("mac") or None,
-            battery=battery_from_status(status),
-            has_gateway=device.get("sub") is True,
-            online=online if isinstance(online, bool) else None,
-            state=state_from_status(status),
-            passage_mode=passage if isinstance(passage, bool) else None,
-        )
-
     async def _device(self, device_id: str) -> dict[str, Any]:
         """Cached device (listing once if unknown)."""
         if device_id not in self._devices:
@@ -711,7 +534,12 @@ class TuyaClient:
             if d.get("category") in LOCK_CATEGORIES and d.get("id")
         ]
         self._devices = {str(d["id"]): d for d in devices}
-        return [self._lock_from_device(d) for d in devices]
+        return [
+            lock_from_device(
+                d, remote_unlock=self._remote_unlock.get(str(d["id"]), False)
+            )
+            for d in devices
+        ]
 
     async def async_list_gateways(self) -> list[Gateway]:
         """Tuya gateways are not exposed as such."""
@@ -809,7 +637,7 @@ class TuyaClient:
     async def async_set_passage_mode(self, lock_id: str, enabled: bool) -> None:
         """Send ``normal_open_switch``; locks without it raise NotSupportedError."""
         device = await self._device(lock_id)
-        if "normal_open_switch" not in _status_map(device):
+        if "normal_open_switch" not in status_map(device):
             raise NotSupportedError("This Tuya lock has no passage mode")
         async with self._device_lock(lock_id):
             await self._call(
@@ -838,7 +666,7 @@ class TuyaClient:
         )
         if not code.isdigit() or not code.isascii() or len(code) != length:
             raise InvalidRequestError(f"The code must be {length} digits on this lock")
-        effective, invalid = _epoch_seconds(start), _epoch_seconds(end)
+        effective, invalid = epoch_seconds(start), epoch_seconds(end)
         if invalid <= effective:
             raise InvalidRequestError("The code's end must be after its start")
         async with self._device_lock(lock_id):
@@ -897,7 +725,7 @@ class TuyaClient:
             if not isinstance(item, Mapping):
                 continue
             code_id = item.get("id", item.get("password_id"))
-            phase = _as_int(item.get("phase"))
+            phase = as_int(item.get("phase"))
             if code_id is None or phase in (0, 4):  # deleted
                 continue
             codes.append(
@@ -906,8 +734,8 @@ class TuyaClient:
                     lock_id=lock_id,
                     name=str(item.get("name") or ""),
                     kind=CodeKind.PERIOD,
-                    start=_from_seconds(item.get("effective_time")),
-                    end=_from_seconds(item.get("invalid_time")),
+                    start=from_seconds(item.get("effective_time")),
+                    end=from_seconds(item.get("invalid_time")),
                     delivered=phase != 1,
                 )
             )
@@ -929,67 +757,21 @@ class TuyaClient:
                 break
             page = [r for r in (result.get(key) or []) if isinstance(r, dict)]
             records.extend(page)
-            total = _as_int(result.get("total"))
+            total = as_int(result.get("total"))
             if len(page) < _LOG_PAGE_SIZE or (
                 total is not None and len(records) >= total
             ):
                 break
-            times = [_to_ms(r.get("update_time")) for r in page]
+            times = [to_ms(r.get("update_time")) for r in page]
             if all(t is not None and t < start_ms for t in times):
                 break  # newest first: the rest is older still
         return records
-
-    def _event(
-        self,
-        lock_id: str,
-        record: Mapping[str, Any],
-        code: str,
-        value: Any,
-        *,
-        alarm: bool,
-    ) -> LockEvent | None:
-        t_ms = _to_ms(record.get("update_time"))
-        if t_ms is None:
-            return None
-        user = (
-            record.get("nick_name")
-            or record.get("nickName")
-            or record.get("unlock_name")
-            or None
-        )
-        event_type = EventType.OTHER
-        method = UnlockMethod.UNKNOWN
-        success = True
-        code_id: str | None = None
-        if alarm or code in ("alarm_lock", "hijack", "doorbell"):
-            key = str(value) if code == "alarm_lock" else code
-            event_type, success = _ALARM_VALUES.get(key, (EventType.OTHER, True))
-        else:
-            method = _OPEN_LOG_METHODS.get(code, UnlockMethod.UNKNOWN)
-            if code.startswith("unlock_") or code in _OPEN_LOG_METHODS:
-                event_type = EventType.UNLOCKED
-            if code in ("unlock_temporary", "unlock_dynamic") and value not in (
-                None,
-                "",
-            ):
-                code_id = str(value)
-        return LockEvent(
-            event_id=f"tuya:{lock_id}:{t_ms}:{code}:{value}",
-            lock_id=lock_id,
-            type=event_type,
-            time=datetime.fromtimestamp(t_ms / 1000, UTC),
-            method=method,
-            success=success,
-            user=str(user) if user else None,
-            code_id=code_id,
-            raw=dict(record),
-        )
 
     async def async_get_events(
         self, lock_id: str, start: datetime, end: datetime
     ) -> list[LockEvent]:
         """Open logs and alarm logs in [start, end], oldest first."""
-        start_ms, end_ms = _epoch_ms(start), _epoch_ms(end)
+        start_ms, end_ms = epoch_ms(start), epoch_ms(end)
         base = f"/v1.0/devices/{lock_id}/door-lock"
         open_logs = await self._paged_logs(
             f"{base}/open-logs",
@@ -1003,11 +785,11 @@ class TuyaClient:
         events: dict[str, LockEvent] = {}
         for records, alarm in ((open_logs, False), (alarm_logs, True)):
             for record in records:
-                for code, value in _status_items(record):
-                    event = self._event(lock_id, record, code, value, alarm=alarm)
+                for code, value in status_items(record):
+                    event = log_event(lock_id, record, code, value, alarm=alarm)
                     if event is None:
                         continue
-                    t_ms = _to_ms(record.get("update_time")) or 0
+                    t_ms = to_ms(record.get("update_time")) or 0
                     if start_ms <= t_ms <= end_ms:
                         events[event.event_id] = event
         return sorted(events.values(), key=lambda e: (e.time, e.event_id))
