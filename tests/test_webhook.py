@@ -1066,3 +1066,33 @@ async def test_registration_is_remote_and_post_only(
     assert ours[0]["webhook_id"] == TTLOCK_WEBHOOK_ID
     assert ours[0]["local_only"] is False
     assert ours[0]["allowed_methods"] == ["POST"]
+
+
+async def test_dding_centre_alarm_names_one_gateway(
+    hass: HomeAssistant,
+    ttlock_cloud: FakeTTLockCloud,
+    hass_client_no_auth: ClientFactory,
+) -> None:
+    """A centre alarm whose uuid is a gateway's MAC affects that gateway only;
+    an unknown centre changes nothing but still fires an event."""
+    hall = ttlock_cloud.add_gateway(name="Hall gateway")
+    attic = ttlock_cloud.add_gateway(name="Attic gateway")
+    ttlock_cloud.add_lock(name="Front door", gateway_id=hall)
+    ttlock_cloud.add_lock(name="Loft door", gateway_id=attic)
+    await setup_entry(hass, ttlock_data(ttlock_cloud))
+    events = async_capture_events(hass, EVENT_LOCK)
+    client = await hass_client_no_auth()
+
+    attic_mac = ttlock_cloud.gateways[attic]["gatewayMac"]
+    body = dding("centerOfflineAlarm", attic_mac)
+    assert (await post(client, json.dumps(body), JSON)).status == 200
+    await hass.async_block_till_done()
+    assert hass.states.get("binary_sensor.attic_gateway_connectivity").state == "off"
+    assert hass.states.get("binary_sensor.hall_gateway_connectivity").state == "on"
+
+    body = dding("centerOfflineAlarm", "no-such-centre", time=body["time"] + 1)
+    assert (await post(client, json.dumps(body), JSON)).status == 200
+    await hass.async_block_till_done()
+    assert hass.states.get("binary_sensor.hall_gateway_connectivity").state == "on"
+    assert [e.data["type"] for e in events] == ["gateway_offline", "gateway_offline"]
+    assert events[1].data["device_id"] is None

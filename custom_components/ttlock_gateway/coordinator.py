@@ -66,6 +66,11 @@ _STATE_BY_EVENT: dict[EventType, LockState] = {
 }
 
 
+def _gateway_ref(event: LockEvent) -> str | None:
+    ref = event.raw.get("uuid")
+    return str(ref) if ref is not None else None
+
+
 def lock_update_signal(entry_id: str, lock_id: str) -> str:
     """Dispatcher signal asking one lock's entities to write their state."""
     return f"{DOMAIN}_{entry_id}_{lock_id}_update"
@@ -362,6 +367,8 @@ class LockCoordinator(DataUpdateCoordinator[AccountData]):
             if lock_id is not None:
                 event = replace(event, lock_id=lock_id)
                 self._apply_to_lock(data, data.locks[lock_id], act, event)
+            elif event.type in _ACCOUNT_WIDE:
+                self._apply_to_gateways(data, event, _gateway_ref(event))
             fresh.append(event)
             if announce:
                 self._announce(event)
@@ -376,16 +383,32 @@ class LockCoordinator(DataUpdateCoordinator[AccountData]):
             lock.battery = event.battery
         if event.type in (EventType.LOCK_OFFLINE, EventType.LOCK_ONLINE):
             lock.online = event.type is EventType.LOCK_ONLINE
-        if event.type in (EventType.GATEWAY_OFFLINE, EventType.GATEWAY_ONLINE):
-            online = event.type is EventType.GATEWAY_ONLINE
-            for gw_id, gw in data.gateways.items():
-                data.gateways[gw_id] = replace(gw, online=online)
+        if event.type in _ACCOUNT_WIDE:
+            # A lock's alarm about its centre: the clouds do not say which
+            # gateway serves the lock, so every gateway of the account follows.
+            self._apply_to_gateways(data, event, None)
         new_state = _STATE_BY_EVENT.get(event.type)
         if new_state is None or not event.success:
             return
         if act.state_time is not None and event.time < act.state_time:
             return
         self._set_state(lock, new_state, event.time)
+
+    @staticmethod
+    def _apply_to_gateways(
+        data: AccountData, event: LockEvent, ref: str | None
+    ) -> None:
+        """Gateway offline/online: the one ``ref`` names (id or MAC), else all."""
+        online = event.type is EventType.GATEWAY_ONLINE
+        named = [
+            gw_id
+            for gw_id, gw in data.gateways.items()
+            if ref is not None and ref in (gw_id, gw.mac)
+        ]
+        if ref is not None and not named:
+            return
+        for gw_id in named or list(data.gateways):
+            data.gateways[gw_id] = replace(data.gateways[gw_id], online=online)
 
     @callback
     def set_lock_state(
