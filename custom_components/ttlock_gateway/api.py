@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from homeassistant.const import CONF_USERNAME
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 
@@ -24,8 +25,6 @@ from .const import (
 from .providers.models import LockProvider
 from .providers.ttlock import TTLockClient
 from .providers.tuya import TuyaClient
-
-CONF_USERNAME = "username"
 
 
 def create_provider(hass: HomeAssistant, data: Mapping[str, Any]) -> LockProvider:

@@ -11,7 +11,7 @@ from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .coordinator import LockCoordinator, TTLockGatewayConfigEntry
-from .entity import GatewayBaseEntity, LockBaseEntity
+from .entity import GatewayBaseEntity, LockBaseEntity, async_track_locks
 
 PARALLEL_UPDATES = 0
 
@@ -30,16 +30,13 @@ async def async_setup_entry(
             GatewayConnectivity(coordinator, gateway_id) for gateway_id in gateway_ids
         )
 
-    @callback
-    def add_locks(lock_ids: list[str]) -> None:
-        async_add_entities(
-            LockConnectivity(coordinator, lock_id) for lock_id in lock_ids
-        )
-
     coordinator.new_gateway_callbacks.append(add_gateways)
-    coordinator.new_lock_callbacks.append(add_locks)
     add_gateways(list(coordinator.data.gateways))
-    add_locks(list(coordinator.data.locks))
+    async_track_locks(
+        coordinator,
+        async_add_entities,
+        lambda lock_id: [LockConnectivity(coordinator, lock_id)],
+    )
 
 
 class GatewayConnectivity(GatewayBaseEntity, BinarySensorEntity):

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable, Iterable
 
+from homeassistant.core import callback
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.dispatcher import async_dispatcher_connect
+from homeassistant.helpers.entity import Entity
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
 from .const import DOMAIN
@@ -56,6 +59,21 @@ async def call_cloud[T](awaitable: Awaitable[T], name: str) -> T:
         return await awaitable
     except ProviderError as err:
         raise translate_error(err, name) from err
+
+
+def async_track_locks(
+    coordinator: LockCoordinator,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+    build: Callable[[str], Iterable[Entity]],
+) -> None:
+    """Add a platform's entities for every lock now, and for locks that join later."""
+
+    @callback
+    def add(lock_ids: list[str]) -> None:
+        async_add_entities(entity for lock_id in lock_ids for entity in build(lock_id))
+
+    coordinator.new_lock_callbacks.append(add)
+    add(list(coordinator.data.locks))
 
 
 class LockBaseEntity(CoordinatorEntity[LockCoordinator]):

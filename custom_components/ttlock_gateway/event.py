@@ -9,7 +9,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .const import CONF_EXPOSE_CODES
 from .coordinator import LockCoordinator, TTLockGatewayConfigEntry, event_signal
-from .entity import LockBaseEntity
+from .entity import LockBaseEntity, async_track_locks
 from .providers.models import EventType, LockEvent
 
 PARALLEL_UPDATES = 0
@@ -23,14 +23,11 @@ async def async_setup_entry(
     """Add an event entity per lock."""
     coordinator = entry.runtime_data.coordinator
 
-    @callback
-    def add(lock_ids: list[str]) -> None:
-        async_add_entities(
-            LockActivityEvent(coordinator, lock_id) for lock_id in lock_ids
-        )
-
-    coordinator.new_lock_callbacks.append(add)
-    add(list(coordinator.data.locks))
+    async_track_locks(
+        coordinator,
+        async_add_entities,
+        lambda lock_id: [LockActivityEvent(coordinator, lock_id)],
+    )
 
 
 class LockActivityEvent(LockBaseEntity, EventEntity):

@@ -5,14 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from homeassistant.components.lock import LockEntity
-from homeassistant.core import HomeAssistant, callback
+from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .const import DOMAIN
 from .coordinator import LockCoordinator, TTLockGatewayConfigEntry
-from .entity import LockBaseEntity, call_cloud, translate_error
+from .entity import LockBaseEntity, async_track_locks, call_cloud, translate_error
 from .providers.models import LockState, NotSupportedError, ProviderError
 
 PARALLEL_UPDATES = 1
@@ -28,12 +28,11 @@ async def async_setup_entry(
     """Add a lock entity per lock, now and as locks join the account."""
     coordinator = entry.runtime_data.coordinator
 
-    @callback
-    def add(lock_ids: list[str]) -> None:
-        async_add_entities(CloudLock(coordinator, lock_id) for lock_id in lock_ids)
-
-    coordinator.new_lock_callbacks.append(add)
-    add(list(coordinator.data.locks))
+    async_track_locks(
+        coordinator,
+        async_add_entities,
+        lambda lock_id: [CloudLock(coordinator, lock_id)],
+    )
 
 
 class CloudLock(LockBaseEntity, LockEntity):

@@ -14,11 +14,11 @@ from homeassistant.components.sensor import (
     SensorStateClass,
 )
 from homeassistant.const import PERCENTAGE, EntityCategory, UnitOfTime
-from homeassistant.core import HomeAssistant, callback
+from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .coordinator import LockCoordinator, TTLockGatewayConfigEntry
-from .entity import LockBaseEntity
+from .entity import LockBaseEntity, async_track_locks
 from .providers.models import EventType
 
 PARALLEL_UPDATES = 0
@@ -85,16 +85,13 @@ async def async_setup_entry(
     """Add the sensors of every lock."""
     coordinator = entry.runtime_data.coordinator
 
-    @callback
-    def add(lock_ids: list[str]) -> None:
-        async_add_entities(
-            LockSensor(coordinator, lock_id, description)
-            for lock_id in lock_ids
-            for description in SENSORS
-        )
-
-    coordinator.new_lock_callbacks.append(add)
-    add(list(coordinator.data.locks))
+    async_track_locks(
+        coordinator,
+        async_add_entities,
+        lambda lock_id: [
+            LockSensor(coordinator, lock_id, description) for description in SENSORS
+        ],
+    )
 
 
 class LockSensor(LockBaseEntity, SensorEntity):

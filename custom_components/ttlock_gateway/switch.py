@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from homeassistant.components.switch import SwitchEntity
-from homeassistant.core import HomeAssistant, callback
+from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .coordinator import LockCoordinator, TTLockGatewayConfigEntry
-from .entity import LockBaseEntity, call_cloud
+from .entity import LockBaseEntity, async_track_locks, call_cloud
 
 PARALLEL_UPDATES = 1
 
@@ -22,16 +22,15 @@ async def async_setup_entry(
     """Add a passage-mode switch for each lock that can do it."""
     coordinator = entry.runtime_data.coordinator
 
-    @callback
-    def add(lock_ids: list[str]) -> None:
-        async_add_entities(
-            PassageModeSwitch(coordinator, lock_id)
-            for lock_id in lock_ids
+    async_track_locks(
+        coordinator,
+        async_add_entities,
+        lambda lock_id: (
+            [PassageModeSwitch(coordinator, lock_id)]
             if coordinator.data.locks[lock_id].capabilities.passage_mode
-        )
-
-    coordinator.new_lock_callbacks.append(add)
-    add(list(coordinator.data.locks))
+            else []
+        ),
+    )
 
 
 class PassageModeSwitch(LockBaseEntity, SwitchEntity):
