@@ -6,7 +6,7 @@ from datetime import timedelta
 from typing import Any
 
 from freezegun.api import FrozenDateTimeFactory
-from homeassistant.core import Event, HomeAssistant
+from homeassistant.core import Event, HomeAssistant, callback
 from homeassistant.helpers import entity_registry as er, issue_registry as ir
 from homeassistant.util import dt as dt_util
 import pytest
@@ -74,7 +74,7 @@ def set_gateway(cloud: FakeTTLockCloud, home: TTLockHome, online: bool) -> None:
 
 def listen(hass: HomeAssistant, event_type: str) -> list[Event]:
     events: list[Event] = []
-    hass.bus.async_listen(event_type, events.append)
+    hass.bus.async_listen(event_type, callback(lambda e: events.append(e)))
     return events
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.const import STATE_UNAVAILABLE
-from homeassistant.core import HomeAssistant
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import device_registry as dr, issue_registry as ir
 import pytest
 from pytest_homeassistant_custom_component.common import async_fire_time_changed
@@ -75,7 +75,9 @@ async def test_new_records_become_events_once(
     home = seed_ttlock_home(ttlock_cloud)
     await setup_entry(hass, ttlock_data(ttlock_cloud))
     events: list[dict[str, object]] = []
-    hass.bus.async_listen("ttlock_gateway_event", lambda e: events.append(e.data))
+    hass.bus.async_listen(
+        "ttlock_gateway_event", callback(lambda e: events.append(e.data))
+    )
 
     await _advance(hass, freezer, timedelta(minutes=30))
     ttlock_cloud.add_record(home.back, 4, username="Guest", keyboard_pwd="4711")
@@ -98,7 +100,7 @@ async def test_history_before_setup_sets_state_without_events(
     home = seed_ttlock_home(ttlock_cloud)
     ttlock_cloud.add_record(home.front, 11)  # locked from the app
     events: list[object] = []
-    hass.bus.async_listen("ttlock_gateway_event", events.append)
+    hass.bus.async_listen("ttlock_gateway_event", callback(lambda e: events.append(e)))
     await setup_entry(hass, ttlock_data(ttlock_cloud))
     assert hass.states.get("lock.front_door").state == "locked"
     assert events == []
@@ -224,7 +226,7 @@ async def test_reload_right_after_a_push_does_not_announce_it_again(
     home = seed_ttlock_home(ttlock_cloud)
     entry = await setup_entry(hass, ttlock_data(ttlock_cloud))
     events: list[object] = []
-    hass.bus.async_listen("ttlock_gateway_event", events.append)
+    hass.bus.async_listen("ttlock_gateway_event", callback(lambda e: events.append(e)))
     await _advance(hass, freezer, timedelta(minutes=10))
 
     client = await hass_client_no_auth()

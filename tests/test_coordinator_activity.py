@@ -9,7 +9,7 @@ from typing import Any
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntryState
 from homeassistant.const import STATE_UNAVAILABLE
-from homeassistant.core import Event, HomeAssistant
+from homeassistant.core import Event, HomeAssistant, callback
 import pytest
 from pytest_homeassistant_custom_component.common import async_fire_time_changed
 
@@ -74,7 +74,7 @@ async def test_one_lock_failing_does_not_break_the_others(
     home = seed_ttlock_home(ttlock_cloud)
     entry = await setup_entry(hass, ttlock_data(ttlock_cloud))
     events: list[Event] = []
-    hass.bus.async_listen(EVENT_LOCK, events.append)
+    hass.bus.async_listen(EVENT_LOCK, callback(lambda e: events.append(e)))
 
     await _advance(hass, freezer, timedelta(minutes=30))
     ttlock_cloud.add_record(home.front, 4, username="Guest", keyboard_pwd="4711")

@@ -6,7 +6,7 @@ from datetime import timedelta
 from typing import Any
 
 from homeassistant.config_entries import ConfigEntryState
-from homeassistant.core import Event, HomeAssistant
+from homeassistant.core import Event, HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import entity_registry as er
 from homeassistant.util import dt as dt_util
@@ -148,7 +148,7 @@ async def test_add_list_delete_on_two_locks(
     hass: HomeAssistant, ttlock_cloud: FakeTTLockCloud, home: TTLockHome
 ) -> None:
     events: list[Event] = []
-    hass.bus.async_listen(EVENT_CODE_ADDED, events.append)
+    hass.bus.async_listen(EVENT_CODE_ADDED, callback(lambda e: events.append(e)))
     win = window()
     result = await call(
         hass, "add_code", [FRONT, BACK], name="Guest Smith", code="482913", **win
@@ -258,7 +258,7 @@ async def test_code_digits_in_list_and_event_only_when_exposed(
     seed_ttlock_home(ttlock_cloud)
     await setup_entry(hass, ttlock_data(ttlock_cloud), {CONF_EXPOSE_CODES: True})
     events: list[Event] = []
-    hass.bus.async_listen(EVENT_CODE_ADDED, events.append)
+    hass.bus.async_listen(EVENT_CODE_ADDED, callback(lambda e: events.append(e)))
     await call(hass, "add_code", FRONT, name="G", code="13579", **window())
     await hass.async_block_till_done()
     assert events[0].data["code"] == "13579"

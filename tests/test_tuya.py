@@ -16,7 +16,7 @@ from homeassistant.const import (
     STATE_ON,
     STATE_UNAVAILABLE,
 )
-from homeassistant.core import HomeAssistant
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import issue_registry as ir
 import pytest
@@ -115,7 +115,9 @@ async def test_tuya_logs_become_events(
     device = tuya_cloud.add_device(name="Front gate")
     await setup_entry(hass, tuya_data(tuya_cloud))
     events: list[dict[str, object]] = []
-    hass.bus.async_listen("ttlock_gateway_event", lambda e: events.append(e.data))
+    hass.bus.async_listen(
+        "ttlock_gateway_event", callback(lambda e: events.append(e.data))
+    )
 
     await _advance(hass, freezer, timedelta(minutes=30))
     now_ms = int(time.time() * 1000)

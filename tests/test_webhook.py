@@ -952,7 +952,7 @@ async def test_body_arriving_in_pieces(
     async def pieces() -> AsyncIterator[bytes]:
         for start in range(0, len(body), 1000):
             yield body[start : start + 1000]
-            await asyncio.sleep(0.001)
+            await asyncio.sleep(0.001)  # pacing: chunks, not a wait
 
     resp = await client.post(URL, data=pieces(), headers={"Content-Type": FORM})
     assert resp.status == 200, await resp.text()
