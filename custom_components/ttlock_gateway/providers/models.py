@@ -131,6 +131,25 @@ class CodeKind(StrEnum):
     OTHER = "other"
 
 
+class CodePhase(StrEnum):
+    """Where a code is on its way to (or from) the lock, as the cloud reports it.
+
+    Clouds that upload through a gateway synchronously (TTLock) only ever list
+    ``DELIVERED`` codes; Tuya reports phases per protocol (seed 001).
+    """
+
+    # Accepted by the cloud, not on the lock yet.
+    PENDING = "pending"
+    # On the lock.
+    DELIVERED = "delivered"
+    # The cloud gave up delivering it; it will never work.
+    FAILED = "failed"
+    # A delete was accepted and is on its way to the lock: no longer valid.
+    DELETING = "deleting"
+    # Revoked or frozen: listed, but not accepted by the lock.
+    REVOKED = "revoked"
+
+
 @dataclass(frozen=True, slots=True)
 class Capabilities:
     """What a lock can do remotely through its cloud."""
@@ -188,8 +207,17 @@ class Passcode:
     code: str | None = None
     start: datetime | None = None
     end: datetime | None = None
-    # False while the cloud has not delivered it to the lock yet (Tuya phase 1).
-    delivered: bool = True
+    phase: CodePhase = CodePhase.DELIVERED
+
+    @property
+    def delivered(self) -> bool:
+        """Whether the code is on the lock and usable."""
+        return self.phase is CodePhase.DELIVERED
+
+    @property
+    def live(self) -> bool:
+        """Whether the code is (or will soon be) accepted by the lock."""
+        return self.phase in (CodePhase.PENDING, CodePhase.DELIVERED)
 
 
 @dataclass(frozen=True, slots=True)

@@ -56,6 +56,7 @@ from .models import (
     AuthError,
     CannotConnectError,
     CodeKind,
+    CodePhase,
     Gateway,
     InvalidRequestError,
     Lock,
@@ -701,7 +702,7 @@ class TuyaClient:
             code=code,
             start=datetime.fromtimestamp(effective, UTC),
             end=datetime.fromtimestamp(invalid, UTC),
-            delivered=False,
+            phase=CodePhase.PENDING,
         )
 
     async def async_delete_code(self, lock_id: str, code_id: str) -> None:
@@ -736,7 +737,7 @@ class TuyaClient:
                     kind=CodeKind.PERIOD,
                     start=from_seconds(item.get("effective_time")),
                     end=from_seconds(item.get("invalid_time")),
-                    delivered=phase != 1,
+                    phase=CodePhase.PENDING if phase == 1 else CodePhase.DELIVERED,
                 )
             )
         return codes
