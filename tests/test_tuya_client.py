@@ -427,6 +427,21 @@ async def test_code_add_list_delete(cloud: FakeTuyaCloud, client: TuyaClient) ->
     assert await client.async_list_codes(dev) == []
 
 
+async def test_code_pin_sent_as_lower_case_hex(
+    cloud: FakeTuyaCloud, client: TuyaClient
+) -> None:
+    """Upper-case hex is accepted by the cloud but opens nothing (the PIN trap)."""
+    dev = cloud.add_device(name="Front")
+    start = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)
+    code = await client.async_add_code(
+        dev, "Guest", "7654321", start, start + timedelta(days=1)
+    )
+    (sent,) = cloud.pin_hex_seen
+    assert sent == sent.lower()
+    assert any(ch in "abcdef" for ch in sent) or sent.isdigit()
+    assert cloud.codes[dev][code.code_id]["pin"] == "7654321"
+
+
 async def test_code_zigbee_six_digits(cloud: FakeTuyaCloud, client: TuyaClient) -> None:
     dev = cloud.add_device(name="Zig", category="ms", wifi=False)
     start = datetime.now(UTC)

@@ -100,6 +100,8 @@ class FakeTuyaCloud:
         self.open_logs: dict[str, list[dict[str, Any]]] = {}
         self.alarm_logs: dict[str, list[dict[str, Any]]] = {}
         self.unlocks: list[str] = []
+        # Every encrypted PIN received, as sent (hex case included).
+        self.pin_hex_seen: list[str] = []
         self.locks_done: list[str] = []
         self.calls: Counter[str] = Counter()
         self.max_in_flight = 0
@@ -523,14 +525,22 @@ class FakeTuyaCloud:
         if data.get("password_type") != "ticket":
             raise _Answer(1109, "param is illegal: password_type")
         key = self._use_ticket(device_id, data["ticket_id"])
+        password_hex = str(data["password"])
+        self.pin_hex_seen.append(password_hex)
         try:
-            pin = _aes_ecb(key, bytes.fromhex(str(data["password"])), encrypt=False)
+            pin = _aes_ecb(key, bytes.fromhex(password_hex), encrypt=False)
             digits = pin.decode("ascii")
         except ValueError:
             raise _Answer(1109, "param is illegal: password") from None
         length = 7 if self.meta[device_id]["wifi"] else 6
         if not digits.isdigit() or len(digits) != length:
             raise _Answer(1109, "param is illegal: password")
+        if password_hex != password_hex.lower():
+            # The trap (hass-tuya-lock-bridge custom_components/tuya_lock_bridge/
+            # api.py, confirmed on hardware): upper-case hex is answered
+            # success: true, but the lock decodes another PIN, so the guest's
+            # code never opens the door. The stored "pin" is what the lock takes.
+            digits = "".join(str((int(d) + 1) % 10) for d in digits)
         effective, invalid = data["effective_time"], data["invalid_time"]
         if (
             not isinstance(effective, int)
