@@ -67,7 +67,8 @@ _STATE_BY_EVENT: dict[EventType, LockState] = {
 
 
 def _gateway_ref(event: LockEvent) -> str | None:
-    ref = event.raw.get("uuid")
+    # TTLock names the gateway itself (notifyType 2); Dding the centre's uuid.
+    ref = event.raw.get("gateway_id", event.raw.get("uuid"))
     return str(ref) if ref is not None else None
 
 

@@ -98,6 +98,9 @@ class EventType(StrEnum):
     CODE_CHANGED = "code_changed"
     CODES_SYNCED = "codes_synced"
     DOORBELL = "doorbell"
+    # The cloud could not carry out an accepted request on the lock (TTLock
+    # notifyType 4): ``code_id`` names the code when it was a passcode.
+    REQUEST_FAILED = "request_failed"
     OTHER = "other"
 
 
