@@ -45,6 +45,7 @@ _ROUTES: list[tuple[str, str]] = [
     ("GET", "/v1.0/devices/{id}/door-lock/remote-unlocks"),
     ("POST", "/v1.0/devices/{id}/door-lock/password-ticket"),
     ("POST", "/v1.0/devices/{id}/door-lock/password-free/open-door"),
+    ("POST", "/v1.1/devices/{id}/door-lock/password-free/open-door"),
     ("POST", "/v1.0/smart-lock/devices/{id}/password-free/door-operate"),
     ("POST", "/v1.0/devices/{id}/door-lock/temp-password"),
     ("GET", "/v1.0/devices/{id}/door-lock/temp-passwords"),
@@ -480,6 +481,13 @@ class FakeTuyaCloud:
         self, p: dict[str, str], q: Any, data: dict[str, Any]
     ) -> web.StreamResponse:
         device_id = p["id"]
+        if self._device(device_id)["category"] == "mk" and data.get("channel_id") in (
+            None,
+            "",
+        ):
+            # Seed 001 doorLock.passwordFreeOpen: channel_id "is required only
+            # for Wi-Fi access control" (category mk).
+            raise _Answer(1100, "param is empty: channel_id")
         self._remote_checks(device_id, data.get("ticket_id"))
         if not self.meta[device_id]["open_door"]:
             raise _Answer(2004, "lock type not support")
@@ -488,6 +496,14 @@ class FakeTuyaCloud:
         self.unlocks.append(device_id)
         self._set_status(device_id, "lock_motor_state", True)
         return self._ok(True)
+
+    async def _h_POST_v1_1_devices_id_door_lock_password_free_open_door(
+        self, p: dict[str, str], q: Any, data: dict[str, Any]
+    ) -> web.StreamResponse:
+        """The v1.1 form hass-tuya-lock-bridge uses for mk (channel_id: 1)."""
+        return await self._h_POST_v1_0_devices_id_door_lock_password_free_open_door(
+            p, q, data
+        )
 
     async def _h_POST_v1_0_smart_lock_devices_id_password_free_door_operate(
         self, p: dict[str, str], q: Any, data: dict[str, Any]

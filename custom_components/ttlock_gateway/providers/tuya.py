@@ -131,6 +131,11 @@ _REMOTE_UNLOCK_DISABLED_MSG: Final = (
     "'Remote unlock' in the lock's settings in the Smart Life / Tuya app"
 )
 
+# Wi-Fi access-control devices (one controller, several doors): channel 1 is
+# the first door, the one a single-door keypad drives.
+ACCESS_CONTROL_CATEGORIES: Final = frozenset({"mk"})
+ACCESS_CONTROL_CHANNEL: Final = 1
+
 _LOG_PAGE_SIZE: Final = 50
 _LOG_MAX_PAGES: Final = 20
 _DEVICE_PAGE_SIZE: Final = 100
@@ -600,6 +605,26 @@ class TuyaClient:
                 raise NotSupportedError(_REMOTE_UNLOCK_DISABLED_MSG, err.code) from None
             raise self._map_error(err) from None
 
+    def _open_door_request(
+        self, lock_id: str, ticket_id: str
+    ) -> tuple[str, dict[str, Any]]:
+        """Path and body of the password-free open-door call for this device.
+
+        Wi-Fi access control (category ``mk``) needs ``channel_id`` (seed 001,
+        doorLock.passwordFreeOpen); hass-tuya-lock-bridge unlocks ``mk`` on
+        hardware with the v1.1 path and ``channel_id: 1`` (its first door).
+        """
+        device = self._devices.get(lock_id)
+        if device is not None and device.get("category") in ACCESS_CONTROL_CATEGORIES:
+            return (
+                f"/v1.1/devices/{lock_id}/door-lock/password-free/open-door",
+                {"ticket_id": ticket_id, "channel_id": ACCESS_CONTROL_CHANNEL},
+            )
+        return (
+            f"/v1.0/devices/{lock_id}/door-lock/password-free/open-door",
+            {"ticket_id": ticket_id},
+        )
+
     async def async_unlock(self, lock_id: str) -> None:
         """Ticket + password-free open-door (door-operate if open-door unsupported)."""
         async with self._device_lock(lock_id):
@@ -610,12 +635,9 @@ class TuyaClient:
             ) and not await self._remote_unlock_enabled(lock_id):
                 raise NotSupportedError(_REMOTE_UNLOCK_DISABLED_MSG)
             ticket_id, _ = await self._ticket(lock_id)
+            path, body = self._open_door_request(lock_id, ticket_id)
             try:
-                await self._request(
-                    "POST",
-                    f"/v1.0/devices/{lock_id}/door-lock/password-free/open-door",
-                    json_body={"ticket_id": ticket_id},
-                )
+                await self._request("POST", path, json_body=body)
             except _ApiError as err:
                 if err.code == REMOTE_UNLOCK_DISABLED_CODE:
                     self._remote_unlock[lock_id] = False
