@@ -183,9 +183,15 @@ class FakeTTLockCloud:
         battery: int = 80,
         auto_lock_time: int = -1,
         lock_id: int | None = None,
+        gateway_unlock: bool = True,
+        lock_command: bool = True,
     ) -> int:
         lid = lock_id if lock_id is not None else self._new_id()
-        features = BASE_FEATURES | (1 << BIT_REMOTE) | (1 << BIT_GATEWAY_UNLOCK)
+        features = BASE_FEATURES
+        if lock_command:
+            features |= 1 << BIT_REMOTE
+        if gateway_unlock:
+            features |= 1 << BIT_GATEWAY_UNLOCK
         if passage_mode:
             features |= 1 << BIT_PASSAGE
         if wifi:
@@ -510,9 +516,20 @@ class FakeTTLockCloud:
         _, lock = self._get_lock(params)
         return dict(lock)
 
+    @staticmethod
+    def _has_feature(lock: dict[str, Any], bit: int) -> bool:
+        return bool((int(lock["featureValue"], 16) >> bit) & 1)
+
     def _unlock(self, params: dict[str, str]) -> dict[str, Any]:
         lock_id, lock = self._get_lock(params)
         self._check_reachable(lock_id, lock)
+        # cloud/lock/featureValue: bit 10 = remote unlock through a gateway
+        # (Wi-Fi locks unlock on their own); bit 8 is the lock command only.
+        if not (
+            self._has_feature(lock, BIT_GATEWAY_UNLOCK)
+            or self._has_feature(lock, BIT_WIFI)
+        ):
+            raise _Answer(-4043, "The function is not supported for this lock")
         if lock_id in self.remote_unlock_disabled:
             raise _Answer(-4043, "The function is not supported for this lock")
         self.unlocks.append(lock_id)
@@ -523,6 +540,8 @@ class FakeTTLockCloud:
     def _lock(self, params: dict[str, str]) -> dict[str, Any]:
         lock_id, lock = self._get_lock(params)
         self._check_reachable(lock_id, lock)
+        if not self._has_feature(lock, BIT_REMOTE):  # bit 8: lock command
+            raise _Answer(-4043, "The function is not supported for this lock")
         if lock_id in self.remote_unlock_disabled:
             raise _Answer(-4043, "The function is not supported for this lock")
         self.locks_done.append(lock_id)

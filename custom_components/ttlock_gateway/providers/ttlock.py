@@ -51,8 +51,11 @@ REGIONS: Final[dict[str, str]] = {
 
 OAUTH_PATH: Final = "/oauth2/token"
 
-# Feature bits of ``featureValue`` (hex string).
-FEATURE_REMOTE_LOCK_UNLOCK: Final = 8
+# Feature bits of ``featureValue`` (hex string; euopen.ttlock.com
+# document-pages/en/cloud/lock/featureValue): 8 = the lock command (remote
+# lock), 10 = remote unlock through a gateway; Wi-Fi (56, hass-ttlock) unlocks
+# on its own.
+FEATURE_LOCK_COMMAND: Final = 8
 FEATURE_GATEWAY_UNLOCK: Final = 10
 FEATURE_PASSAGE_MODE: Final = 22
 FEATURE_WIFI: Final = 56
@@ -135,14 +138,12 @@ def capabilities_from_feature_value(raw: Any, *, has_gateway: bool) -> Capabilit
     value = _parse_feature_value(raw)
     wifi = _has_bit(value, FEATURE_WIFI)
     reachable = has_gateway or wifi
-    remote_bits = (
-        _has_bit(value, FEATURE_GATEWAY_UNLOCK)
-        or _has_bit(value, FEATURE_REMOTE_LOCK_UNLOCK)
-        or wifi
-    )
+    # Bit 8 alone is not remote unlock: such a lock answers -4043 to every
+    # unlock, so no Unlock is offered for it.
+    unlock_bits = _has_bit(value, FEATURE_GATEWAY_UNLOCK) or wifi
     return Capabilities(
-        remote_unlock=remote_bits and reachable,
-        remote_lock=_has_bit(value, FEATURE_REMOTE_LOCK_UNLOCK) and reachable,
+        remote_unlock=unlock_bits and reachable,
+        remote_lock=_has_bit(value, FEATURE_LOCK_COMMAND) and reachable,
         passage_mode=_has_bit(value, FEATURE_PASSAGE_MODE) and reachable,
         codes=reachable,
         code_min_length=CODE_MIN_LENGTH,
