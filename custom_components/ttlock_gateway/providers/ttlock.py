@@ -14,13 +14,16 @@ import asyncio
 from collections.abc import Mapping, Sequence
 import dataclasses
 from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 import hashlib
 import logging
 import time
 from typing import Any, Final
 
 import aiohttp
+import orjson
 
+from .bounds import clean_text
 from .models import (
     AccountInfo,
     AuthError,
@@ -39,6 +42,7 @@ from .models import (
     ProviderError,
     RateLimitError,
     TransientError,
+    WrongRegionError,
 )
 from .ttlock_records import record_to_event
 
@@ -80,6 +84,21 @@ _TRANSIENT_ERRORS: Final = frozenset(
 )
 _RATE_LIMIT_ERROR: Final = 30006
 _RATE_LIMIT_RETRY_AFTER: Final = 3600.0
+# The application's monthly call quota is used up (issue 13; the free tier is
+# about 30,000 calls a month): nothing works until the next month.
+MONTHLY_LIMIT_ERROR: Final = 30007
+# "Cross-site access to user data is prohibited": the account lives in the other
+# region's cloud (cloud/errorCodeEn: cn prefix for Mainland China, eu otherwise).
+WRONG_REGION_ERROR: Final = 30008
+# "date must be current time, in 5 minutes" (cloud/errorCodeEn).
+CLOCK_ERROR: Final = 80000
+# No page count is believed beyond this: a cloud that keeps saying "more
+# pages" must not make a setup page forever.
+MAX_PAGES: Final = 100
+# Gateway list order (cloud/gateway/list, orderBy required): 0 = by name.
+GATEWAY_ORDER_BY_NAME: Final = 0
+# Error text kept from an answer (it may echo the request).
+_MAX_ERROR_TEXT: Final = 300
 
 _ALL_WEEK_DAYS: Final = "[1,2,3,4,5,6,7]"
 
@@ -89,12 +108,46 @@ def md5_password(password: str) -> str:
     return hashlib.md5(password.encode("utf-8"), usedforsecurity=False).hexdigest()
 
 
-def error_for_errcode(code: int, message: str) -> ProviderError:
+def next_month_start(now: datetime) -> datetime:
+    """The first instant (UTC) of the month after ``now``.
+
+    UTC rather than Beijing time: if the quota resets at Beijing midnight this
+    waits 8 hours longer than needed, never a call too early.
+    """
+    now = now.astimezone(UTC)
+    if now.month == 12:
+        return datetime(now.year + 1, 1, 1, tzinfo=UTC)
+    return datetime(now.year, now.month + 1, 1, tzinfo=UTC)
+
+
+def other_region(region: str) -> str:
+    """The region a 30008 answer sends the user to."""
+    return "cn" if region != "cn" else "eu"
+
+
+def error_for_errcode(code: int, message: str, *, region: str = "eu") -> ProviderError:
     """Map a TTLock ``errcode`` to the provider-neutral error class."""
+    if code == WRONG_REGION_ERROR:
+        return WrongRegionError(message, code, other_region=other_region(region))
     if code in _AUTH_ERRORS:
         return AuthError(message, code)
     if code == _RATE_LIMIT_ERROR:
         return RateLimitError(message, code, retry_after=_RATE_LIMIT_RETRY_AFTER)
+    if code == MONTHLY_LIMIT_ERROR:
+        now = datetime.now(UTC)
+        reset = next_month_start(now)
+        return RateLimitError(
+            message,
+            code,
+            retry_after=(reset - now).total_seconds(),
+            reset_at=reset,
+        )
+    if code == CLOCK_ERROR:
+        return TransientError(
+            "The TTLock cloud refused the request time: this machine's clock "
+            f"is more than 5 minutes off ({message})",
+            code,
+        )
     if code in _TRANSIENT_ERRORS:
         return TransientError(message, code)
     if code == -3007:
@@ -115,7 +168,23 @@ def _errcode(payload: Mapping[str, Any]) -> int:
 
 
 def _errmsg(payload: Mapping[str, Any]) -> str:
-    return str(payload.get("errmsg") or payload.get("description") or "TTLock error")
+    return clean_text(
+        payload.get("errmsg") or payload.get("description") or "TTLock error",
+        max_length=1024,
+    )
+
+
+def _loads(raw: bytes) -> Any:
+    """Strict JSON: no NaN/Infinity, no 1e400 (orjson refuses them)."""
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return None
+
+
+def _retry_after(header: str | None, default: float) -> float:
+    value = _opt_int(header)
+    return float(value) if value is not None and 0 < value <= 86_400 else default
 
 
 def _has_bit(feature_value: int, bit: int) -> bool:
@@ -281,16 +350,70 @@ class TTLockClient:
         self._refresh_margin = REFRESH_MARGIN
         self._auth_lock = asyncio.Lock()
         self._lock_locks: dict[str, asyncio.Lock] = {}
+        self._region = region
+        # Learned from an 80000 answer's Date header: server minus local, ms.
+        self._clock_offset_ms = 0
 
     # ------------------------------------------------------------------ transport
 
+    def _now_ms(self) -> int:
+        return int(time.time() * 1000) + self._clock_offset_ms
+
+    def _scrub(self, text: str) -> str:
+        """Error text without anything secret (a proxy may echo the request)."""
+        for secret in (
+            self._client_secret,
+            self._password_md5,
+            self._access_token,
+            self._refresh_token,
+        ):
+            if secret:
+                text = text.replace(secret, "***")
+        return text[:_MAX_ERROR_TEXT]
+
+    def _error(self, payload: Mapping[str, Any]) -> ProviderError:
+        return error_for_errcode(
+            _errcode(payload), self._scrub(_errmsg(payload)), region=self._region
+        )
+
+    def _learn_clock(self, date_header: str | None) -> bool:
+        """Take the server's clock from an answer's ``Date``; True if it moved."""
+        if not date_header:
+            return False
+        try:
+            server = parsedate_to_datetime(date_header)
+        except TypeError, ValueError:
+            return False
+        if server.tzinfo is None:
+            return False
+        offset = int(server.timestamp() * 1000 - time.time() * 1000)
+        if abs(offset - self._clock_offset_ms) < 1000:
+            return False
+        _LOGGER.debug("TTLock clock offset learned: %s ms", offset)
+        self._clock_offset_ms = offset
+        return True
+
     async def _request(
-        self, method: str, path: str, params: Mapping[str, Any]
+        self,
+        method: str,
+        path: str,
+        params: Mapping[str, Any],
+        *,
+        token: str | None = None,
     ) -> dict[str, Any]:
-        """One HTTP exchange; returns the JSON answer (errcode not checked)."""
+        """One HTTP exchange; returns the JSON answer (errcode not checked).
+
+        With ``token`` the call is signed (``clientId``, ``accessToken``,
+        ``date``) once the concurrency slot is held: a ``date`` taken before
+        waiting could be minutes old when sent (errcode 80000).
+        """
         url = f"{self._base_url}{path}"
-        fields = {key: str(value) for key, value in params.items()}
         async with self._semaphore:
+            fields = {key: str(value) for key, value in params.items()}
+            if token is not None:
+                fields["clientId"] = self._client_id
+                fields["accessToken"] = token
+                fields["date"] = str(self._now_ms())
             try:
                 if method == "GET":
                     ctx = self._session.get(url, params=fields, timeout=self._timeout)
@@ -298,15 +421,14 @@ class TTLockClient:
                     ctx = self._session.post(url, data=fields, timeout=self._timeout)
                 async with ctx as resp:
                     status = resp.status
+                    date_header = resp.headers.get("Date")
+                    retry_after = resp.headers.get("Retry-After")
                     if status >= 500:
                         _LOGGER.debug("TTLock %s answered HTTP %s", path, status)
                         raise CannotConnectError(
                             f"TTLock cloud answered HTTP {status}", status
                         )
-                    try:
-                        payload = await resp.json(content_type=None)
-                    except ValueError:
-                        payload = None
+                    raw = await resp.read()
             except TimeoutError:
                 _LOGGER.debug("TTLock %s timed out", path)
                 raise CannotConnectError(
@@ -317,6 +439,21 @@ class TTLockClient:
                 raise CannotConnectError(
                     f"Cannot reach the TTLock cloud ({type(err).__name__})"
                 ) from None
+        if status == 429:
+            _LOGGER.debug("TTLock %s answered HTTP 429", path)
+            raise RateLimitError(
+                "TTLock cloud rate limit (HTTP 429)",
+                429,
+                retry_after=_retry_after(retry_after, 60.0),
+            )
+        if status in (403, 408):
+            # 408: the request timed out at the front end. 403: the docs know
+            # none (credential errors are errcodes in HTTP 200); seen from
+            # firewalls and proxies, so retried later rather than taken as a
+            # refusal of the request's content.
+            _LOGGER.debug("TTLock %s answered HTTP %s", path, status)
+            raise TransientError(f"TTLock cloud answered HTTP {status}", status)
+        payload = _loads(raw)
         if not isinstance(payload, dict):
             _LOGGER.debug("TTLock %s answered HTTP %s without JSON", path, status)
             if status >= 400:
@@ -327,6 +464,8 @@ class TTLockClient:
         code = _errcode(payload)
         if code:
             _LOGGER.debug("TTLock %s answered errcode %s", path, code)
+            if code == CLOCK_ERROR and self._learn_clock(date_header):
+                payload = {**payload, "_clock_learned": True}
         return payload
 
     # ----------------------------------------------------------------------- auth
@@ -362,9 +501,9 @@ class TTLockClient:
         )
         code = _errcode(payload)
         if code in _LOGIN_AUTH_ERRORS:
-            raise AuthError(_errmsg(payload), code)
+            raise AuthError(self._scrub(_errmsg(payload)), code)
         if code:
-            raise error_for_errcode(code, _errmsg(payload))
+            raise self._error(payload)
         self._store_token(payload)
 
     async def _refresh_or_login(self) -> None:
@@ -388,9 +527,9 @@ class TTLockClient:
             await self._password_login()
             return
         if code in _LOGIN_AUTH_ERRORS:
-            raise AuthError(_errmsg(payload), code)
+            raise AuthError(self._scrub(_errmsg(payload)), code)
         if code:
-            raise error_for_errcode(code, _errmsg(payload))
+            raise self._error(payload)
         self._store_token(payload)
 
     def _token_fresh(self) -> bool:
@@ -429,23 +568,25 @@ class TTLockClient:
         """Signed ``/v3`` call; refreshes and replays once on a rejected token."""
         params = dict(params or {})
         token = await self._ensure_token()
-        payload = await self._request(method, path, self._signed(params, token))
-        code = _errcode(payload)
-        if code in _TOKEN_ERRORS:
-            token = await self._renew_after_rejection(token)
-            payload = await self._request(method, path, self._signed(params, token))
+        renewed = clock_retried = False
+        while True:
+            payload = await self._request(method, path, params, token=token)
             code = _errcode(payload)
-        if code:
-            raise error_for_errcode(code, _errmsg(payload))
-        return payload
-
-    def _signed(self, params: Mapping[str, Any], token: str) -> dict[str, Any]:
-        return {
-            **params,
-            "clientId": self._client_id,
-            "accessToken": token,
-            "date": int(time.time() * 1000),
-        }
+            if code in _TOKEN_ERRORS and not renewed:
+                renewed = True
+                token = await self._renew_after_rejection(token)
+                continue
+            if (
+                code == CLOCK_ERROR
+                and payload.get("_clock_learned")
+                and not clock_retried
+            ):
+                # The answer's Date header gave the cloud's clock: once more.
+                clock_retried = True
+                continue
+            if code:
+                raise self._error(payload)
+            return payload
 
     def _lock_for(self, lock_id: str) -> asyncio.Lock:
         lock = self._lock_locks.get(lock_id)
@@ -477,21 +618,43 @@ class TTLockClient:
                     await asyncio.sleep(delay)
 
     async def _paged(
-        self, path: str, params: Mapping[str, Any], page_size: int
+        self,
+        path: str,
+        params: Mapping[str, Any],
+        page_size: int,
+        *,
+        key: str,
+        method: str = "GET",
     ) -> list[dict[str, Any]]:
-        """Every ``list`` entry of a paged GET endpoint."""
+        """Every ``list`` entry of a paged endpoint, bounded.
+
+        Stops at the last page the cloud names, at a page that adds no entry
+        not seen before (``key`` identifies an entry), or after ``MAX_PAGES``.
+        """
         items: list[dict[str, Any]] = []
-        page_no = 1
-        while True:
+        seen: set[str] = set()
+        for page_no in range(1, MAX_PAGES + 1):
             payload = await self._call(
-                "GET", path, {**params, "pageNo": page_no, "pageSize": page_size}
+                method, path, {**params, "pageNo": page_no, "pageSize": page_size}
             )
-            entries = payload.get("list") or []
-            items.extend(entry for entry in entries if isinstance(entry, dict))
+            entries = payload.get("list")
+            if not isinstance(entries, list):
+                entries = []
+            added = 0
+            for entry in entries:
+                if not isinstance(entry, dict):
+                    continue
+                ident = str(entry.get(key))
+                if ident in seen:
+                    continue
+                seen.add(ident)
+                items.append(entry)
+                added += 1
             pages = _opt_int(payload.get("pages")) or 0
-            if page_no >= pages or not entries:
+            if page_no >= pages or not added:
                 return items
-            page_no += 1
+        _LOGGER.debug("TTLock %s: stopped after %s pages", path, MAX_PAGES)
+        return items
 
     # ------------------------------------------------------------ LockProvider
 
@@ -504,12 +667,17 @@ class TTLockClient:
 
     async def async_list_locks(self) -> list[Lock]:
         """Every lock of the account (one call per 1000 locks)."""
-        entries = await self._paged("/v3/lock/list", {}, LOCK_PAGE_SIZE)
+        entries = await self._paged("/v3/lock/list", {}, LOCK_PAGE_SIZE, key="lockId")
         return [lock_from_dict(entry) for entry in entries]
 
     async def async_list_gateways(self) -> list[Gateway]:
         """Gateways of the account."""
-        entries = await self._paged("/v3/gateway/list", {}, GATEWAY_PAGE_SIZE)
+        entries = await self._paged(
+            "/v3/gateway/list",
+            {"orderBy": GATEWAY_ORDER_BY_NAME},
+            GATEWAY_PAGE_SIZE,
+            key="gatewayId",
+        )
         return [gateway_from_dict(entry) for entry in entries]
 
     async def async_get_lock_details(self, lock: Lock) -> Lock:
@@ -680,6 +848,7 @@ class TTLockClient:
             "/v3/lock/listKeyboardPwd",
             {"lockId": lock_id, "orderBy": 1},
             CODE_PAGE_SIZE,
+            key="keyboardPwdId",
         )
         return [passcode_from_dict(lock_id, entry) for entry in entries]
 
@@ -695,6 +864,7 @@ class TTLockClient:
                 "endDate": _datetime_to_ms(end),
             },
             RECORD_PAGE_SIZE,
+            key="recordId",
         )
         entries.sort(
             key=lambda rec: (
