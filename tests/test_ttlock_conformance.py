@@ -179,6 +179,7 @@ async def test_monthly_limit_waits_until_next_month(
 ) -> None:
     cloud.add_lock(name="Front")
     await client.async_login()
+    await client.async_list_locks()  # the key list is asked now, then cached
     cloud.monthly_calls_left = 1
     await client.async_list_locks()
     with pytest.raises(RateLimitError) as err:
@@ -337,3 +338,40 @@ async def test_gateway_list_sends_order_by(
     cloud.add_gateway(name="Hall")
     gateways = await client.async_list_gateways()
     assert [gw.name for gw in gateways] == ["Hall"]
+
+
+# ---------------------------------------------------------------- key list
+
+
+async def test_shared_locks_come_from_the_key_list(
+    cloud: FakeTTLockCloud, client: TTLockClient
+) -> None:
+    """cloud/lock/list lists only locks whose top admin is this account; an
+    authorised admin's locks come from cloud/ekey/list (keyRight 1), once."""
+    gateway = cloud.add_gateway()
+    own = cloud.add_lock(name="Own", gateway_id=gateway)
+    shared = cloud.add_lock(name="Shared", gateway_id=gateway)
+    plain = cloud.add_lock(name="Plain ekey", gateway_id=gateway)
+    cloud.share_lock(shared)
+    cloud.share_lock(plain, authorised=False)
+    locks = await client.async_list_locks()
+    assert sorted(lock.name for lock in locks) == ["Own", "Shared"]
+    assert len({lock.lock_id for lock in locks}) == 2
+    assert {lock.lock_id for lock in locks} == {str(own), str(shared)}
+    # The admin's super passcode in the key list never reaches a model.
+    assert "1234567" not in repr(locks)
+
+
+async def test_key_list_is_asked_at_most_every_six_hours(
+    cloud: FakeTTLockCloud, client: TTLockClient, freezer: Any
+) -> None:
+    shared = cloud.add_lock(name="Shared")
+    await client.async_list_locks()
+    cloud.share_lock(shared)
+    cloud.reset_calls()
+    freezer.tick(3600)
+    assert await client.async_list_locks() == []  # the cached key list
+    assert cloud.calls["/v3/key/list"] == 0
+    freezer.tick(5 * 3600)
+    assert [lock.name for lock in await client.async_list_locks()] == ["Shared"]
+    assert cloud.calls["/v3/key/list"] == 1

@@ -65,6 +65,12 @@ FEATURE_PASSAGE_MODE: Final = 22
 FEATURE_WIFI: Final = 56
 
 LOCK_PAGE_SIZE: Final = 1000
+KEY_PAGE_SIZE: Final = 1000
+# cloud/ekey/list: keyRight 1 = authorised admin; keyStatus 110401 = normal
+# (others: pending, frozen, expired, deleted...).
+KEY_LIST_INTERVAL: Final = 6 * 3600.0
+_KEY_RIGHT_ADMIN: Final = 1
+_KEY_STATUS_NORMAL: Final = "110401"
 CODE_PAGE_SIZE: Final = 200
 RECORD_PAGE_SIZE: Final = 200
 GATEWAY_PAGE_SIZE: Final = 200
@@ -283,6 +289,14 @@ def lock_from_dict(data: Mapping[str, Any]) -> Lock:
     )
 
 
+def shared_admin_key(data: Mapping[str, Any]) -> bool:
+    """Whether an ekey makes this account an authorised admin of its lock."""
+    return (
+        _opt_int(data.get("keyRight")) == _KEY_RIGHT_ADMIN
+        and str(data.get("keyStatus") or _KEY_STATUS_NORMAL) == _KEY_STATUS_NORMAL
+    )
+
+
 def passcode_from_dict(lock_id: str, data: Mapping[str, Any]) -> Passcode:
     """Build a ``Passcode`` from an entry of ``/v3/lock/listKeyboardPwd``."""
     return Passcode(
@@ -353,6 +367,8 @@ class TTLockClient:
         self._region = region
         # Learned from an 80000 answer's Date header: server minus local, ms.
         self._clock_offset_ms = 0
+        self._keys: list[dict[str, Any]] = []
+        self._keys_at: float | None = None
 
     # ------------------------------------------------------------------ transport
 
@@ -666,9 +682,39 @@ class TTLockClient:
         )
 
     async def async_list_locks(self) -> list[Lock]:
-        """Every lock of the account (one call per 1000 locks)."""
+        """Every lock the account administers (one call each per 1000 locks).
+
+        ``/v3/lock/list`` holds only locks whose top admin is this account
+        (cloud/lock/list); locks shared to it as authorised admin come from the
+        ekey list (``keyRight`` 1, cloud/ekey/list). A lock in both is listed
+        once, from the lock list.
+        """
         entries = await self._paged("/v3/lock/list", {}, LOCK_PAGE_SIZE, key="lockId")
-        return [lock_from_dict(entry) for entry in entries]
+        keys = await self._shared_keys()
+        locks = [lock_from_dict(entry) for entry in entries]
+        known = {lock.lock_id for lock in locks}
+        for key in keys:
+            if not shared_admin_key(key):
+                continue
+            lock = lock_from_dict(key)
+            if lock.lock_id not in known:
+                known.add(lock.lock_id)
+                locks.append(lock)
+        return locks
+
+    async def _shared_keys(self) -> list[dict[str, Any]]:
+        """The ekey list, asked at most every ``KEY_LIST_INTERVAL``.
+
+        Shares change rarely; asking with every hourly lock list would cost 24
+        calls a day of the monthly quota.
+        """
+        now = time.time()
+        if self._keys_at is None or not 0 <= now - self._keys_at < KEY_LIST_INTERVAL:
+            self._keys = await self._paged(
+                "/v3/key/list", {}, KEY_PAGE_SIZE, key="keyId", method="POST"
+            )
+            self._keys_at = now
+        return self._keys
 
     async def async_list_gateways(self) -> list[Gateway]:
         """Gateways of the account."""
