@@ -70,7 +70,7 @@ def answer(cloud: FakeTuyaCloud, handler: str, result: Any) -> None:
     async def _handler(
         p: dict[str, str], q: Any, data: dict[str, Any]
     ) -> web.StreamResponse:
-        return FakeTuyaCloud._ok(result)
+        return cloud._ok(result)
 
     setattr(cloud, handler, _handler)
 
@@ -413,7 +413,7 @@ async def test_events_paging_stops_at_older_records(
             }
             for i in range(size)
         ]
-        return FakeTuyaCloud._ok({"logs": logs})
+        return cloud._ok({"logs": logs})
 
     cloud._h_GET_v1_0_devices_id_door_lock_open_logs = open_logs  # type: ignore[method-assign]
     start = datetime.fromtimestamp(base / 1000, UTC)

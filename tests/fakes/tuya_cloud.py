@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 from collections import Counter, defaultdict
 import contextlib
+import contextvars
 import hashlib
 import hmac
 import itertools
@@ -54,6 +55,12 @@ _ROUTES: list[tuple[str, str]] = [
     ("GET", "/v1.0/devices/{id}/door-lock/open-logs"),
     ("GET", "/v1.0/devices/{id}/door-lock/alarm-logs"),
 ]
+
+
+# When the current request arrived (cloud clock, ms): ``t`` is judged by it.
+_ARRIVAL_MS: contextvars.ContextVar[int | None] = contextvars.ContextVar(
+    "arrival_ms", default=None
+)
 
 
 def _compile(template: str) -> re.Pattern[str]:
@@ -119,6 +126,14 @@ class FakeTuyaCloud:
         self._ids = itertools.count(1001)
         self._runner: web.AppRunner | None = None
         self._stopping = asyncio.Event()
+        # The cloud's clock minus the real one (ms): ``t`` is checked against
+        # it (±5 min, else 1013) and every answer's ``t`` tells it.
+        self.clock_skew_ms = 0
+        # Content-Type of every request, as received ("" when absent).
+        self.content_types: list[str] = []
+        # Opaque associated-users row keys (base64-like, with + / =) -> last id.
+        self._row_keys: dict[str, str] = {}
+        self._holds: dict[str, asyncio.Event] = {}
 
     # ------------------------------------------------------------- lifecycle
 
@@ -259,18 +274,24 @@ class FakeTuyaCloud:
     def lapse_plan(self, code: int = 28841101) -> None:
         self._lapse = code
 
+    def hold(self, route: str) -> asyncio.Event:
+        """Hold requests to ``route`` until the returned event is set."""
+        event = self._holds[route] = asyncio.Event()
+        return event
+
+    def _server_ms(self) -> int:
+        return int(time.time() * 1000) + self.clock_skew_ms
+
     # --------------------------------------------------------------- serving
 
-    @staticmethod
-    def _ok(result: Any) -> web.Response:
+    def _ok(self, result: Any) -> web.Response:
         return web.json_response(
-            {"success": True, "result": result, "t": int(time.time() * 1000)}
+            {"success": True, "result": result, "t": self._server_ms()}
         )
 
-    @staticmethod
-    def _err(code: int, msg: str) -> web.Response:
+    def _err(self, code: int, msg: str) -> web.Response:
         return web.json_response(
-            {"success": False, "code": code, "msg": msg, "t": int(time.time() * 1000)}
+            {"success": False, "code": code, "msg": msg, "t": self._server_ms()}
         )
 
     def _route(self, method: str, path: str) -> tuple[str, dict[str, str]] | None:
@@ -288,6 +309,14 @@ class FakeTuyaCloud:
             )
         route, params = found
         self.calls[route] += 1
+        _ARRIVAL_MS.set(self._server_ms())
+        self.content_types.append(request.headers.get("Content-Type", ""))
+        hold = self._holds.get(route)
+        if hold is not None:
+            waiters = [asyncio.ensure_future(e.wait()) for e in (hold, self._stopping)]
+            await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+            for waiter in waiters:
+                waiter.cancel()
         device_id = params.get("id")
         self._in_flight += 1
         self.max_in_flight = max(self.max_in_flight, self._in_flight)
@@ -329,7 +358,8 @@ class FakeTuyaCloud:
         if h.get("sign_method") != "HMAC-SHA256":
             raise _Answer(1004, "sign invalid")
         t = h.get("t", "")
-        if not t.isdigit() or abs(int(t) / 1000 - time.time()) > 300:
+        arrival = _ARRIVAL_MS.get() or self._server_ms()
+        if not t.isdigit() or abs(int(t) - arrival) > 300_000:
             raise _Answer(1013, "request time is invalid")
         nonce = h.get("nonce", "")
         url = request.path
@@ -381,6 +411,14 @@ class FakeTuyaCloud:
         self, request: web.Request, route: str, params: dict[str, str], body: bytes
     ) -> web.StreamResponse:
         token_call = route.startswith("GET /v1.0/token")
+        # The official SDK (tuya-connector-python, requests json=body) sends
+        # application/json with a body and no Content-Type without one; the
+        # cloud knows 1006 "not support content type" (error-code page).
+        content_type = request.headers.get("Content-Type", "")
+        if content_type.split(";")[0].strip() not in ("", "application/json") or (
+            body and not content_type
+        ):
+            raise _Answer(1006, "not support content type")
         self._check_signature(request, body, token_call)
         if self._faults.get(route):
             code, msg = self._faults[route].pop(0)
@@ -419,15 +457,23 @@ class FakeTuyaCloud:
     ) -> web.StreamResponse:
         size = min(int(q.get("size", "20")), self.page_size)
         ids = sorted(self.devices)
-        last = q.get("last_row_key", "")
-        if last:
+        last_key = q.get("last_row_key", "")
+        if last_key:
+            last = self._row_keys.get(last_key)
+            if last is None:
+                raise _Answer(1109, "param is illegal: last_row_key")
             ids = [i for i in ids if i > last]
         page = ids[:size]
+        row_key = ""
+        if page:
+            # Opaque, base64-like, with the characters a query mangles.
+            row_key = f"Rk+{len(self._row_keys)}/{page[-1][-4:]}=="
+            self._row_keys[row_key] = page[-1]
         return self._ok(
             {
                 "devices": [self.devices[i] for i in page],
                 "has_more": len(ids) > size,
-                "last_row_key": page[-1] if page else "",
+                "last_row_key": row_key,
             }
         )
 

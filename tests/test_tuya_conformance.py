@@ -1,0 +1,208 @@
+"""Tuya client against the documented behaviour of the real cloud (issue 13).
+
+Each test names the documentation, seed or public client its rule comes from;
+the fake (tests/fakes/tuya_cloud.py) enforces the same rule.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+import pytest
+
+from custom_components.ttlock_gateway.providers.models import (
+    AuthError,
+    NotSupportedError,
+    RateLimitError,
+    TransientError,
+)
+from custom_components.ttlock_gateway.providers.tuya import TuyaClient
+from tests.fakes.tuya_cloud import FakeTuyaCloud
+
+ASSOCIATED = "GET /v1.0/iot-01/associated-users/devices"
+CODES = "GET /v1.0/devices/{id}/door-lock/temp-passwords"
+
+
+@pytest.fixture
+async def cloud(socket_enabled: Any) -> AsyncIterator[FakeTuyaCloud]:
+    fake = FakeTuyaCloud()
+    await fake.start()
+    yield fake
+    await fake.stop()
+
+
+@pytest.fixture
+async def session() -> AsyncIterator[aiohttp.ClientSession]:
+    async with aiohttp.ClientSession() as sess:
+        yield sess
+
+
+def _client(
+    cloud: FakeTuyaCloud, session: aiohttp.ClientSession, **kwargs: Any
+) -> TuyaClient:
+    kwargs.setdefault("busy_retry_delays", (0, 0))
+    return TuyaClient(
+        session,
+        access_id=cloud.ACCESS_ID,
+        access_secret=cloud.ACCESS_SECRET,
+        base_url=cloud.base_url,
+        **kwargs,
+    )
+
+
+@pytest.fixture
+def client(cloud: FakeTuyaCloud, session: aiohttp.ClientSession) -> TuyaClient:
+    return _client(cloud, session)
+
+
+async def _until(condition: Callable[[], bool]) -> None:
+    """Yield to the loop until ``condition`` holds (bounded, no wall clock)."""
+    for _ in range(10_000):
+        if condition():
+            return
+        await asyncio.sleep(0)
+    raise AssertionError("condition never held")
+
+
+def answer_raw(cloud: FakeTuyaCloud, route: str, make: Any) -> None:
+    """Answer the next signed call of ``route`` with ``make()`` (once)."""
+    original = cloud._dispatch
+    remaining = [1]
+
+    async def _dispatch(
+        request: web.Request, found: str, params: dict[str, str], body: bytes
+    ) -> web.StreamResponse:
+        if found == route and remaining[0] > 0:
+            remaining[0] -= 1
+            response: web.StreamResponse = make()
+            return response
+        return await original(request, found, params, body)
+
+    cloud._dispatch = _dispatch  # type: ignore[method-assign]
+
+
+# ---------------------------------------------------------------- transport
+
+
+async def test_empty_body_post_sends_no_octet_stream(
+    cloud: FakeTuyaCloud, client: TuyaClient
+) -> None:
+    """The official SDK (tuya-connector-python openapi.py, requests json=None)
+    sends no Content-Type without a body; aiohttp's default octet-stream is
+    answered 1006 "not support content type" by the fake."""
+    dev = cloud.add_device(name="Front")
+    await client.async_list_locks()
+    await client.async_unlock(dev)  # password-ticket is an empty-body POST
+    assert cloud.unlocks == [dev]
+    assert "application/octet-stream" not in cloud.content_types
+    assert "application/json" in cloud.content_types
+
+
+async def test_last_row_key_with_plus_is_encoded_and_signed(
+    cloud: FakeTuyaCloud, client: TuyaClient
+) -> None:
+    """The row key is opaque (here with + / =): signed as is, sent
+    percent-encoded, so the cloud decodes what was signed."""
+    cloud.page_size = 1
+    ids = {cloud.add_device(name=f"Lock {n}") for n in range(3)}
+    locks = await client.async_list_locks()
+    assert {lock.lock_id for lock in locks} == ids
+    assert cloud.calls[ASSOCIATED] == 3
+
+
+async def test_t_is_taken_after_the_concurrency_slot(
+    cloud: FakeTuyaCloud, session: aiohttp.ClientSession, freezer: Any
+) -> None:
+    """A call that waited for the slot carries a fresh ``t`` (1013 beyond 5 min)."""
+    client = _client(cloud, session, max_concurrency=1, request_timeout=7200)
+    dev = cloud.add_device(name="Front")
+    await client.async_list_locks()
+    gate = cloud.hold(CODES)
+    held = asyncio.create_task(client.async_list_codes(dev))
+    await _until(lambda: cloud.calls[CODES] == 1)
+    waiting = asyncio.create_task(client.async_list_locks())
+    for _ in range(50):
+        await asyncio.sleep(0)
+    freezer.tick(6 * 60)
+    gate.set()
+    await held
+    assert [lock.lock_id for lock in await waiting] == [dev]
+
+
+async def test_clock_offset_learned_from_the_answer(
+    cloud: FakeTuyaCloud, client: TuyaClient
+) -> None:
+    """1013: the answer's ``t`` is the cloud's clock; one retry with it."""
+    cloud.add_device(name="Front")
+    await client.async_list_locks()
+    cloud.clock_skew_ms = -9 * 60 * 1000
+    cloud.reset_calls()
+    assert len(await client.async_list_locks()) == 1
+    assert cloud.calls[ASSOCIATED] == 2
+    cloud.reset_calls()
+    await client.async_list_locks()
+    assert cloud.calls[ASSOCIATED] == 1
+
+
+@pytest.mark.parametrize("literal", [b"NaN", b"1e400", b"Infinity"])
+async def test_non_finite_numbers_are_refused(
+    cloud: FakeTuyaCloud, client: TuyaClient, literal: bytes
+) -> None:
+    """json.loads takes NaN and 1e400; one such value must not become a model."""
+    dev = cloud.add_device(name="Front")
+    await client.async_list_locks()
+    body = b'{"success":true,"t":1,"result":[{"id":1,"phase":' + literal + b"}]}"
+    answer_raw(
+        cloud, CODES, lambda: web.Response(body=body, content_type="application/json")
+    )
+    with pytest.raises(TransientError):
+        await client.async_list_codes(dev)
+
+
+@pytest.mark.parametrize("status", [403, 408])
+async def test_http_403_and_408_are_transient(
+    cloud: FakeTuyaCloud, client: TuyaClient, status: int
+) -> None:
+    dev = cloud.add_device(name="Front")
+    await client.async_list_locks()
+    answer_raw(cloud, CODES, lambda: web.Response(status=status, text="no"))
+    with pytest.raises(TransientError) as err:
+        await client.async_list_codes(dev)
+    assert err.value.code == status
+
+
+async def test_too_frequent_is_a_rate_limit(
+    cloud: FakeTuyaCloud, client: TuyaClient
+) -> None:
+    dev = cloud.add_device(name="Front")
+    await client.async_list_locks()
+    cloud.fail(CODES, 1199, "your requests are too frequent")
+    with pytest.raises(RateLimitError):
+        await client.async_list_codes(dev)
+
+
+async def test_permission_denied_on_a_device_is_not_reauth(
+    cloud: FakeTuyaCloud, client: TuyaClient
+) -> None:
+    """1106 "permission deny" on one device's API is per device (error-code
+    page: the API or device data is not authorised); the account works."""
+    dev = cloud.add_device(name="Front")
+    await client.async_list_locks()
+    cloud.fail(CODES, 1106, "permission deny")
+    with pytest.raises(NotSupportedError) as err:
+        await client.async_list_codes(dev)
+    assert not isinstance(err.value, AuthError)
+    assert await client.async_list_codes(dev) == []
+
+
+async def test_permission_denied_listing_the_account_is_reauth(
+    cloud: FakeTuyaCloud, session: aiohttp.ClientSession
+) -> None:
+    client = _client(cloud, session, user_uid="someone-else")
+    with pytest.raises(AuthError) as err:
+        await client.async_list_locks()
+    assert err.value.code == 1106
