@@ -539,7 +539,7 @@ async def test_events_paginate(cloud: FakeTuyaCloud, client: TuyaClient) -> None
     events = await client.async_get_events(dev, start, start + timedelta(hours=1))
     assert len(events) == 120
     assert events[0].time < events[-1].time
-    assert cloud.calls["GET /v1.0/devices/{id}/door-lock/open-logs"] == 3
+    assert cloud.calls["GET /v1.1/devices/{id}/door-lock/open-logs"] == 3
 
 
 # ------------------------------------------------------------------ token

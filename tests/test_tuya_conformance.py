@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import aiohttp
@@ -16,6 +17,7 @@ import pytest
 
 from custom_components.ttlock_gateway.providers.models import (
     AuthError,
+    EventType,
     NotSupportedError,
     RateLimitError,
     TransientError,
@@ -206,3 +208,48 @@ async def test_permission_denied_listing_the_account_is_reauth(
     with pytest.raises(AuthError) as err:
         await client.async_list_locks()
     assert err.value.code == 1106
+
+
+# --------------------------------------------------------------------- logs
+
+
+async def test_open_logs_v1_1_in_milliseconds(
+    cloud: FakeTuyaCloud, client: TuyaClient
+) -> None:
+    """Seed 002: v1.1 open-logs take ms; v1.0 (legacy) seconds. Asked in ms on
+    v1.0, a window of "now" is year 50,000: no event would ever arrive."""
+    dev = cloud.add_device(name="Front")
+    now = datetime.now(UTC)
+    cloud.add_open_log(dev, "unlock_fingerprint", 3, t_ms=int(now.timestamp() * 1000))
+    cloud.add_alarm_log(dev, "wrong_password", t_ms=int(now.timestamp() * 1000))
+    cloud.add_alarm_log(dev, "1", t_ms=int(now.timestamp() * 1000) - 1, code="doorbell")
+    await client.async_list_locks()
+    events = await client.async_get_events(
+        dev, now - timedelta(hours=1), now + timedelta(minutes=1)
+    )
+    assert sorted(e.type for e in events) == sorted(
+        [EventType.UNLOCKED, EventType.WRONG_CODE, EventType.DOORBELL]
+    )
+    assert cloud.calls["GET /v1.1/devices/{id}/door-lock/open-logs"] == 1
+    assert cloud.calls["GET /v1.1/devices/{id}/door-lock/alarm-logs"] == 1
+    assert cloud.calls["GET /v1.0/devices/{id}/door-lock/open-logs"] == 0
+
+
+async def test_logs_fall_back_to_v1_0_in_seconds(
+    cloud: FakeTuyaCloud, client: TuyaClient
+) -> None:
+    """Where v1.1 is "uri path invalid" (1108), v1.0 is asked in seconds."""
+    dev = cloud.add_device(name="Front")
+    cloud.meta[dev]["logs_v1_1"] = False
+    now = datetime.now(UTC)
+    cloud.add_open_log(dev, "unlock_card", 2, t_ms=int(now.timestamp() * 1000))
+    cloud.add_alarm_log(dev, "pry", t_ms=int(now.timestamp() * 1000))
+    await client.async_list_locks()
+    events = await client.async_get_events(
+        dev, now - timedelta(hours=1), now + timedelta(minutes=1)
+    )
+    assert sorted(e.type for e in events) == sorted(
+        [EventType.UNLOCKED, EventType.TAMPER]
+    )
+    assert cloud.calls["GET /v1.0/devices/{id}/door-lock/open-logs"] == 1
+    assert cloud.calls["GET /v1.0/devices/{id}/door-lock/alarm-logs"] == 1

@@ -53,7 +53,9 @@ _ROUTES: list[tuple[str, str]] = [
     ("DELETE", "/v1.0/devices/{id}/door-lock/temp-passwords/{password_id}"),
     ("POST", "/v1.0/devices/{id}/commands"),
     ("GET", "/v1.0/devices/{id}/door-lock/open-logs"),
+    ("GET", "/v1.1/devices/{id}/door-lock/open-logs"),
     ("GET", "/v1.0/devices/{id}/door-lock/alarm-logs"),
+    ("GET", "/v1.1/devices/{id}/door-lock/alarm-logs"),
 ]
 
 
@@ -236,11 +238,16 @@ class FakeTuyaCloud:
         )
 
     def add_alarm_log(
-        self, device_id: str, value: str, *, t_ms: int | None = None
+        self,
+        device_id: str,
+        value: str,
+        *,
+        t_ms: int | None = None,
+        code: str = "alarm_lock",
     ) -> None:
         self.alarm_logs.setdefault(device_id, []).append(
             {
-                "status": [{"code": "alarm_lock", "value": value}],
+                "status": [{"code": code, "value": value}],
                 "nick_name": "",
                 "update_time": t_ms if t_ms is not None else int(time.time() * 1000),
             }
@@ -674,23 +681,66 @@ class FakeTuyaCloud:
         start = (page_no - 1) * page_size
         return len(ordered), ordered[start : start + page_size]
 
-    async def _h_GET_v1_0_devices_id_door_lock_open_logs(
-        self, p: dict[str, str], q: Any, data: dict[str, Any]
-    ) -> web.StreamResponse:
-        self._device(p["id"])
-        start, end = int(q.get("start_time", "0")), int(q.get("end_time", "0"))
+    def _legacy_only(self, device_id: str) -> None:
+        """v1.1 log routes on a device set ``meta["logs_v1_1"] = False``."""
+        if not self.meta[device_id].get("logs_v1_1", True):
+            raise _Answer(1108, "uri path invalid")
+
+    def _open_logs(self, device_id: str, q: Any, unit_ms: int) -> web.Response:
+        self._device(device_id)
+        start = int(q.get("start_time", "0")) * unit_ms
+        end = int(q.get("end_time", "0")) * unit_ms
         logs = [
             log
-            for log in self.open_logs[p["id"]]
+            for log in self.open_logs[device_id]
             if (not start or log["update_time"] >= start)
             and (not end or log["update_time"] <= end)
         ]
         total, page = self._page(logs, q)
         return self._ok({"total": total, "logs": page})
 
+    async def _h_GET_v1_0_devices_id_door_lock_open_logs(
+        self, p: dict[str, str], q: Any, data: dict[str, Any]
+    ) -> web.StreamResponse:
+        # Seed 002: v1.0 is the legacy form; its times are 10-digit seconds.
+        return self._open_logs(p["id"], q, 1000)
+
+    async def _h_GET_v1_1_devices_id_door_lock_open_logs(
+        self, p: dict[str, str], q: Any, data: dict[str, Any]
+    ) -> web.StreamResponse:
+        # Seed 002: v1.1 takes milliseconds (start_time=1553053133000).
+        self._legacy_only(p["id"])
+        return self._open_logs(p["id"], q, 1)
+
     async def _h_GET_v1_0_devices_id_door_lock_alarm_logs(
         self, p: dict[str, str], q: Any, data: dict[str, Any]
     ) -> web.StreamResponse:
+        # Seed 002 v1.0 sample: ``status`` is one object, update_time seconds.
         self._device(p["id"])
         total, page = self._page(self.alarm_logs[p["id"]], q)
+        legacy = [
+            {
+                "status": (rec["status"] or [{}])[0],
+                "update_time": rec["update_time"] // 1000,
+            }
+            for rec in page
+        ]
+        return self._ok({"total": total, "records": legacy})
+
+    async def _h_GET_v1_1_devices_id_door_lock_alarm_logs(
+        self, p: dict[str, str], q: Any, data: dict[str, Any]
+    ) -> web.StreamResponse:
+        # Seed 002 v1.1: ``codes`` filters the alert DP codes (sample request
+        # codes=doorbell); ``status`` is a list, update_time ms.
+        self._device(p["id"])
+        self._legacy_only(p["id"])
+        records = self.alarm_logs[p["id"]]
+        if codes := q.get("codes"):
+            wanted = set(codes.split(","))
+            records = [
+                rec
+                for rec in records
+                if any(item["code"] in wanted for item in rec["status"])
+            ]
+        total, page = self._page(records, q)
         return self._ok({"total": total, "records": page})

@@ -145,6 +145,12 @@ _REMOTE_UNLOCK_DISABLED_MSG: Final = (
 ACCESS_CONTROL_CATEGORIES: Final = frozenset({"mk"})
 ACCESS_CONTROL_CHANNEL: Final = 1
 
+# "uri path invalid": this API version does not exist for the device/region.
+PATH_INVALID_CODE: Final = 1108
+# Alert DP codes asked of alarm-logs v1.1 (seed 002: ``codes``), the ones
+# tuya_mapping turns into events.
+ALARM_LOG_CODES: Final = "alarm_lock,hijack,doorbell"
+
 _LOG_PAGE_SIZE: Final = 50
 _LOG_MAX_PAGES: Final = 20
 _DEVICE_PAGE_SIZE: Final = 100
@@ -879,16 +885,39 @@ class TuyaClient:
     ) -> list[LockEvent]:
         """Open logs and alarm logs in [start, end], oldest first."""
         start_ms, end_ms = epoch_ms(start), epoch_ms(end)
-        base = f"/v1.0/devices/{lock_id}/door-lock"
-        open_logs = await self._paged_logs(
-            f"{base}/open-logs",
-            "logs",
-            {"start_time": start_ms, "end_time": end_ms},
-            start_ms,
-        )
-        alarm_logs = await self._paged_logs(
-            f"{base}/alarm-logs", "records", {}, start_ms
-        )
+        try:
+            open_logs = await self._paged_logs(
+                f"/v1.1/devices/{lock_id}/door-lock/open-logs",
+                "logs",
+                {"start_time": start_ms, "end_time": end_ms},
+                start_ms,
+            )
+        except InvalidRequestError as err:
+            if err.code != PATH_INVALID_CODE:
+                raise
+            # Seed 002: the legacy v1.0 form, times in 10-digit seconds.
+            open_logs = await self._paged_logs(
+                f"/v1.0/devices/{lock_id}/door-lock/open-logs",
+                "logs",
+                {"start_time": start_ms // 1000, "end_time": end_ms // 1000},
+                start_ms,
+            )
+        try:
+            alarm_logs = await self._paged_logs(
+                f"/v1.1/devices/{lock_id}/door-lock/alarm-logs",
+                "records",
+                {"codes": ALARM_LOG_CODES},
+                start_ms,
+            )
+        except InvalidRequestError as err:
+            if err.code != PATH_INVALID_CODE:
+                raise
+            alarm_logs = await self._paged_logs(
+                f"/v1.0/devices/{lock_id}/door-lock/alarm-logs",
+                "records",
+                {},
+                start_ms,
+            )
         events: dict[str, LockEvent] = {}
         for records, alarm in ((open_logs, False), (alarm_logs, True)):
             for record in records:
