@@ -17,6 +17,7 @@ import pytest
 
 from custom_components.ttlock_gateway.providers.models import (
     AuthError,
+    CodePhase,
     EventType,
     NotSupportedError,
     RateLimitError,
@@ -253,3 +254,71 @@ async def test_logs_fall_back_to_v1_0_in_seconds(
     )
     assert cloud.calls["GET /v1.0/devices/{id}/door-lock/open-logs"] == 1
     assert cloud.calls["GET /v1.0/devices/{id}/door-lock/alarm-logs"] == 1
+
+
+# ------------------------------------------------------------- code phases
+
+
+async def _code(cloud: FakeTuyaCloud, client: TuyaClient, dev: str, pin: str) -> str:
+    start = datetime(2030, 1, 1, tzinfo=UTC)
+    await client.async_list_locks()
+    code = await client.async_add_code(
+        dev, "Guest", pin, start, start + timedelta(days=1)
+    )
+    return code.code_id
+
+
+@pytest.mark.parametrize("protocol", ["zigbee", "ble"])
+async def test_failed_delivery_is_not_delivered(
+    cloud: FakeTuyaCloud, client: TuyaClient, protocol: str
+) -> None:
+    """Seed 001 phases: Zigbee 5 (delivery_status 3) / BLE 7 = failed."""
+    dev = cloud.add_device(name="Sub", category="ms", wifi=False, protocol=protocol)
+    code_id = await _code(cloud, client, dev, "123456")
+    cloud.codes[dev][code_id]["phase"] = 2
+    cloud.codes[dev][code_id]["delivery_status"] = 2
+    assert [c.phase for c in await client.async_list_codes(dev)] == [
+        CodePhase.DELIVERED
+    ]
+    cloud.fail_delivery(dev, code_id)
+    (code,) = await client.async_list_codes(dev)
+    assert code.phase is CodePhase.FAILED
+    assert not code.live
+
+
+@pytest.mark.parametrize("status", [3, 5, 6])
+async def test_zigbee_delivery_status_failure(
+    cloud: FakeTuyaCloud, client: TuyaClient, status: int
+) -> None:
+    dev = cloud.add_device(name="Zig", category="ms", wifi=False, protocol="zigbee")
+    code_id = await _code(cloud, client, dev, "123456")
+    cloud.codes[dev][code_id].update(phase=2, delivery_status=status)
+    assert [c.phase for c in await client.async_list_codes(dev)] == [CodePhase.FAILED]
+
+
+async def test_wifi_to_be_deleted_is_not_live(
+    cloud: FakeTuyaCloud, client: TuyaClient
+) -> None:
+    """Seed 001 Wi-Fi phase 3 = to be deleted: listed, no longer valid."""
+    dev = cloud.add_device(name="Front")
+    code_id = await _code(cloud, client, dev, "1234567")
+    cloud.devices[dev]["online"] = False
+    await client.async_delete_code(dev, code_id)
+    (code,) = await client.async_list_codes(dev)
+    assert code.phase is CodePhase.DELETING
+    assert not code.live
+
+
+async def test_access_control_revoked_code_stays_listed_as_revoked(
+    cloud: FakeTuyaCloud, client: TuyaClient
+) -> None:
+    """hass-tuya-lock-bridge (api.py, hardware): a revoked code on mk stays in
+    the list as phase 17/19."""
+    dev = cloud.add_device(name="Gate", category="mk")
+    code_id = await _code(cloud, client, dev, "1234567")
+    await client.async_delete_code(dev, code_id)
+    for phase in (17, 19):
+        cloud.codes[dev][code_id]["phase"] = phase
+        (code,) = await client.async_list_codes(dev)
+        assert code.phase is CodePhase.REVOKED
+        assert not code.live

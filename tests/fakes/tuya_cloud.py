@@ -171,7 +171,10 @@ class FakeTuyaCloud:
         passage_mode: bool | None = None,
         battery: int = 90,
         online: bool = True,
+        protocol: str | None = None,
     ) -> str:
+        """A lock; ``protocol`` (wifi/zigbee/ble) defaults from ``wifi``."""
+        protocol = protocol or ("wifi" if wifi else "zigbee")
         device_id = device_id or "vdevo" + secrets.token_hex(8)
         status: list[dict[str, Any]] = []
         if wifi:
@@ -195,7 +198,11 @@ class FakeTuyaCloud:
             "name": name,
             "category": category,
             "online": online,
-            "product_name": "Wi-Fi Smart Lock" if wifi else "Zigbee Smart Lock",
+            "product_name": {
+                "wifi": "Wi-Fi Smart Lock",
+                "zigbee": "Zigbee Smart Lock",
+                "ble": "BLE Smart Lock",
+            }[protocol],
             "product_id": "fakeprod" + category,
             "sub": not wifi,
             "uid": self.USER_UID,
@@ -203,6 +210,7 @@ class FakeTuyaCloud:
         }
         self.meta[device_id] = {
             "wifi": wifi,
+            "protocol": protocol,
             "remote_unlock": remote_unlock,
             "open_door": True,
         }
@@ -252,6 +260,17 @@ class FakeTuyaCloud:
                 "update_time": t_ms if t_ms is not None else int(time.time() * 1000),
             }
         )
+
+    def fail_delivery(self, device_id: str, password_id: str) -> None:
+        """The lock never took the code, as each protocol reports it (seed 001):
+        Zigbee phase 5 + delivery_status 3, BLE phase 7."""
+        code = self.codes[device_id][password_id]
+        if self.meta[device_id]["protocol"] == "zigbee":
+            code.update(phase=5, delivery_status=3)
+        elif self.meta[device_id]["protocol"] == "ble":
+            code.update(phase=7, delivery_status=3)
+        else:
+            raise ValueError("Wi-Fi locks report no failed phase")
 
     def reset_calls(self) -> None:
         self.calls.clear()
@@ -627,6 +646,7 @@ class FakeTuyaCloud:
             "effective_time": effective,
             "invalid_time": invalid,
             "phase": 2 if online_wifi else 1,
+            "delivery_status": 2 if online_wifi else 1,
         }
         return self._ok({"id": int(password_id)})
 
@@ -642,7 +662,9 @@ class FakeTuyaCloud:
                     "phase": code["phase"],
                     "effective_time": code["effective_time"],
                     "invalid_time": code["invalid_time"],
-                    "delivery_status": 2 if code["phase"] == 2 else 1,
+                    "delivery_status": code.get(
+                        "delivery_status", 2 if code["phase"] == 2 else 1
+                    ),
                 }
                 for code in self.codes[p["id"]].values()
             ]
@@ -651,9 +673,19 @@ class FakeTuyaCloud:
     async def _h_DELETE_v1_0_devices_id_door_lock_temp_passwords_password_id(
         self, p: dict[str, str], q: Any, data: dict[str, Any]
     ) -> web.StreamResponse:
-        self._device(p["id"])
-        if self.codes[p["id"]].pop(p["password_id"], None) is None:
+        device = self._device(p["id"])
+        codes = self.codes[p["id"]]
+        if p["password_id"] not in codes:
             raise _Answer(1109, "param is illegal: password_id")
+        if device["category"] == "mk":
+            # hass-tuya-lock-bridge api.py revoke_code: the record stays
+            # listed, phase flipping between 19 and 17.
+            codes[p["password_id"]]["phase"] = 17
+        elif self.meta[p["id"]]["protocol"] == "wifi" and not device["online"]:
+            # Wi-Fi phase 3: to be deleted, until the lock is reached.
+            codes[p["password_id"]]["phase"] = 3
+        else:
+            del codes[p["password_id"]]
         return self._ok(True)
 
     async def _h_POST_v1_0_devices_id_commands(

@@ -82,6 +82,7 @@ from .tuya_mapping import (
     SUB_DEVICE_CODE_LENGTH,
     WIFI_CODE_LENGTH,
     as_int,
+    code_phase,
     epoch_ms,
     epoch_seconds,
     from_seconds,
@@ -838,8 +839,8 @@ class TuyaClient:
             if not isinstance(item, Mapping):
                 continue
             code_id = item.get("id", item.get("password_id"))
-            phase = as_int(item.get("phase"))
-            if code_id is None or phase in (0, 4):  # deleted
+            phase = code_phase(item, self._devices.get(lock_id, {}))
+            if code_id is None or phase is None:  # deleted
                 continue
             codes.append(
                 Passcode(
@@ -849,7 +850,7 @@ class TuyaClient:
                     kind=CodeKind.PERIOD,
                     start=from_seconds(item.get("effective_time")),
                     end=from_seconds(item.get("invalid_time")),
-                    phase=CodePhase.PENDING if phase == 1 else CodePhase.DELIVERED,
+                    phase=phase,
                 )
             )
         return codes
