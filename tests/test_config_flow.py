@@ -209,7 +209,8 @@ async def test_ttlock_form(
     region = next(k for k in result["data_schema"].schema if str(k) == CONF_REGION)
     assert region.default() == "eu"
     assert result["description_placeholders"] == {
-        "console_url": "https://euopen.ttlock.com"
+        "console_url": "https://euopen.ttlock.com",
+        "other_region": "",
     }
     assert "show_advanced_options" not in caplog.text
     hass.config_entries.flow.async_abort(result["flow_id"])
@@ -914,3 +915,24 @@ async def test_expose_codes_option_takes_effect(
     assert entry.state is ConfigEntryState.LOADED
     shown = await push_keypad_unlock("4455667")
     assert shown["code"] == "4455667"
+
+
+async def test_ttlock_wrong_region_names_the_other_region(
+    hass: HomeAssistant, ttlock_cloud: FakeTTLockCloud
+) -> None:
+    """TTLock 30008 (cross-site access, cloud/errorCodeEn): the region field
+    says which cloud holds the account; nothing is created."""
+    ttlock_cloud.account_region = "cn"
+    flow_id = await _start(hass, PROVIDER_TTLOCK)
+    result = await hass.config_entries.flow.async_configure(
+        flow_id, _ttlock_input(ttlock_cloud)
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {CONF_REGION: "wrong_region"}
+    assert result["description_placeholders"]["other_region"] == "cnapi.ttlock.com"
+    assert hass.config_entries.async_entries(DOMAIN) == []
+    ttlock_cloud.account_region = "eu"
+    result = await hass.config_entries.flow.async_configure(
+        flow_id, _ttlock_input(ttlock_cloud)
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY

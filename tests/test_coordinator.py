@@ -181,6 +181,27 @@ async def test_rate_limit_raises_repair_and_backs_off(
     assert ttlock_cloud.calls["/v3/lock/list"] <= 3
 
 
+async def test_monthly_limit_repair_names_the_reset(
+    hass: HomeAssistant,
+    ttlock_cloud: FakeTTLockCloud,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """30007 (monthly quota, issue 13): a repair naming when calls work again,
+    and no call before then."""
+    freezer.move_to("2026-05-20 12:00:00+00:00")
+    seed_ttlock_home(ttlock_cloud)
+    entry = await setup_entry(hass, ttlock_data(ttlock_cloud))
+    ttlock_cloud.monthly_calls_left = 0
+    ttlock_cloud.reset_calls()
+    await _run_for(hass, freezer, timedelta(hours=3), step=timedelta(minutes=10))
+    issue = ir.async_get(hass).async_get_issue(
+        "ttlock_gateway", f"rate_limited_monthly_{entry.entry_id}"
+    )
+    assert issue is not None
+    assert issue.translation_placeholders["until"] == "2026-06-01 00:00"
+    assert ttlock_cloud.calls["/v3/lock/list"] <= 1
+
+
 @pytest.mark.parametrize("lock_count", [1, 10, 50])
 async def test_ttlock_daily_call_budget(
     hass: HomeAssistant,

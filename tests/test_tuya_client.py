@@ -427,6 +427,20 @@ async def test_code_add_list_delete(cloud: FakeTuyaCloud, client: TuyaClient) ->
     assert await client.async_list_codes(dev) == []
 
 
+async def test_code_pin_sent_as_lower_case_hex(
+    cloud: FakeTuyaCloud, client: TuyaClient
+) -> None:
+    """Upper-case hex is accepted by the cloud but opens nothing (the PIN trap)."""
+    dev = cloud.add_device(name="Front")
+    start = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)
+    code = await client.async_add_code(
+        dev, "Guest", "7654321", start, start + timedelta(days=1)
+    )
+    (sent,) = cloud.pin_hex_seen
+    assert sent == sent.lower()
+    assert cloud.codes[dev][code.code_id]["pin"] == "7654321"
+
+
 async def test_code_zigbee_six_digits(cloud: FakeTuyaCloud, client: TuyaClient) -> None:
     dev = cloud.add_device(name="Zig", category="ms", wifi=False)
     start = datetime.now(UTC)
@@ -525,7 +539,7 @@ async def test_events_paginate(cloud: FakeTuyaCloud, client: TuyaClient) -> None
     events = await client.async_get_events(dev, start, start + timedelta(hours=1))
     assert len(events) == 120
     assert events[0].time < events[-1].time
-    assert cloud.calls["GET /v1.0/devices/{id}/door-lock/open-logs"] == 3
+    assert cloud.calls["GET /v1.1/devices/{id}/door-lock/open-logs"] == 3
 
 
 # ------------------------------------------------------------------ token
@@ -590,8 +604,11 @@ async def test_refresh_refused_falls_back_to_grant(
     ("code", "exc_type"),
     [
         (1004, AuthError),
-        (1106, AuthError),
+        # 1106 on one device's call is per device/API, not a reauth.
+        (1106, NotSupportedError),
         (2406, AuthError),
+        (1199, RateLimitError),
+        (1013, TransientError),
         (28841002, SubscriptionError),
         (28841101, SubscriptionError),
         (28841105, SubscriptionError),
@@ -701,7 +718,9 @@ async def test_clock_skew_rejected(cloud: FakeTuyaCloud, client: TuyaClient) -> 
     cloud.add_device(name="Front")
     await client.async_login()
     cloud.fail("GET /v1.0/iot-01/associated-users/devices", 1013, "request time")
-    with pytest.raises(InvalidRequestError) as exc:
+    # The answer's t is our own time: nothing to learn, no retry; the clock
+    # is at fault, not the request.
+    with pytest.raises(TransientError) as exc:
         await client.async_list_locks()
     assert exc.value.code == 1013
 
@@ -770,3 +789,16 @@ async def test_debug_logs_hold_no_secrets(
         "8642097",
     ):
         assert secret not in text
+
+
+async def test_unlock_access_control_sends_channel_id(
+    cloud: FakeTuyaCloud, client: TuyaClient
+) -> None:
+    """Wi-Fi access control (mk) needs channel_id (seed 001); v1.1 as
+    hass-tuya-lock-bridge unlocks it on hardware."""
+    dev = cloud.add_device(name="Gate keypad", category="mk")
+    await client.async_list_locks()
+    await client.async_unlock(dev)
+    assert cloud.unlocks == [dev]
+    assert cloud.calls["POST /v1.1/devices/{id}/door-lock/password-free/open-door"] == 1
+    assert cloud.calls["POST /v1.0/devices/{id}/door-lock/password-free/open-door"] == 0

@@ -70,7 +70,7 @@ def answer(cloud: FakeTuyaCloud, handler: str, result: Any) -> None:
     async def _handler(
         p: dict[str, str], q: Any, data: dict[str, Any]
     ) -> web.StreamResponse:
-        return FakeTuyaCloud._ok(result)
+        return cloud._ok(result)
 
     setattr(cloud, handler, _handler)
 
@@ -377,7 +377,7 @@ async def test_events_odd_answers_and_records_without_time(
     start = datetime.fromtimestamp(base / 1000, UTC)
     answer(
         cloud,
-        "_h_GET_v1_0_devices_id_door_lock_open_logs",
+        "_h_GET_v1_1_devices_id_door_lock_open_logs",
         {
             "logs": [
                 {"status": {"code": "unlock_card", "value": 2}, "update_time": base},
@@ -386,7 +386,7 @@ async def test_events_odd_answers_and_records_without_time(
             ]
         },
     )
-    answer(cloud, "_h_GET_v1_0_devices_id_door_lock_alarm_logs", None)
+    answer(cloud, "_h_GET_v1_1_devices_id_door_lock_alarm_logs", None)
     events = await client.async_get_events(dev, start, start + timedelta(hours=1))
     assert [e.event_id for e in events] == [f"tuya:{dev}:{base}:unlock_card:2"]
 
@@ -413,9 +413,9 @@ async def test_events_paging_stops_at_older_records(
             }
             for i in range(size)
         ]
-        return FakeTuyaCloud._ok({"logs": logs})
+        return cloud._ok({"logs": logs})
 
-    cloud._h_GET_v1_0_devices_id_door_lock_open_logs = open_logs  # type: ignore[method-assign]
+    cloud._h_GET_v1_1_devices_id_door_lock_open_logs = open_logs  # type: ignore[method-assign]
     start = datetime.fromtimestamp(base / 1000, UTC)
     events = await client.async_get_events(dev, start, start + timedelta(hours=1))
     assert events == []

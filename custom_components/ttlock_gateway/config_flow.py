@@ -70,11 +70,17 @@ from .providers.models import (
     RateLimitError,
     SubscriptionError,
     TransientError,
+    WrongRegionError,
 )
 from .providers.ttlock import md5_password
 
 _SECRET = TextSelector(TextSelectorConfig(type=TextSelectorType.PASSWORD))
 _URL = TextSelector(TextSelectorConfig(type=TextSelectorType.URL))
+# The TTLock clouds by region, as the 30008 error text names them.
+REGION_HOSTS: dict[str, str] = {
+    "eu": "euapi.ttlock.com",
+    "cn": "cnapi.ttlock.com",
+}
 # TTLock answers these when the developer application itself is wrong.
 _BAD_APP_CODES = {10000, 10001, "10000", "10001"}
 
@@ -104,6 +110,8 @@ class TTLockGatewayConfigFlow(ConfigFlow, domain=DOMAIN):
     """Sign in to TTLock or Tuya."""
 
     VERSION = 1
+    # The region a TTLock 30008 answer named, for the form's error text.
+    _other_region = ""
 
     @staticmethod
     @callback
@@ -129,6 +137,10 @@ class TTLockGatewayConfigFlow(ConfigFlow, domain=DOMAIN):
         try:
             account = await provider.async_login()
             await provider.async_list_locks()
+        except WrongRegionError as err:
+            # TTLock 30008: the account lives in the other region's cloud.
+            errors[CONF_REGION] = "wrong_region"
+            self._other_region = REGION_HOSTS.get(err.other_region, err.other_region)
         except AuthError as err:
             if data.get(CONF_PROVIDER) != PROVIDER_TUYA and err.code in _BAD_APP_CODES:
                 errors[CONF_CLIENT_SECRET] = "invalid_client"
@@ -226,7 +238,10 @@ class TTLockGatewayConfigFlow(ConfigFlow, domain=DOMAIN):
             step_id="ttlock",
             data_schema=vol.Schema(schema),
             errors=errors,
-            description_placeholders={"console_url": "https://euopen.ttlock.com"},
+            description_placeholders={
+                "console_url": "https://euopen.ttlock.com",
+                "other_region": self._other_region,
+            },
         )
 
     async def async_step_tuya(

@@ -55,6 +55,7 @@ STORAGE_VERSION = 1
 SEEN_IDS_PER_LOCK = 500
 
 ISSUE_RATE_LIMITED = "rate_limited"
+ISSUE_RATE_LIMITED_MONTHLY = "rate_limited_monthly"
 ISSUE_SUBSCRIPTION = "subscription_lapsed"
 
 # Events that change gateways, which several locks' entities may show.
@@ -67,7 +68,8 @@ _STATE_BY_EVENT: dict[EventType, LockState] = {
 
 
 def _gateway_ref(event: LockEvent) -> str | None:
-    ref = event.raw.get("uuid")
+    # TTLock names the gateway itself (notifyType 2); Dding the centre's uuid.
+    ref = event.raw.get("gateway_id", event.raw.get("uuid"))
     return str(ref) if ref is not None else None
 
 
@@ -208,7 +210,14 @@ class LockCoordinator(DataUpdateCoordinator[AccountData]):
             ) from err
         except RateLimitError as err:
             self.update_interval = self._normal_interval
-            self._raise_issue(ISSUE_RATE_LIMITED)
+            if err.reset_at is not None:
+                # A monthly quota: nothing works before it resets.
+                self._raise_issue(
+                    ISSUE_RATE_LIMITED_MONTHLY,
+                    until=err.reset_at.strftime("%Y-%m-%d %H:%M"),
+                )
+            else:
+                self._raise_issue(ISSUE_RATE_LIMITED)
             raise UpdateFailed(
                 translation_domain=DOMAIN,
                 translation_key="rate_limited",
@@ -231,6 +240,9 @@ class LockCoordinator(DataUpdateCoordinator[AccountData]):
 
         self.update_interval = self._normal_interval
         ir.async_delete_issue(self.hass, DOMAIN, self._issue_id(ISSUE_RATE_LIMITED))
+        ir.async_delete_issue(
+            self.hass, DOMAIN, self._issue_id(ISSUE_RATE_LIMITED_MONTHLY)
+        )
         ir.async_delete_issue(self.hass, DOMAIN, self._issue_id(ISSUE_SUBSCRIPTION))
 
         merged = self._merge(locks)
@@ -523,7 +535,7 @@ class LockCoordinator(DataUpdateCoordinator[AccountData]):
     def _issue_id(self, kind: str) -> str:
         return f"{kind}_{self.config_entry.entry_id}"
 
-    def _raise_issue(self, kind: str) -> None:
+    def _raise_issue(self, kind: str, **placeholders: str) -> None:
         ir.async_create_issue(
             self.hass,
             DOMAIN,
@@ -531,7 +543,10 @@ class LockCoordinator(DataUpdateCoordinator[AccountData]):
             is_fixable=False,
             severity=ir.IssueSeverity.ERROR,
             translation_key=kind,
-            translation_placeholders={"account": self.config_entry.title},
+            translation_placeholders={
+                "account": self.config_entry.title,
+                **placeholders,
+            },
         )
 
     @callback

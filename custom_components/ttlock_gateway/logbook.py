@@ -34,6 +34,7 @@ _WHAT: Final[dict[str, str]] = {
     "code_changed": "code changed at the lock",
     "codes_synced": "codes synchronised",
     "doorbell": "doorbell rang",
+    "request_failed": "a request failed at the lock",
     "other": "other event",
 }
 

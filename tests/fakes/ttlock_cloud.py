@@ -12,6 +12,8 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import contextvars
+from email.utils import formatdate
 import hashlib
 import math
 import secrets
@@ -50,6 +52,13 @@ DATE_WINDOW_MS = 5 * 60 * 1000
 BAD_CONTENT_TYPE = (
     "invalid_request, Bad request content type. "
     "Expecting: application/x-www-form-urlencoded"
+)
+
+
+# When the current request arrived (cloud clock, ms): ``date`` is checked
+# against it, so a request held by a test is judged as it was sent.
+_ARRIVAL_MS: contextvars.ContextVar[int | None] = contextvars.ContextVar(
+    "arrival_ms", default=None
 )
 
 
@@ -113,6 +122,21 @@ class FakeTTLockCloud:
         self._next_id = 1_000_000
         self._stopping: asyncio.Event | None = None
         self._runner: web.AppRunner | None = None
+        # The cloud's clock minus the real one (ms): it checks ``date`` against
+        # its own clock and says its time in the Date header, as nginx does.
+        self.clock_skew_ms = 0
+        # Calls to /v3 left this month (None: unlimited); past it errcode 30007.
+        self.monthly_calls_left: int | None = None
+        # Region whose cloud holds the account, and the one this fake serves:
+        # a mismatch answers the token call with 30008 (cloud/errorCodeEn).
+        self.account_region = "eu"
+        self.served_region = "eu"
+        # Paths whose requests wait until the event is set (tests hold them).
+        self._holds: dict[str, asyncio.Event] = {}
+        # Locks shared to the account (``/v3/key/list``): lockId -> ekey entry.
+        self.keys: dict[int, dict[str, Any]] = {}
+        # Lock ids of the list whose top admin is another account.
+        self.not_top_admin: set[int] = set()
 
     # ---------------------------------------------------------------- lifecycle
 
@@ -183,9 +207,15 @@ class FakeTTLockCloud:
         battery: int = 80,
         auto_lock_time: int = -1,
         lock_id: int | None = None,
+        gateway_unlock: bool = True,
+        lock_command: bool = True,
     ) -> int:
         lid = lock_id if lock_id is not None else self._new_id()
-        features = BASE_FEATURES | (1 << BIT_REMOTE) | (1 << BIT_GATEWAY_UNLOCK)
+        features = BASE_FEATURES
+        if lock_command:
+            features |= 1 << BIT_REMOTE
+        if gateway_unlock:
+            features |= 1 << BIT_GATEWAY_UNLOCK
         if passage_mode:
             features |= 1 << BIT_PASSAGE
         if wifi:
@@ -282,6 +312,43 @@ class FakeTTLockCloud:
     def revoke_tokens(self) -> None:
         self._access_tokens.clear()
 
+    def hold(self, path: str) -> asyncio.Event:
+        """Hold requests to ``path`` until the returned event is set."""
+        event = self._holds[path] = asyncio.Event()
+        return event
+
+    def share_lock(self, lock_id: int, *, authorised: bool = True) -> None:
+        """Make ``lock_id`` a lock another account shares with this one.
+
+        It leaves ``/v3/lock/list`` (only locks whose top admin is this account;
+        cloud/lock/list) and appears in ``/v3/key/list`` as a common ekey
+        (userType 110302), authorised admin when ``keyRight`` is 1
+        (cloud/ekey/list).
+        """
+        lock = self.locks[lock_id]
+        self.not_top_admin.add(lock_id)
+        self.keys[lock_id] = {
+            "keyId": self._new_id(),
+            "lockData": "opaque-lock-data",
+            "lockId": lock_id,
+            "userType": "110302",
+            "keyStatus": "110401",
+            "lockName": lock["lockName"],
+            "lockAlias": lock["lockAlias"],
+            "lockMac": lock["lockMac"],
+            "electricQuantity": lock["electricQuantity"],
+            "featureValue": lock["featureValue"],
+            "hasGateway": lock["hasGateway"],
+            "startDate": 0,
+            "endDate": 0,
+            "keyRight": 1 if authorised else 0,
+            "remoteEnable": 1,
+            "passageMode": lock["passageMode"],
+        }
+
+    def _server_ms(self) -> int:
+        return _now_ms() + self.clock_skew_ms
+
     def revoke_refresh_tokens(self) -> None:
         self._refresh_tokens.clear()
 
@@ -292,8 +359,23 @@ class FakeTTLockCloud:
         self.calls[path] += 1
         self._in_flight += 1
         self.max_in_flight = max(self.max_in_flight, self._in_flight)
+        _ARRIVAL_MS.set(self._server_ms())
         try:
-            return await self._serve(request, path)
+            hold = self._holds.get(path)
+            if hold is not None:
+                assert self._stopping is not None
+                waiters = [
+                    asyncio.ensure_future(e.wait()) for e in (hold, self._stopping)
+                ]
+                await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+                for waiter in waiters:
+                    waiter.cancel()
+            response = await self._serve(request, path)
+            if isinstance(response, web.Response):
+                response.headers["Date"] = formatdate(
+                    self._server_ms() / 1000, usegmt=True
+                )
+            return response
         finally:
             self._in_flight -= 1
 
@@ -361,6 +443,7 @@ class FakeTTLockCloud:
             if not path.startswith("/v3/"):
                 return web.Response(status=404, text="Not Found")
             self._check_auth(params)
+            self._spend_call()
             handler = self._handlers().get(path)
             if handler is None:
                 return web.Response(status=404, text="Not Found")
@@ -397,6 +480,14 @@ class FakeTTLockCloud:
             raise _Answer(10001, "invalid client")
         if params.get("clientSecret") != self.CLIENT_SECRET:
             raise _Answer(10001, "invalid client")
+        if self.account_region != self.served_region:
+            raise _Answer(
+                30008,
+                "Cross-site access to user data is prohibited. Please use domain "
+                "names with the 'cn' prefix to request for Mainland Chinese users, "
+                "for other region's users please use domain names with the 'eu' "
+                "prefix to request API endpoints",
+            )
         grant = params.get("grant_type", "password")
         if grant == "refresh_token":
             token = params.get("refresh_token", "")
@@ -417,6 +508,14 @@ class FakeTTLockCloud:
             raise _Answer(10007, "invalid account or invalid password")
         return self._issue_token()
 
+    def _spend_call(self) -> None:
+        if self.monthly_calls_left is None:
+            return
+        if self.monthly_calls_left <= 0:
+            # Issue 13: the application's monthly quota is used up.
+            raise _Answer(30007, "exceeds the monthly API call limit")
+        self.monthly_calls_left -= 1
+
     def _check_auth(self, params: dict[str, str]) -> None:
         if params.get("clientId") != self.CLIENT_ID:
             raise _Answer(10000, "invalid client_id")
@@ -430,7 +529,10 @@ class FakeTTLockCloud:
             date = int(params.get("date", ""))
         except ValueError:
             raise _Answer(80000, "date must be current time, in 5 minutes") from None
-        if abs(date - _now_ms()) > DATE_WINDOW_MS:
+        arrival = _ARRIVAL_MS.get()
+        if abs(date - (arrival if arrival is not None else self._server_ms())) > (
+            DATE_WINDOW_MS
+        ):
             raise _Answer(80000, "date must be current time, in 5 minutes")
 
     # ----------------------------------------------------------------- handlers
@@ -452,6 +554,7 @@ class FakeTTLockCloud:
             "/v3/keyboardPwd/delete": self._delete_passcode,
             "/v3/lockRecord/list": self._record_list,
             "/v3/gateway/list": self._gateway_list,
+            "/v3/key/list": self._key_list,
             "/v3/gateway/listByLock": self._gateway_list_by_lock,
         }
 
@@ -504,15 +607,53 @@ class FakeTTLockCloud:
             raise _Answer(-3002, "The gateway is offline")
 
     def _lock_list(self, params: dict[str, str]) -> dict[str, Any]:
-        return self._page(params, [self.locks[k] for k in sorted(self.locks)], 1000)
+        # cloud/lock/list: only locks whose top admin is this account.
+        mine = [
+            self.locks[k] for k in sorted(self.locks) if k not in self.not_top_admin
+        ]
+        return self._page(params, mine, 1000)
+
+    def _key_list(self, params: dict[str, str]) -> dict[str, Any]:
+        """cloud/ekey/list (POST): admin ekeys of own locks and shared ekeys."""
+        own = [
+            {
+                "keyId": lock_id + 7,
+                "lockId": lock_id,
+                "userType": "110301",
+                "keyStatus": "110401",
+                "lockName": lock["lockName"],
+                "lockAlias": lock["lockAlias"],
+                "lockMac": lock["lockMac"],
+                "noKeyPwd": "1234567",
+                "electricQuantity": lock["electricQuantity"],
+                "featureValue": lock["featureValue"],
+                "keyRight": 0,
+                "remoteEnable": 1,
+            }
+            for lock_id, lock in sorted(self.locks.items())
+            if lock_id not in self.not_top_admin
+        ]
+        shared = [self.keys[k] for k in sorted(self.keys) if k in self.locks]
+        return self._page(params, own + shared, 1000)
 
     def _lock_detail(self, params: dict[str, str]) -> dict[str, Any]:
         _, lock = self._get_lock(params)
         return dict(lock)
 
+    @staticmethod
+    def _has_feature(lock: dict[str, Any], bit: int) -> bool:
+        return bool((int(lock["featureValue"], 16) >> bit) & 1)
+
     def _unlock(self, params: dict[str, str]) -> dict[str, Any]:
         lock_id, lock = self._get_lock(params)
         self._check_reachable(lock_id, lock)
+        # cloud/lock/featureValue: bit 10 = remote unlock through a gateway
+        # (Wi-Fi locks unlock on their own); bit 8 is the lock command only.
+        if not (
+            self._has_feature(lock, BIT_GATEWAY_UNLOCK)
+            or self._has_feature(lock, BIT_WIFI)
+        ):
+            raise _Answer(-4043, "The function is not supported for this lock")
         if lock_id in self.remote_unlock_disabled:
             raise _Answer(-4043, "The function is not supported for this lock")
         self.unlocks.append(lock_id)
@@ -523,6 +664,8 @@ class FakeTTLockCloud:
     def _lock(self, params: dict[str, str]) -> dict[str, Any]:
         lock_id, lock = self._get_lock(params)
         self._check_reachable(lock_id, lock)
+        if not self._has_feature(lock, BIT_REMOTE):  # bit 8: lock command
+            raise _Answer(-4043, "The function is not supported for this lock")
         if lock_id in self.remote_unlock_disabled:
             raise _Answer(-4043, "The function is not supported for this lock")
         self.locks_done.append(lock_id)
@@ -691,6 +834,9 @@ class FakeTTLockCloud:
         return self._page(params, records, 200)
 
     def _gateway_list(self, params: dict[str, str]) -> dict[str, Any]:
+        # cloud/gateway/list: orderBy is required (0 name, 1 time desc, 2 name desc).
+        if self._int(params, "orderBy", -1) not in (0, 1, 2):
+            raise _Answer(-3, "invalid parameter: orderBy")
         return self._page(
             params, [self.gateways[k] for k in sorted(self.gateways)], 200
         )

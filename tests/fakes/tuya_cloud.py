@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 from collections import Counter, defaultdict
 import contextlib
+import contextvars
 import hashlib
 import hmac
 import itertools
@@ -45,14 +46,23 @@ _ROUTES: list[tuple[str, str]] = [
     ("GET", "/v1.0/devices/{id}/door-lock/remote-unlocks"),
     ("POST", "/v1.0/devices/{id}/door-lock/password-ticket"),
     ("POST", "/v1.0/devices/{id}/door-lock/password-free/open-door"),
+    ("POST", "/v1.1/devices/{id}/door-lock/password-free/open-door"),
     ("POST", "/v1.0/smart-lock/devices/{id}/password-free/door-operate"),
     ("POST", "/v1.0/devices/{id}/door-lock/temp-password"),
     ("GET", "/v1.0/devices/{id}/door-lock/temp-passwords"),
     ("DELETE", "/v1.0/devices/{id}/door-lock/temp-passwords/{password_id}"),
     ("POST", "/v1.0/devices/{id}/commands"),
     ("GET", "/v1.0/devices/{id}/door-lock/open-logs"),
+    ("GET", "/v1.1/devices/{id}/door-lock/open-logs"),
     ("GET", "/v1.0/devices/{id}/door-lock/alarm-logs"),
+    ("GET", "/v1.1/devices/{id}/door-lock/alarm-logs"),
 ]
+
+
+# When the current request arrived (cloud clock, ms): ``t`` is judged by it.
+_ARRIVAL_MS: contextvars.ContextVar[int | None] = contextvars.ContextVar(
+    "arrival_ms", default=None
+)
 
 
 def _compile(template: str) -> re.Pattern[str]:
@@ -100,6 +110,8 @@ class FakeTuyaCloud:
         self.open_logs: dict[str, list[dict[str, Any]]] = {}
         self.alarm_logs: dict[str, list[dict[str, Any]]] = {}
         self.unlocks: list[str] = []
+        # Every encrypted PIN received, as sent (hex case included).
+        self.pin_hex_seen: list[str] = []
         self.locks_done: list[str] = []
         self.calls: Counter[str] = Counter()
         self.max_in_flight = 0
@@ -116,6 +128,14 @@ class FakeTuyaCloud:
         self._ids = itertools.count(1001)
         self._runner: web.AppRunner | None = None
         self._stopping = asyncio.Event()
+        # The cloud's clock minus the real one (ms): ``t`` is checked against
+        # it (±5 min, else 1013) and every answer's ``t`` tells it.
+        self.clock_skew_ms = 0
+        # Content-Type of every request, as received ("" when absent).
+        self.content_types: list[str] = []
+        # Opaque associated-users row keys (base64-like, with + / =) -> last id.
+        self._row_keys: dict[str, str] = {}
+        self._holds: dict[str, asyncio.Event] = {}
 
     # ------------------------------------------------------------- lifecycle
 
@@ -151,7 +171,10 @@ class FakeTuyaCloud:
         passage_mode: bool | None = None,
         battery: int = 90,
         online: bool = True,
+        protocol: str | None = None,
     ) -> str:
+        """A lock; ``protocol`` (wifi/zigbee/ble) defaults from ``wifi``."""
+        protocol = protocol or ("wifi" if wifi else "zigbee")
         device_id = device_id or "vdevo" + secrets.token_hex(8)
         status: list[dict[str, Any]] = []
         if wifi:
@@ -175,7 +198,11 @@ class FakeTuyaCloud:
             "name": name,
             "category": category,
             "online": online,
-            "product_name": "Wi-Fi Smart Lock" if wifi else "Zigbee Smart Lock",
+            "product_name": {
+                "wifi": "Wi-Fi Smart Lock",
+                "zigbee": "Zigbee Smart Lock",
+                "ble": "BLE Smart Lock",
+            }[protocol],
             "product_id": "fakeprod" + category,
             "sub": not wifi,
             "uid": self.USER_UID,
@@ -183,6 +210,7 @@ class FakeTuyaCloud:
         }
         self.meta[device_id] = {
             "wifi": wifi,
+            "protocol": protocol,
             "remote_unlock": remote_unlock,
             "open_door": True,
         }
@@ -218,15 +246,31 @@ class FakeTuyaCloud:
         )
 
     def add_alarm_log(
-        self, device_id: str, value: str, *, t_ms: int | None = None
+        self,
+        device_id: str,
+        value: str,
+        *,
+        t_ms: int | None = None,
+        code: str = "alarm_lock",
     ) -> None:
         self.alarm_logs.setdefault(device_id, []).append(
             {
-                "status": [{"code": "alarm_lock", "value": value}],
+                "status": [{"code": code, "value": value}],
                 "nick_name": "",
                 "update_time": t_ms if t_ms is not None else int(time.time() * 1000),
             }
         )
+
+    def fail_delivery(self, device_id: str, password_id: str) -> None:
+        """The lock never took the code, as each protocol reports it (seed 001):
+        Zigbee phase 5 + delivery_status 3, BLE phase 7."""
+        code = self.codes[device_id][password_id]
+        if self.meta[device_id]["protocol"] == "zigbee":
+            code.update(phase=5, delivery_status=3)
+        elif self.meta[device_id]["protocol"] == "ble":
+            code.update(phase=7, delivery_status=3)
+        else:
+            raise ValueError("Wi-Fi locks report no failed phase")
 
     def reset_calls(self) -> None:
         self.calls.clear()
@@ -256,18 +300,24 @@ class FakeTuyaCloud:
     def lapse_plan(self, code: int = 28841101) -> None:
         self._lapse = code
 
+    def hold(self, route: str) -> asyncio.Event:
+        """Hold requests to ``route`` until the returned event is set."""
+        event = self._holds[route] = asyncio.Event()
+        return event
+
+    def _server_ms(self) -> int:
+        return int(time.time() * 1000) + self.clock_skew_ms
+
     # --------------------------------------------------------------- serving
 
-    @staticmethod
-    def _ok(result: Any) -> web.Response:
+    def _ok(self, result: Any) -> web.Response:
         return web.json_response(
-            {"success": True, "result": result, "t": int(time.time() * 1000)}
+            {"success": True, "result": result, "t": self._server_ms()}
         )
 
-    @staticmethod
-    def _err(code: int, msg: str) -> web.Response:
+    def _err(self, code: int, msg: str) -> web.Response:
         return web.json_response(
-            {"success": False, "code": code, "msg": msg, "t": int(time.time() * 1000)}
+            {"success": False, "code": code, "msg": msg, "t": self._server_ms()}
         )
 
     def _route(self, method: str, path: str) -> tuple[str, dict[str, str]] | None:
@@ -285,6 +335,14 @@ class FakeTuyaCloud:
             )
         route, params = found
         self.calls[route] += 1
+        _ARRIVAL_MS.set(self._server_ms())
+        self.content_types.append(request.headers.get("Content-Type", ""))
+        hold = self._holds.get(route)
+        if hold is not None:
+            waiters = [asyncio.ensure_future(e.wait()) for e in (hold, self._stopping)]
+            await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+            for waiter in waiters:
+                waiter.cancel()
         device_id = params.get("id")
         self._in_flight += 1
         self.max_in_flight = max(self.max_in_flight, self._in_flight)
@@ -326,7 +384,8 @@ class FakeTuyaCloud:
         if h.get("sign_method") != "HMAC-SHA256":
             raise _Answer(1004, "sign invalid")
         t = h.get("t", "")
-        if not t.isdigit() or abs(int(t) / 1000 - time.time()) > 300:
+        arrival = _ARRIVAL_MS.get() or self._server_ms()
+        if not t.isdigit() or abs(int(t) - arrival) > 300_000:
             raise _Answer(1013, "request time is invalid")
         nonce = h.get("nonce", "")
         url = request.path
@@ -378,6 +437,14 @@ class FakeTuyaCloud:
         self, request: web.Request, route: str, params: dict[str, str], body: bytes
     ) -> web.StreamResponse:
         token_call = route.startswith("GET /v1.0/token")
+        # The official SDK (tuya-connector-python, requests json=body) sends
+        # application/json with a body and no Content-Type without one; the
+        # cloud knows 1006 "not support content type" (error-code page).
+        content_type = request.headers.get("Content-Type", "")
+        if content_type.split(";")[0].strip() not in ("", "application/json") or (
+            body and not content_type
+        ):
+            raise _Answer(1006, "not support content type")
         self._check_signature(request, body, token_call)
         if self._faults.get(route):
             code, msg = self._faults[route].pop(0)
@@ -416,15 +483,23 @@ class FakeTuyaCloud:
     ) -> web.StreamResponse:
         size = min(int(q.get("size", "20")), self.page_size)
         ids = sorted(self.devices)
-        last = q.get("last_row_key", "")
-        if last:
+        last_key = q.get("last_row_key", "")
+        if last_key:
+            last = self._row_keys.get(last_key)
+            if last is None:
+                raise _Answer(1109, "param is illegal: last_row_key")
             ids = [i for i in ids if i > last]
         page = ids[:size]
+        row_key = ""
+        if page:
+            # Opaque, base64-like, with the characters a query mangles.
+            row_key = f"Rk+{len(self._row_keys)}/{page[-1][-4:]}=="
+            self._row_keys[row_key] = page[-1]
         return self._ok(
             {
                 "devices": [self.devices[i] for i in page],
                 "has_more": len(ids) > size,
-                "last_row_key": page[-1] if page else "",
+                "last_row_key": row_key,
             }
         )
 
@@ -478,6 +553,13 @@ class FakeTuyaCloud:
         self, p: dict[str, str], q: Any, data: dict[str, Any]
     ) -> web.StreamResponse:
         device_id = p["id"]
+        if self._device(device_id)["category"] == "mk" and data.get("channel_id") in (
+            None,
+            "",
+        ):
+            # Seed 001 doorLock.passwordFreeOpen: channel_id "is required only
+            # for Wi-Fi access control" (category mk).
+            raise _Answer(1100, "param is empty: channel_id")
         self._remote_checks(device_id, data.get("ticket_id"))
         if not self.meta[device_id]["open_door"]:
             raise _Answer(2004, "lock type not support")
@@ -486,6 +568,14 @@ class FakeTuyaCloud:
         self.unlocks.append(device_id)
         self._set_status(device_id, "lock_motor_state", True)
         return self._ok(True)
+
+    async def _h_POST_v1_1_devices_id_door_lock_password_free_open_door(
+        self, p: dict[str, str], q: Any, data: dict[str, Any]
+    ) -> web.StreamResponse:
+        """The v1.1 form hass-tuya-lock-bridge uses for mk (channel_id: 1)."""
+        return await self._h_POST_v1_0_devices_id_door_lock_password_free_open_door(
+            p, q, data
+        )
 
     async def _h_POST_v1_0_smart_lock_devices_id_password_free_door_operate(
         self, p: dict[str, str], q: Any, data: dict[str, Any]
@@ -523,14 +613,22 @@ class FakeTuyaCloud:
         if data.get("password_type") != "ticket":
             raise _Answer(1109, "param is illegal: password_type")
         key = self._use_ticket(device_id, data["ticket_id"])
+        password_hex = str(data["password"])
+        self.pin_hex_seen.append(password_hex)
         try:
-            pin = _aes_ecb(key, bytes.fromhex(str(data["password"])), encrypt=False)
+            pin = _aes_ecb(key, bytes.fromhex(password_hex), encrypt=False)
             digits = pin.decode("ascii")
         except ValueError:
             raise _Answer(1109, "param is illegal: password") from None
         length = 7 if self.meta[device_id]["wifi"] else 6
         if not digits.isdigit() or len(digits) != length:
             raise _Answer(1109, "param is illegal: password")
+        if password_hex != password_hex.lower():
+            # The trap (hass-tuya-lock-bridge custom_components/tuya_lock_bridge/
+            # api.py, confirmed on hardware): upper-case hex is answered
+            # success: true, but the lock decodes another PIN, so the guest's
+            # code never opens the door. The stored "pin" is what the lock takes.
+            digits = "".join(str((int(d) + 1) % 10) for d in digits)
         effective, invalid = data["effective_time"], data["invalid_time"]
         if (
             not isinstance(effective, int)
@@ -548,6 +646,7 @@ class FakeTuyaCloud:
             "effective_time": effective,
             "invalid_time": invalid,
             "phase": 2 if online_wifi else 1,
+            "delivery_status": 2 if online_wifi else 1,
         }
         return self._ok({"id": int(password_id)})
 
@@ -563,7 +662,9 @@ class FakeTuyaCloud:
                     "phase": code["phase"],
                     "effective_time": code["effective_time"],
                     "invalid_time": code["invalid_time"],
-                    "delivery_status": 2 if code["phase"] == 2 else 1,
+                    "delivery_status": code.get(
+                        "delivery_status", 2 if code["phase"] == 2 else 1
+                    ),
                 }
                 for code in self.codes[p["id"]].values()
             ]
@@ -572,9 +673,19 @@ class FakeTuyaCloud:
     async def _h_DELETE_v1_0_devices_id_door_lock_temp_passwords_password_id(
         self, p: dict[str, str], q: Any, data: dict[str, Any]
     ) -> web.StreamResponse:
-        self._device(p["id"])
-        if self.codes[p["id"]].pop(p["password_id"], None) is None:
+        device = self._device(p["id"])
+        codes = self.codes[p["id"]]
+        if p["password_id"] not in codes:
             raise _Answer(1109, "param is illegal: password_id")
+        if device["category"] == "mk":
+            # hass-tuya-lock-bridge api.py revoke_code: the record stays
+            # listed, phase flipping between 19 and 17.
+            codes[p["password_id"]]["phase"] = 17
+        elif self.meta[p["id"]]["protocol"] == "wifi" and not device["online"]:
+            # Wi-Fi phase 3: to be deleted, until the lock is reached.
+            codes[p["password_id"]]["phase"] = 3
+        else:
+            del codes[p["password_id"]]
         return self._ok(True)
 
     async def _h_POST_v1_0_devices_id_commands(
@@ -602,23 +713,66 @@ class FakeTuyaCloud:
         start = (page_no - 1) * page_size
         return len(ordered), ordered[start : start + page_size]
 
-    async def _h_GET_v1_0_devices_id_door_lock_open_logs(
-        self, p: dict[str, str], q: Any, data: dict[str, Any]
-    ) -> web.StreamResponse:
-        self._device(p["id"])
-        start, end = int(q.get("start_time", "0")), int(q.get("end_time", "0"))
+    def _legacy_only(self, device_id: str) -> None:
+        """v1.1 log routes on a device set ``meta["logs_v1_1"] = False``."""
+        if not self.meta[device_id].get("logs_v1_1", True):
+            raise _Answer(1108, "uri path invalid")
+
+    def _open_logs(self, device_id: str, q: Any, unit_ms: int) -> web.Response:
+        self._device(device_id)
+        start = int(q.get("start_time", "0")) * unit_ms
+        end = int(q.get("end_time", "0")) * unit_ms
         logs = [
             log
-            for log in self.open_logs[p["id"]]
+            for log in self.open_logs[device_id]
             if (not start or log["update_time"] >= start)
             and (not end or log["update_time"] <= end)
         ]
         total, page = self._page(logs, q)
         return self._ok({"total": total, "logs": page})
 
+    async def _h_GET_v1_0_devices_id_door_lock_open_logs(
+        self, p: dict[str, str], q: Any, data: dict[str, Any]
+    ) -> web.StreamResponse:
+        # Seed 002: v1.0 is the legacy form; its times are 10-digit seconds.
+        return self._open_logs(p["id"], q, 1000)
+
+    async def _h_GET_v1_1_devices_id_door_lock_open_logs(
+        self, p: dict[str, str], q: Any, data: dict[str, Any]
+    ) -> web.StreamResponse:
+        # Seed 002: v1.1 takes milliseconds (start_time=1553053133000).
+        self._legacy_only(p["id"])
+        return self._open_logs(p["id"], q, 1)
+
     async def _h_GET_v1_0_devices_id_door_lock_alarm_logs(
         self, p: dict[str, str], q: Any, data: dict[str, Any]
     ) -> web.StreamResponse:
+        # Seed 002 v1.0 sample: ``status`` is one object, update_time seconds.
         self._device(p["id"])
         total, page = self._page(self.alarm_logs[p["id"]], q)
+        legacy = [
+            {
+                "status": (rec["status"] or [{}])[0],
+                "update_time": rec["update_time"] // 1000,
+            }
+            for rec in page
+        ]
+        return self._ok({"total": total, "records": legacy})
+
+    async def _h_GET_v1_1_devices_id_door_lock_alarm_logs(
+        self, p: dict[str, str], q: Any, data: dict[str, Any]
+    ) -> web.StreamResponse:
+        # Seed 002 v1.1: ``codes`` filters the alert DP codes (sample request
+        # codes=doorbell); ``status`` is a list, update_time ms.
+        self._device(p["id"])
+        self._legacy_only(p["id"])
+        records = self.alarm_logs[p["id"]]
+        if codes := q.get("codes"):
+            wanted = set(codes.split(","))
+            records = [
+                rec
+                for rec in records
+                if any(item["code"] in wanted for item in rec["status"])
+            ]
+        total, page = self._page(records, q)
         return self._ok({"total": total, "records": page})

@@ -12,10 +12,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 import json
+import logging
 import math
 from typing import Any, Final
 from urllib.parse import parse_qsl
 
+from .bounds import clean_text
 from .models import EventType, LockEvent, UnlockMethod
 from .ttlock_records import (
     normalize_lock_id,
@@ -23,6 +25,8 @@ from .ttlock_records import (
     parse_int,
     record_to_event,
 )
+
+_LOGGER = logging.getLogger(__name__)
 
 MAX_BODY_BYTES: Final = 64 * 1024
 _MAX_FORM_FIELDS: Final = 200
@@ -138,6 +142,8 @@ def _parse(content_type: str, body: bytes, now: datetime) -> ParsedCallback:
         return _parse_json_object(_loads(stripped), now)
 
     form = _parse_form(stripped)
+    if "notifyType" in form:
+        return _parse_ttlock_notify(form, now)
     if "lockId" in form and "records" in form:
         return _parse_ttlock(form, now)
     if is_json_type:
@@ -180,6 +186,8 @@ def _parse_form(text: str) -> dict[str, str]:
 def _parse_json_object(payload: Any, now: datetime) -> ParsedCallback:
     if not isinstance(payload, dict):
         raise CallbackError("not a JSON object")
+    if "notifyType" in payload and "event" not in payload and "job" not in payload:
+        return _parse_ttlock_notify(payload, now)
     if "lockId" in payload and "records" in payload:
         return _parse_ttlock(payload, now)
     if "event" in payload and "uuid" in payload:
@@ -224,14 +232,142 @@ def _parse_ttlock(payload: Mapping[str, Any], now: datetime) -> ParsedCallback:
             raise CallbackError("invalid record")
         events.append(event)
 
+    return _ttlock_reply(tuple(events), lock_id)
+
+
+# TTLock notifyType values (euopen.ttlock.com document-pages/en/cloud/...):
+# 1 lock records (lockRecord/notify), 2 gateway online/offline
+# (gateway/gatewayNotify), 3 Wi-Fi lock online/offline (wifiLock/WiFiLockNotify),
+# 4 Wi-Fi lock asynchronous request failed
+# (wifiLock/WiFiLockAsynchronousRequestFailNotify), 7 stand-alone door sensor
+# (doorSensor/standaloneDoorSensor/notify). All are answered "success".
+_NOTIFY_RECORDS: Final = 1
+_NOTIFY_GATEWAY: Final = 2
+_NOTIFY_WIFI_LOCK: Final = 3
+_NOTIFY_REQUEST_FAILED: Final = 4
+_NOTIFY_DOOR_SENSOR: Final = 7
+# objectType of notifyType 4: 2 passcode (3 card, 4 fingerprint, 5 palm vein,
+# 6 face, 7 remote).
+_OBJECT_PASSCODE: Final = 2
+# recordType of notifyType 7: 0 closed, 1 open (2 "not closed" alarm, 3 "not
+# opened for a long time" alarm are alarms, not a change of the door).
+_DOOR_SENSOR_TYPES: Final[dict[int, EventType]] = {
+    0: EventType.DOOR_CLOSED,
+    1: EventType.DOOR_OPENED,
+}
+
+
+def _ttlock_reply(
+    events: tuple[LockEvent, ...], lock_ref: str | None
+) -> ParsedCallback:
     return ParsedCallback(
         kind=CallbackKind.TTLOCK,
-        events=tuple(events),
-        lock_ref=lock_id,
+        events=events,
+        lock_ref=lock_ref,
         job=None,
         reply=TTLOCK_REPLY,
         reply_content_type="text/plain",
     )
+
+
+def _required_int(payload: Mapping[str, Any], key: str) -> int:
+    value = parse_int(payload.get(key))
+    if value is None or value < 0:
+        raise CallbackError(f"invalid field: {key}")
+    return value
+
+
+def _online_flag(payload: Mapping[str, Any]) -> bool:
+    value = parse_int(payload.get("isOnline"))
+    if value not in (0, 1):
+        raise CallbackError("invalid field: isOnline")
+    return value == 1
+
+
+def _parse_ttlock_notify(payload: Mapping[str, Any], now: datetime) -> ParsedCallback:
+    notify_type = parse_int(payload.get("notifyType"))
+    if notify_type == _NOTIFY_RECORDS or (notify_type is None and "records" in payload):
+        return _parse_ttlock(payload, now)
+    stamp = int(now.timestamp())
+    if notify_type == _NOTIFY_GATEWAY:
+        gateway_id = str(_required_int(payload, "gatewayId"))
+        online = _online_flag(payload)
+        event = LockEvent(
+            event_id=f"ttlock:gateway:{gateway_id}:{int(online)}:{stamp}",
+            lock_id=None,
+            type=EventType.GATEWAY_ONLINE if online else EventType.GATEWAY_OFFLINE,
+            time=now,
+            source="push",
+            raw={
+                "notifyType": notify_type,
+                "gateway_id": gateway_id,
+                "gateway_name": clean_text(payload.get("gatewayName")),
+                "isOnline": int(online),
+            },
+        )
+        return _ttlock_reply((event,), gateway_id)
+    if notify_type == _NOTIFY_WIFI_LOCK:
+        lock_id = normalize_lock_id(payload.get("lockId"))
+        if lock_id is None:
+            raise CallbackError("invalid field: lockId")
+        online = _online_flag(payload)
+        event = LockEvent(
+            event_id=f"ttlock:{lock_id}:online:{int(online)}:{stamp}",
+            lock_id=lock_id,
+            type=EventType.LOCK_ONLINE if online else EventType.LOCK_OFFLINE,
+            time=now,
+            source="push",
+            raw={"notifyType": notify_type, "isOnline": int(online)},
+        )
+        return _ttlock_reply((event,), lock_id)
+    if notify_type == _NOTIFY_REQUEST_FAILED:
+        lock_id = normalize_lock_id(payload.get("lockId"))
+        if lock_id is None:
+            raise CallbackError("invalid field: lockId")
+        object_type = _required_int(payload, "objectType")
+        object_id = str(_required_int(payload, "objectId"))
+        errcode = parse_int(payload.get("errcode"))
+        event = LockEvent(
+            event_id=(
+                f"ttlock:{lock_id}:request_failed:{object_type}:{object_id}:{stamp}"
+            ),
+            lock_id=lock_id,
+            type=EventType.REQUEST_FAILED,
+            time=now,
+            success=False,
+            code_id=object_id if object_type == _OBJECT_PASSCODE else None,
+            source="push",
+            raw={
+                "notifyType": notify_type,
+                "objectType": object_type,
+                "objectId": object_id,
+                "errcode": errcode,
+            },
+        )
+        return _ttlock_reply((event,), lock_id)
+    if notify_type == _NOTIFY_DOOR_SENSOR:
+        sensor_id = str(_required_int(payload, "doorSensorId"))
+        record_type = _required_int(payload, "recordType")
+        event = LockEvent(
+            event_id=f"ttlock:door_sensor:{sensor_id}:{record_type}:{stamp}",
+            lock_id=None,
+            type=_DOOR_SENSOR_TYPES.get(record_type, EventType.OTHER),
+            time=now,
+            source="push",
+            raw={
+                "notifyType": notify_type,
+                "door_sensor_id": sensor_id,
+                "door_sensor_name": clean_text(payload.get("name")),
+                "recordType": record_type,
+            },
+        )
+        return _ttlock_reply((event,), None)
+    # A notification we do not know yet: accepted, or the cloud keeps retrying.
+    _LOGGER.debug(
+        "TTLock callback with notifyType %s ignored",
+        notify_type if notify_type is not None else "?",
+    )
+    return _ttlock_reply((), None)
 
 
 # --------------------------------------------------------------------------- #

@@ -29,16 +29,36 @@ class AuthError(ProviderError):
 
 
 class RateLimitError(ProviderError):
-    """The application's API quota is used up; ``retry_after`` in seconds."""
+    """The application's API quota is used up; ``retry_after`` in seconds.
+
+    ``reset_at`` is set when the cloud names a period (a monthly quota): no
+    call works before it.
+    """
 
     def __init__(
         self,
         message: str = "",
         code: int | str | None = None,
         retry_after: float = 3600.0,
+        reset_at: datetime | None = None,
     ) -> None:
         super().__init__(message, code)
         self.retry_after = retry_after
+        self.reset_at = reset_at
+
+
+class WrongRegionError(AuthError):
+    """The account lives in another region's cloud; ``other_region`` names it."""
+
+    def __init__(
+        self,
+        message: str = "",
+        code: int | str | None = None,
+        *,
+        other_region: str,
+    ) -> None:
+        super().__init__(message, code)
+        self.other_region = other_region
 
 
 class TransientError(ProviderError):
@@ -98,6 +118,9 @@ class EventType(StrEnum):
     CODE_CHANGED = "code_changed"
     CODES_SYNCED = "codes_synced"
     DOORBELL = "doorbell"
+    # The cloud could not carry out an accepted request on the lock (TTLock
+    # notifyType 4): ``code_id`` names the code when it was a passcode.
+    REQUEST_FAILED = "request_failed"
     OTHER = "other"
 
 

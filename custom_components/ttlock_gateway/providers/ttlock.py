@@ -14,13 +14,16 @@ import asyncio
 from collections.abc import Mapping, Sequence
 import dataclasses
 from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 import hashlib
 import logging
 import time
 from typing import Any, Final
 
 import aiohttp
+import orjson
 
+from .bounds import clean_text
 from .models import (
     AccountInfo,
     AuthError,
@@ -39,6 +42,7 @@ from .models import (
     ProviderError,
     RateLimitError,
     TransientError,
+    WrongRegionError,
 )
 from .ttlock_records import record_to_event
 
@@ -51,13 +55,22 @@ REGIONS: Final[dict[str, str]] = {
 
 OAUTH_PATH: Final = "/oauth2/token"
 
-# Feature bits of ``featureValue`` (hex string).
-FEATURE_REMOTE_LOCK_UNLOCK: Final = 8
+# Feature bits of ``featureValue`` (hex string; euopen.ttlock.com
+# document-pages/en/cloud/lock/featureValue): 8 = the lock command (remote
+# lock), 10 = remote unlock through a gateway; Wi-Fi (56, hass-ttlock) unlocks
+# on its own.
+FEATURE_LOCK_COMMAND: Final = 8
 FEATURE_GATEWAY_UNLOCK: Final = 10
 FEATURE_PASSAGE_MODE: Final = 22
 FEATURE_WIFI: Final = 56
 
 LOCK_PAGE_SIZE: Final = 1000
+KEY_PAGE_SIZE: Final = 1000
+# cloud/ekey/list: keyRight 1 = authorised admin; keyStatus 110401 = normal
+# (others: pending, frozen, expired, deleted...).
+KEY_LIST_INTERVAL: Final = 6 * 3600.0
+_KEY_RIGHT_ADMIN: Final = 1
+_KEY_STATUS_NORMAL: Final = "110401"
 CODE_PAGE_SIZE: Final = 200
 RECORD_PAGE_SIZE: Final = 200
 GATEWAY_PAGE_SIZE: Final = 200
@@ -77,6 +90,21 @@ _TRANSIENT_ERRORS: Final = frozenset(
 )
 _RATE_LIMIT_ERROR: Final = 30006
 _RATE_LIMIT_RETRY_AFTER: Final = 3600.0
+# The application's monthly call quota is used up (issue 13; the free tier is
+# about 30,000 calls a month): nothing works until the next month.
+MONTHLY_LIMIT_ERROR: Final = 30007
+# "Cross-site access to user data is prohibited": the account lives in the other
+# region's cloud (cloud/errorCodeEn: cn prefix for Mainland China, eu otherwise).
+WRONG_REGION_ERROR: Final = 30008
+# "date must be current time, in 5 minutes" (cloud/errorCodeEn).
+CLOCK_ERROR: Final = 80000
+# No page count is believed beyond this: a cloud that keeps saying "more
+# pages" must not make a setup page forever.
+MAX_PAGES: Final = 100
+# Gateway list order (cloud/gateway/list, orderBy required): 0 = by name.
+GATEWAY_ORDER_BY_NAME: Final = 0
+# Error text kept from an answer (it may echo the request).
+_MAX_ERROR_TEXT: Final = 300
 
 _ALL_WEEK_DAYS: Final = "[1,2,3,4,5,6,7]"
 
@@ -86,12 +114,46 @@ def md5_password(password: str) -> str:
     return hashlib.md5(password.encode("utf-8"), usedforsecurity=False).hexdigest()
 
 
-def error_for_errcode(code: int, message: str) -> ProviderError:
+def next_month_start(now: datetime) -> datetime:
+    """The first instant (UTC) of the month after ``now``.
+
+    UTC rather than Beijing time: if the quota resets at Beijing midnight this
+    waits 8 hours longer than needed, never a call too early.
+    """
+    now = now.astimezone(UTC)
+    if now.month == 12:
+        return datetime(now.year + 1, 1, 1, tzinfo=UTC)
+    return datetime(now.year, now.month + 1, 1, tzinfo=UTC)
+
+
+def other_region(region: str) -> str:
+    """The region a 30008 answer sends the user to."""
+    return "cn" if region != "cn" else "eu"
+
+
+def error_for_errcode(code: int, message: str, *, region: str = "eu") -> ProviderError:
     """Map a TTLock ``errcode`` to the provider-neutral error class."""
+    if code == WRONG_REGION_ERROR:
+        return WrongRegionError(message, code, other_region=other_region(region))
     if code in _AUTH_ERRORS:
         return AuthError(message, code)
     if code == _RATE_LIMIT_ERROR:
         return RateLimitError(message, code, retry_after=_RATE_LIMIT_RETRY_AFTER)
+    if code == MONTHLY_LIMIT_ERROR:
+        now = datetime.now(UTC)
+        reset = next_month_start(now)
+        return RateLimitError(
+            message,
+            code,
+            retry_after=(reset - now).total_seconds(),
+            reset_at=reset,
+        )
+    if code == CLOCK_ERROR:
+        return TransientError(
+            "The TTLock cloud refused the request time: this machine's clock "
+            f"is more than 5 minutes off ({message})",
+            code,
+        )
     if code in _TRANSIENT_ERRORS:
         return TransientError(message, code)
     if code == -3007:
@@ -112,7 +174,23 @@ def _errcode(payload: Mapping[str, Any]) -> int:
 
 
 def _errmsg(payload: Mapping[str, Any]) -> str:
-    return str(payload.get("errmsg") or payload.get("description") or "TTLock error")
+    return clean_text(
+        payload.get("errmsg") or payload.get("description") or "TTLock error",
+        max_length=1024,
+    )
+
+
+def _loads(raw: bytes) -> Any:
+    """Strict JSON: no NaN/Infinity, no 1e400 (orjson refuses them)."""
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return None
+
+
+def _retry_after(header: str | None, default: float) -> float:
+    value = _opt_int(header)
+    return float(value) if value is not None and 0 < value <= 86_400 else default
 
 
 def _has_bit(feature_value: int, bit: int) -> bool:
@@ -135,14 +213,12 @@ def capabilities_from_feature_value(raw: Any, *, has_gateway: bool) -> Capabilit
     value = _parse_feature_value(raw)
     wifi = _has_bit(value, FEATURE_WIFI)
     reachable = has_gateway or wifi
-    remote_bits = (
-        _has_bit(value, FEATURE_GATEWAY_UNLOCK)
-        or _has_bit(value, FEATURE_REMOTE_LOCK_UNLOCK)
-        or wifi
-    )
+    # Bit 8 alone is not remote unlock: such a lock answers -4043 to every
+    # unlock, so no Unlock is offered for it.
+    unlock_bits = _has_bit(value, FEATURE_GATEWAY_UNLOCK) or wifi
     return Capabilities(
-        remote_unlock=remote_bits and reachable,
-        remote_lock=_has_bit(value, FEATURE_REMOTE_LOCK_UNLOCK) and reachable,
+        remote_unlock=unlock_bits and reachable,
+        remote_lock=_has_bit(value, FEATURE_LOCK_COMMAND) and reachable,
         passage_mode=_has_bit(value, FEATURE_PASSAGE_MODE) and reachable,
         codes=reachable,
         code_min_length=CODE_MIN_LENGTH,
@@ -213,6 +289,14 @@ def lock_from_dict(data: Mapping[str, Any]) -> Lock:
     )
 
 
+def shared_admin_key(data: Mapping[str, Any]) -> bool:
+    """Whether an ekey makes this account an authorised admin of its lock."""
+    return (
+        _opt_int(data.get("keyRight")) == _KEY_RIGHT_ADMIN
+        and str(data.get("keyStatus") or _KEY_STATUS_NORMAL) == _KEY_STATUS_NORMAL
+    )
+
+
 def passcode_from_dict(lock_id: str, data: Mapping[str, Any]) -> Passcode:
     """Build a ``Passcode`` from an entry of ``/v3/lock/listKeyboardPwd``."""
     return Passcode(
@@ -280,16 +364,72 @@ class TTLockClient:
         self._refresh_margin = REFRESH_MARGIN
         self._auth_lock = asyncio.Lock()
         self._lock_locks: dict[str, asyncio.Lock] = {}
+        self._region = region
+        # Learned from an 80000 answer's Date header: server minus local, ms.
+        self._clock_offset_ms = 0
+        self._keys: list[dict[str, Any]] = []
+        self._keys_at: float | None = None
 
     # ------------------------------------------------------------------ transport
 
+    def _now_ms(self) -> int:
+        return int(time.time() * 1000) + self._clock_offset_ms
+
+    def _scrub(self, text: str) -> str:
+        """Error text without anything secret (a proxy may echo the request)."""
+        for secret in (
+            self._client_secret,
+            self._password_md5,
+            self._access_token,
+            self._refresh_token,
+        ):
+            if secret:
+                text = text.replace(secret, "***")
+        return text[:_MAX_ERROR_TEXT]
+
+    def _error(self, payload: Mapping[str, Any]) -> ProviderError:
+        return error_for_errcode(
+            _errcode(payload), self._scrub(_errmsg(payload)), region=self._region
+        )
+
+    def _learn_clock(self, date_header: str | None) -> bool:
+        """Take the server's clock from an answer's ``Date``; True if it moved."""
+        if not date_header:
+            return False
+        try:
+            server = parsedate_to_datetime(date_header)
+        except TypeError, ValueError:
+            return False
+        if server.tzinfo is None:
+            return False
+        offset = int(server.timestamp() * 1000 - time.time() * 1000)
+        if abs(offset - self._clock_offset_ms) < 1000:
+            return False
+        _LOGGER.debug("TTLock clock offset learned: %s ms", offset)
+        self._clock_offset_ms = offset
+        return True
+
     async def _request(
-        self, method: str, path: str, params: Mapping[str, Any]
+        self,
+        method: str,
+        path: str,
+        params: Mapping[str, Any],
+        *,
+        token: str | None = None,
     ) -> dict[str, Any]:
-        """One HTTP exchange; returns the JSON answer (errcode not checked)."""
+        """One HTTP exchange; returns the JSON answer (errcode not checked).
+
+        With ``token`` the call is signed (``clientId``, ``accessToken``,
+        ``date``) once the concurrency slot is held: a ``date`` taken before
+        waiting could be minutes old when sent (errcode 80000).
+        """
         url = f"{self._base_url}{path}"
-        fields = {key: str(value) for key, value in params.items()}
         async with self._semaphore:
+            fields = {key: str(value) for key, value in params.items()}
+            if token is not None:
+                fields["clientId"] = self._client_id
+                fields["accessToken"] = token
+                fields["date"] = str(self._now_ms())
             try:
                 if method == "GET":
                     ctx = self._session.get(url, params=fields, timeout=self._timeout)
@@ -297,15 +437,14 @@ class TTLockClient:
                     ctx = self._session.post(url, data=fields, timeout=self._timeout)
                 async with ctx as resp:
                     status = resp.status
+                    date_header = resp.headers.get("Date")
+                    retry_after = resp.headers.get("Retry-After")
                     if status >= 500:
                         _LOGGER.debug("TTLock %s answered HTTP %s", path, status)
                         raise CannotConnectError(
                             f"TTLock cloud answered HTTP {status}", status
                         )
-                    try:
-                        payload = await resp.json(content_type=None)
-                    except ValueError:
-                        payload = None
+                    raw = await resp.read()
             except TimeoutError:
                 _LOGGER.debug("TTLock %s timed out", path)
                 raise CannotConnectError(
@@ -316,6 +455,21 @@ class TTLockClient:
                 raise CannotConnectError(
                     f"Cannot reach the TTLock cloud ({type(err).__name__})"
                 ) from None
+        if status == 429:
+            _LOGGER.debug("TTLock %s answered HTTP 429", path)
+            raise RateLimitError(
+                "TTLock cloud rate limit (HTTP 429)",
+                429,
+                retry_after=_retry_after(retry_after, 60.0),
+            )
+        if status in (403, 408):
+            # 408: the request timed out at the front end. 403: the docs know
+            # none (credential errors are errcodes in HTTP 200); seen from
+            # firewalls and proxies, so retried later rather than taken as a
+            # refusal of the request's content.
+            _LOGGER.debug("TTLock %s answered HTTP %s", path, status)
+            raise TransientError(f"TTLock cloud answered HTTP {status}", status)
+        payload = _loads(raw)
         if not isinstance(payload, dict):
             _LOGGER.debug("TTLock %s answered HTTP %s without JSON", path, status)
             if status >= 400:
@@ -326,6 +480,8 @@ class TTLockClient:
         code = _errcode(payload)
         if code:
             _LOGGER.debug("TTLock %s answered errcode %s", path, code)
+            if code == CLOCK_ERROR and self._learn_clock(date_header):
+                payload = {**payload, "_clock_learned": True}
         return payload
 
     # ----------------------------------------------------------------------- auth
@@ -361,9 +517,9 @@ class TTLockClient:
         )
         code = _errcode(payload)
         if code in _LOGIN_AUTH_ERRORS:
-            raise AuthError(_errmsg(payload), code)
+            raise AuthError(self._scrub(_errmsg(payload)), code)
         if code:
-            raise error_for_errcode(code, _errmsg(payload))
+            raise self._error(payload)
         self._store_token(payload)
 
     async def _refresh_or_login(self) -> None:
@@ -387,9 +543,9 @@ class TTLockClient:
             await self._password_login()
             return
         if code in _LOGIN_AUTH_ERRORS:
-            raise AuthError(_errmsg(payload), code)
+            raise AuthError(self._scrub(_errmsg(payload)), code)
         if code:
-            raise error_for_errcode(code, _errmsg(payload))
+            raise self._error(payload)
         self._store_token(payload)
 
     def _token_fresh(self) -> bool:
@@ -428,23 +584,25 @@ class TTLockClient:
         """Signed ``/v3`` call; refreshes and replays once on a rejected token."""
         params = dict(params or {})
         token = await self._ensure_token()
-        payload = await self._request(method, path, self._signed(params, token))
-        code = _errcode(payload)
-        if code in _TOKEN_ERRORS:
-            token = await self._renew_after_rejection(token)
-            payload = await self._request(method, path, self._signed(params, token))
+        renewed = clock_retried = False
+        while True:
+            payload = await self._request(method, path, params, token=token)
             code = _errcode(payload)
-        if code:
-            raise error_for_errcode(code, _errmsg(payload))
-        return payload
-
-    def _signed(self, params: Mapping[str, Any], token: str) -> dict[str, Any]:
-        return {
-            **params,
-            "clientId": self._client_id,
-            "accessToken": token,
-            "date": int(time.time() * 1000),
-        }
+            if code in _TOKEN_ERRORS and not renewed:
+                renewed = True
+                token = await self._renew_after_rejection(token)
+                continue
+            if (
+                code == CLOCK_ERROR
+                and payload.get("_clock_learned")
+                and not clock_retried
+            ):
+                # The answer's Date header gave the cloud's clock: once more.
+                clock_retried = True
+                continue
+            if code:
+                raise self._error(payload)
+            return payload
 
     def _lock_for(self, lock_id: str) -> asyncio.Lock:
         lock = self._lock_locks.get(lock_id)
@@ -476,21 +634,43 @@ class TTLockClient:
                     await asyncio.sleep(delay)
 
     async def _paged(
-        self, path: str, params: Mapping[str, Any], page_size: int
+        self,
+        path: str,
+        params: Mapping[str, Any],
+        page_size: int,
+        *,
+        key: str,
+        method: str = "GET",
     ) -> list[dict[str, Any]]:
-        """Every ``list`` entry of a paged GET endpoint."""
+        """Every ``list`` entry of a paged endpoint, bounded.
+
+        Stops at the last page the cloud names, at a page that adds no entry
+        not seen before (``key`` identifies an entry), or after ``MAX_PAGES``.
+        """
         items: list[dict[str, Any]] = []
-        page_no = 1
-        while True:
+        seen: set[str] = set()
+        for page_no in range(1, MAX_PAGES + 1):
             payload = await self._call(
-                "GET", path, {**params, "pageNo": page_no, "pageSize": page_size}
+                method, path, {**params, "pageNo": page_no, "pageSize": page_size}
             )
-            entries = payload.get("list") or []
-            items.extend(entry for entry in entries if isinstance(entry, dict))
+            entries = payload.get("list")
+            if not isinstance(entries, list):
+                entries = []
+            added = 0
+            for entry in entries:
+                if not isinstance(entry, dict):
+                    continue
+                ident = str(entry.get(key))
+                if ident in seen:
+                    continue
+                seen.add(ident)
+                items.append(entry)
+                added += 1
             pages = _opt_int(payload.get("pages")) or 0
-            if page_no >= pages or not entries:
+            if page_no >= pages or not added:
                 return items
-            page_no += 1
+        _LOGGER.debug("TTLock %s: stopped after %s pages", path, MAX_PAGES)
+        return items
 
     # ------------------------------------------------------------ LockProvider
 
@@ -502,13 +682,48 @@ class TTLockClient:
         )
 
     async def async_list_locks(self) -> list[Lock]:
-        """Every lock of the account (one call per 1000 locks)."""
-        entries = await self._paged("/v3/lock/list", {}, LOCK_PAGE_SIZE)
-        return [lock_from_dict(entry) for entry in entries]
+        """Every lock the account administers (one call each per 1000 locks).
+
+        ``/v3/lock/list`` holds only locks whose top admin is this account
+        (cloud/lock/list); locks shared to it as authorised admin come from the
+        ekey list (``keyRight`` 1, cloud/ekey/list). A lock in both is listed
+        once, from the lock list.
+        """
+        entries = await self._paged("/v3/lock/list", {}, LOCK_PAGE_SIZE, key="lockId")
+        keys = await self._shared_keys()
+        locks = [lock_from_dict(entry) for entry in entries]
+        known = {lock.lock_id for lock in locks}
+        for key in keys:
+            if not shared_admin_key(key):
+                continue
+            lock = lock_from_dict(key)
+            if lock.lock_id not in known:
+                known.add(lock.lock_id)
+                locks.append(lock)
+        return locks
+
+    async def _shared_keys(self) -> list[dict[str, Any]]:
+        """The ekey list, asked at most every ``KEY_LIST_INTERVAL``.
+
+        Shares change rarely; asking with every hourly lock list would cost 24
+        calls a day of the monthly quota.
+        """
+        now = time.time()
+        if self._keys_at is None or not 0 <= now - self._keys_at < KEY_LIST_INTERVAL:
+            self._keys = await self._paged(
+                "/v3/key/list", {}, KEY_PAGE_SIZE, key="keyId", method="POST"
+            )
+            self._keys_at = now
+        return self._keys
 
     async def async_list_gateways(self) -> list[Gateway]:
         """Gateways of the account."""
-        entries = await self._paged("/v3/gateway/list", {}, GATEWAY_PAGE_SIZE)
+        entries = await self._paged(
+            "/v3/gateway/list",
+            {"orderBy": GATEWAY_ORDER_BY_NAME},
+            GATEWAY_PAGE_SIZE,
+            key="gatewayId",
+        )
         return [gateway_from_dict(entry) for entry in entries]
 
     async def async_get_lock_details(self, lock: Lock) -> Lock:
@@ -679,6 +894,7 @@ class TTLockClient:
             "/v3/lock/listKeyboardPwd",
             {"lockId": lock_id, "orderBy": 1},
             CODE_PAGE_SIZE,
+            key="keyboardPwdId",
         )
         return [passcode_from_dict(lock_id, entry) for entry in entries]
 
@@ -694,6 +910,7 @@ class TTLockClient:
                 "endDate": _datetime_to_ms(end),
             },
             RECORD_PAGE_SIZE,
+            key="recordId",
         )
         entries.sort(
             key=lambda rec: (

@@ -50,6 +50,7 @@ from typing import Any, Final
 import uuid
 
 import aiohttp
+import orjson
 
 from .models import (
     AccountInfo,
@@ -81,6 +82,7 @@ from .tuya_mapping import (
     SUB_DEVICE_CODE_LENGTH,
     WIFI_CODE_LENGTH,
     as_int,
+    code_phase,
     epoch_ms,
     epoch_seconds,
     from_seconds,
@@ -115,10 +117,18 @@ DATA_CENTERS: Final[dict[str, str]] = {
 TOKEN_REFRESH_MARGIN: Final = 120.0
 
 TOKEN_CODES: Final = frozenset({1010, 1011, 1012})
-AUTH_CODES: Final = frozenset({1001, 1002, 1003, 1004, 1005, 1106, 2406})
+AUTH_CODES: Final = frozenset({1001, 1002, 1003, 1004, 1005, 2406})
+# "permission deny": the API or this device is not granted to the project. Per
+# device/API (Tuya error-code page: "the API or device data is not
+# authorised"), so not a reason to sign in again, except where the account
+# itself is listed.
+PERMISSION_DENIED_CODE: Final = 1106
+# "request time is invalid": our clock is off; the answer's ``t`` gives theirs.
+CLOCK_CODE: Final = 1013
 SUBSCRIPTION_PLAN_CODES: Final = frozenset({28841002})
 SUBSCRIPTION_API_CODES: Final = frozenset(range(28841101, 28841107))
-RATE_LIMIT_CODES: Final = frozenset({40000305, 1111})
+# 1199 "your requests are too frequent" (error-code page), 1111 busy system.
+RATE_LIMIT_CODES: Final = frozenset({40000305, 1111, 1199})
 BUSY_CODES: Final = frozenset({1110})
 TRANSIENT_CODES: Final = frozenset({500, 501, 2001})
 NOT_SUPPORTED_CODES: Final = frozenset({2003, 2004, 2008, 2009})
@@ -130,6 +140,17 @@ _REMOTE_UNLOCK_DISABLED_MSG: Final = (
     "Remote unlock is disabled or not supported for this lock: enable "
     "'Remote unlock' in the lock's settings in the Smart Life / Tuya app"
 )
+
+# Wi-Fi access-control devices (one controller, several doors): channel 1 is
+# the first door, the one a single-door keypad drives.
+ACCESS_CONTROL_CATEGORIES: Final = frozenset({"mk"})
+ACCESS_CONTROL_CHANNEL: Final = 1
+
+# "uri path invalid": this API version does not exist for the device/region.
+PATH_INVALID_CODE: Final = 1108
+# Alert DP codes asked of alarm-logs v1.1 (seed 002: ``codes``), the ones
+# tuya_mapping turns into events.
+ALARM_LOG_CODES: Final = "alarm_lock,hijack,doorbell"
 
 _LOG_PAGE_SIZE: Final = 50
 _LOG_MAX_PAGES: Final = 20
@@ -149,10 +170,20 @@ class _Token:
 class _ApiError(Exception):
     """A ``success: false`` answer (internal; mapped before leaving the client)."""
 
-    def __init__(self, code: int, msg: str) -> None:
+    def __init__(self, code: int, msg: str, server_t: int | None = None) -> None:
         super().__init__(code)
         self.code = code
         self.msg = msg
+        # The answer's ``t`` (the cloud's clock, ms), when it had one.
+        self.server_t = server_t
+
+
+def _loads(raw: bytes) -> Any:
+    """Strict JSON: ``json.loads`` takes NaN and 1e400 (inf); orjson refuses."""
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return None
 
 
 # The remote-unlock setting changes rarely; asking every activity poll would cost
@@ -198,6 +229,8 @@ class TuyaClient:
         self._devices: dict[str, dict[str, Any]] = {}
         self._remote_unlock: dict[str, bool] = {}
         self._remote_unlock_checked: dict[str, float] = {}
+        # Learned from a 1013 answer's ``t``: the cloud's clock minus ours, ms.
+        self._clock_offset_ms = 0
 
     # ------------------------------------------------------------------ helpers
 
@@ -226,10 +259,22 @@ class TuyaClient:
         if code in AUTH_CODES:
             what = {
                 1004: "signature invalid: check the Access ID and Access Secret",
-                1106: "permission denied: is the app account linked to the project?",
                 2406: "the Smart Life / Tuya app account is not linked to the project",
             }.get(code, "credentials rejected")
             return AuthError(f"Tuya {what} ({msg})", code)
+        if code == PERMISSION_DENIED_CODE:
+            return NotSupportedError(
+                "Tuya denied this call for this device: is the device shared with "
+                "the linked app account, and is the API group subscribed for the "
+                f"project? ({msg})",
+                code,
+            )
+        if code == CLOCK_CODE:
+            return TransientError(
+                "The Tuya cloud refused the request time: this machine's clock "
+                f"is off ({msg})",
+                code,
+            )
         if code in SUBSCRIPTION_PLAN_CODES:
             return SubscriptionError(
                 "The Tuya cloud project's plan or trial has lapsed: extend it on "
@@ -254,6 +299,18 @@ class TuyaClient:
             return NotSupportedError(f"Not supported by this lock: {msg}", code)
         return InvalidRequestError(f"Tuya refused the request: {msg}", code)
 
+    def _account_error(self, err: _ApiError) -> ProviderError:
+        """An error listing the account's devices: 1106 there means the app
+        account is not linked (tuya-home-assistant docs/error_code.md), so a
+        new sign-in is the fix."""
+        if err.code == PERMISSION_DENIED_CODE:
+            return AuthError(
+                "Tuya permission denied: is the app account linked to the "
+                f"project? ({self._scrub(err.msg or '')})",
+                err.code,
+            )
+        return self._map_error(err)
+
     async def _http(
         self,
         method: str,
@@ -263,42 +320,54 @@ class TuyaClient:
         access_token: str,
         log_path: str,
     ) -> Any:
-        """One signed HTTP exchange; returns ``result`` or raises ``_ApiError``."""
+        """One signed HTTP exchange; returns ``result`` or raises ``_ApiError``.
+
+        The signature covers the query values as they are (not URL-encoded);
+        the request carries them percent-encoded, so the cloud decodes exactly
+        what was signed (tuya-connector-python: signs ``k=v`` raw, sends
+        ``params=`` through requests). ``t`` is taken once the concurrency slot
+        is held: a time taken before waiting could be stale (1013).
+        """
         url = sorted_query_url(path, query)
-        t = str(int(time.time() * 1000))
-        nonce = uuid.uuid4().hex
-        headers = {
-            "client_id": self._access_id,
-            "sign": sign_request(
-                access_id=self._access_id,
-                secret=self._secret,
-                t=t,
-                nonce=nonce,
-                method=method,
-                path_with_sorted_query=url,
-                body=body,
-                access_token=access_token,
-            ),
-            "sign_method": "HMAC-SHA256",
-            "t": t,
-            "nonce": nonce,
-            "lang": "en",
-        }
-        if access_token:
-            headers["access_token"] = access_token
-        if body:
-            headers["Content-Type"] = "application/json"
         async with self._semaphore:
+            t = str(int(time.time() * 1000) + self._clock_offset_ms)
+            nonce = uuid.uuid4().hex
+            headers = {
+                "client_id": self._access_id,
+                "sign": sign_request(
+                    access_id=self._access_id,
+                    secret=self._secret,
+                    t=t,
+                    nonce=nonce,
+                    method=method,
+                    path_with_sorted_query=url,
+                    body=body,
+                    access_token=access_token,
+                ),
+                "sign_method": "HMAC-SHA256",
+                "t": t,
+                "nonce": nonce,
+                "lang": "en",
+            }
+            if access_token:
+                headers["access_token"] = access_token
+            if body:
+                headers["Content-Type"] = "application/json"
             try:
                 async with self._session.request(
                     method,
-                    self._base_url + url,
+                    self._base_url + path,
+                    params=query or None,
                     headers=headers,
                     data=body if body else None,
                     timeout=self._timeout,
+                    # The official SDK (requests, json=None) sends no
+                    # Content-Type without a body; aiohttp would add
+                    # application/octet-stream.
+                    skip_auto_headers=() if body else ("Content-Type",),
                 ) as resp:
                     status = resp.status
-                    text = await resp.text()
+                    raw = await resp.read()
             except TimeoutError:
                 _LOGGER.debug("Tuya %s %s: timeout", method, log_path)
                 raise CannotConnectError(
@@ -315,10 +384,12 @@ class TuyaClient:
         if status >= 500:
             _LOGGER.debug("Tuya %s %s: HTTP %s", method, log_path, status)
             raise CannotConnectError(f"Tuya cloud error (HTTP {status})", status)
-        try:
-            data = json.loads(text)
-        except ValueError:
-            data = None
+        if status in (403, 408):
+            # Not in Tuya's docs (errors are codes in HTTP 200): a firewall or
+            # proxy in between; tried again later, no reauth.
+            _LOGGER.debug("Tuya %s %s: HTTP %s", method, log_path, status)
+            raise TransientError(f"Tuya cloud answered HTTP {status}", status)
+        data = _loads(raw)
         if not isinstance(data, dict):
             _LOGGER.debug("Tuya %s %s: HTTP %s, not JSON", method, log_path, status)
             if status == 404:
@@ -329,9 +400,24 @@ class TuyaClient:
         if not data.get("success"):
             code = as_int(data.get("code"))
             _LOGGER.debug("Tuya %s %s: code %s", method, log_path, code)
-            raise _ApiError(code if code is not None else -1, str(data.get("msg", "")))
+            raise _ApiError(
+                code if code is not None else -1,
+                str(data.get("msg", "")),
+                as_int(data.get("t")),
+            )
         _LOGGER.debug("Tuya %s %s: ok", method, log_path)
         return data.get("result")
+
+    def _learn_clock(self, server_t: int | None) -> bool:
+        """Take the cloud's clock from an answer's ``t``; True if it moved."""
+        if server_t is None or not 10**12 <= server_t < 10**13:
+            return False
+        offset = server_t - int(time.time() * 1000)
+        if abs(offset - self._clock_offset_ms) < 1000:
+            return False
+        _LOGGER.debug("Tuya clock offset learned: %s ms", offset)
+        self._clock_offset_ms = offset
+        return True
 
     # -------------------------------------------------------------------- token
 
@@ -426,7 +512,7 @@ class TuyaClient:
             if query
             else None
         )
-        replayed = False
+        replayed = clock_retried = False
         busy_attempt = 0
         while True:
             token = await self._get_token()
@@ -438,6 +524,13 @@ class TuyaClient:
                 if err.code in TOKEN_CODES and not replayed:
                     replayed = True
                     await self._renew_token(token)
+                    continue
+                if (
+                    err.code == CLOCK_CODE
+                    and not clock_retried
+                    and self._learn_clock(err.server_t)
+                ):
+                    clock_retried = True
                     continue
                 if err.code in BUSY_CODES and busy_attempt < len(
                     self._busy_retry_delays
@@ -485,16 +578,19 @@ class TuyaClient:
                     break
         except _ApiError as err:
             if err.code not in (1106, 1108) or self._token is None:
-                raise self._map_error(err) from None
+                raise self._account_error(err) from None
             uid = self._token.uid
             if not uid:
-                raise self._map_error(err) from None
+                raise self._account_error(err) from None
             _LOGGER.debug("Tuya associated-users refused, listing the token's user")
             return await self._user_devices(uid)
         return devices
 
     async def _user_devices(self, uid: str) -> list[dict[str, Any]]:
-        result = await self._call("GET", f"/v1.0/users/{uid}/devices")
+        try:
+            result = await self._request("GET", f"/v1.0/users/{uid}/devices")
+        except _ApiError as err:
+            raise self._account_error(err) from None
         if isinstance(result, Mapping):  # some regions wrap the list
             result = result.get("devices") or result.get("list") or []
         if not isinstance(result, list):
@@ -600,6 +696,26 @@ class TuyaClient:
                 raise NotSupportedError(_REMOTE_UNLOCK_DISABLED_MSG, err.code) from None
             raise self._map_error(err) from None
 
+    def _open_door_request(
+        self, lock_id: str, ticket_id: str
+    ) -> tuple[str, dict[str, Any]]:
+        """Path and body of the password-free open-door call for this device.
+
+        Wi-Fi access control (category ``mk``) needs ``channel_id`` (seed 001,
+        doorLock.passwordFreeOpen); hass-tuya-lock-bridge unlocks ``mk`` on
+        hardware with the v1.1 path and ``channel_id: 1`` (its first door).
+        """
+        device = self._devices.get(lock_id)
+        if device is not None and device.get("category") in ACCESS_CONTROL_CATEGORIES:
+            return (
+                f"/v1.1/devices/{lock_id}/door-lock/password-free/open-door",
+                {"ticket_id": ticket_id, "channel_id": ACCESS_CONTROL_CHANNEL},
+            )
+        return (
+            f"/v1.0/devices/{lock_id}/door-lock/password-free/open-door",
+            {"ticket_id": ticket_id},
+        )
+
     async def async_unlock(self, lock_id: str) -> None:
         """Ticket + password-free open-door (door-operate if open-door unsupported)."""
         async with self._device_lock(lock_id):
@@ -610,12 +726,9 @@ class TuyaClient:
             ) and not await self._remote_unlock_enabled(lock_id):
                 raise NotSupportedError(_REMOTE_UNLOCK_DISABLED_MSG)
             ticket_id, _ = await self._ticket(lock_id)
+            path, body = self._open_door_request(lock_id, ticket_id)
             try:
-                await self._request(
-                    "POST",
-                    f"/v1.0/devices/{lock_id}/door-lock/password-free/open-door",
-                    json_body={"ticket_id": ticket_id},
-                )
+                await self._request("POST", path, json_body=body)
             except _ApiError as err:
                 if err.code == REMOTE_UNLOCK_DISABLED_CODE:
                     self._remote_unlock[lock_id] = False
@@ -726,8 +839,8 @@ class TuyaClient:
             if not isinstance(item, Mapping):
                 continue
             code_id = item.get("id", item.get("password_id"))
-            phase = as_int(item.get("phase"))
-            if code_id is None or phase in (0, 4):  # deleted
+            phase = code_phase(item, self._devices.get(lock_id, {}))
+            if code_id is None or phase is None:  # deleted
                 continue
             codes.append(
                 Passcode(
@@ -737,7 +850,7 @@ class TuyaClient:
                     kind=CodeKind.PERIOD,
                     start=from_seconds(item.get("effective_time")),
                     end=from_seconds(item.get("invalid_time")),
-                    phase=CodePhase.PENDING if phase == 1 else CodePhase.DELIVERED,
+                    phase=phase,
                 )
             )
         return codes
@@ -773,16 +886,39 @@ class TuyaClient:
     ) -> list[LockEvent]:
         """Open logs and alarm logs in [start, end], oldest first."""
         start_ms, end_ms = epoch_ms(start), epoch_ms(end)
-        base = f"/v1.0/devices/{lock_id}/door-lock"
-        open_logs = await self._paged_logs(
-            f"{base}/open-logs",
-            "logs",
-            {"start_time": start_ms, "end_time": end_ms},
-            start_ms,
-        )
-        alarm_logs = await self._paged_logs(
-            f"{base}/alarm-logs", "records", {}, start_ms
-        )
+        try:
+            open_logs = await self._paged_logs(
+                f"/v1.1/devices/{lock_id}/door-lock/open-logs",
+                "logs",
+                {"start_time": start_ms, "end_time": end_ms},
+                start_ms,
+            )
+        except InvalidRequestError as err:
+            if err.code != PATH_INVALID_CODE:
+                raise
+            # Seed 002: the legacy v1.0 form, times in 10-digit seconds.
+            open_logs = await self._paged_logs(
+                f"/v1.0/devices/{lock_id}/door-lock/open-logs",
+                "logs",
+                {"start_time": start_ms // 1000, "end_time": end_ms // 1000},
+                start_ms,
+            )
+        try:
+            alarm_logs = await self._paged_logs(
+                f"/v1.1/devices/{lock_id}/door-lock/alarm-logs",
+                "records",
+                {"codes": ALARM_LOG_CODES},
+                start_ms,
+            )
+        except InvalidRequestError as err:
+            if err.code != PATH_INVALID_CODE:
+                raise
+            alarm_logs = await self._paged_logs(
+                f"/v1.0/devices/{lock_id}/door-lock/alarm-logs",
+                "records",
+                {},
+                start_ms,
+            )
         events: dict[str, LockEvent] = {}
         for records, alarm in ((open_logs, False), (alarm_logs, True)):
             for record in records:

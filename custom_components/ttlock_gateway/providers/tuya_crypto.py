@@ -18,9 +18,11 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 EMPTY_BODY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 
-# Hex case of the encrypted PIN. Tuya's examples use upper case; one report says
-# only lower case decodes right on a keypad. Change here if a lock disagrees.
-PIN_CASE_UPPER = True
+# Hex case of the encrypted PIN: lower. Tuya's doc examples show upper case, but
+# hass-tuya-lock-bridge (custom_components/tuya_lock_bridge/api.py, confirmed on
+# hardware) reports upper case is answered ``success: true`` while the lock
+# decodes another PIN, so the guest's code never opens the door.
+PIN_CASE_UPPER = False
 
 
 def sorted_query_url(path: str, query: dict[str, str] | None) -> str:

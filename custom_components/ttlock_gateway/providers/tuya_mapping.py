@@ -11,6 +11,7 @@ from typing import Any, Final
 
 from .models import (
     Capabilities,
+    CodePhase,
     EventType,
     Lock,
     LockEvent,
@@ -254,3 +255,92 @@ def log_event(
         code_id=code_id,
         raw=dict(record),
     )
+
+
+# Temporary-password ``phase`` per protocol (seed 001, doorLock.
+# getTemporaryPasswordList "Description of phase"); ``None`` = deleted, not
+# listed. Wi-Fi access control (mk) from hass-tuya-lock-bridge api.py (on
+# hardware): 2 active, 12 waiting for sync, revoked codes stay listed as 17/19.
+_PHASES_ZIGBEE: Final[dict[int, CodePhase | None]] = {
+    1: CodePhase.PENDING,  # to be created
+    2: CodePhase.DELIVERED,  # normal
+    3: CodePhase.REVOKED,  # frozen
+    4: None,  # deleted
+    5: CodePhase.FAILED,  # failed to create
+}
+_PHASES_WIFI: Final[dict[int, CodePhase | None]] = {
+    0: None,  # deleted
+    1: CodePhase.PENDING,  # to be sent
+    2: CodePhase.DELIVERED,  # sent
+    3: CodePhase.DELETING,  # to be deleted
+}
+_PHASES_BLE: Final[dict[int, CodePhase | None]] = {
+    **_PHASES_WIFI,
+    7: CodePhase.FAILED,  # failed to send
+}
+_PHASES_ACCESS_CONTROL: Final[dict[int, CodePhase | None]] = {
+    **_PHASES_WIFI,
+    12: CodePhase.PENDING,
+    17: CodePhase.REVOKED,
+    19: CodePhase.REVOKED,
+}
+# Protocol unknown: the tables agree but for 3 (frozen vs to be deleted),
+# which is not live either way.
+_PHASES_ANY: Final[dict[int, CodePhase | None]] = {
+    **_PHASES_ZIGBEE,
+    **_PHASES_BLE,
+    **_PHASES_ACCESS_CONTROL,
+    3: CodePhase.DELETING,
+}
+# Zigbee ``delivery_status`` (seed 001): 1 setting, 2 set, 3 failed to set,
+# 4 reset, 5 no more passwords can be added, 6 validity overlaps another code.
+_DELIVERY_FAILED: Final = frozenset({3, 5, 6})
+_DELIVERY_PENDING: Final = frozenset({1, 4})
+
+
+def lock_protocol(device: Mapping[str, Any]) -> str:
+    """``mk``, ``zigbee``, ``ble``, ``wifi`` or ``sub`` (Zigbee or BLE)."""
+    if device.get("category") == "mk":
+        return "mk"
+    hint = " ".join(
+        str(device.get(key) or "") for key in ("protocol", "product_name")
+    ).lower()
+    if "zigbee" in hint:
+        return "zigbee"
+    if "ble" in hint or "bluetooth" in hint:
+        return "ble"
+    if is_sub_device_lock(device):
+        return "sub"
+    return "wifi" if device else "unknown"
+
+
+def code_phase(item: Mapping[str, Any], device: Mapping[str, Any]) -> CodePhase | None:
+    """Where a listed temp password is; ``None`` when it is deleted.
+
+    A phase of no table counts as PENDING: never reported on the lock unless
+    the cloud says so.
+    """
+    table = {
+        "zigbee": _PHASES_ZIGBEE,
+        "ble": _PHASES_BLE,
+        "wifi": _PHASES_WIFI,
+        "mk": _PHASES_ACCESS_CONTROL,
+    }.get(lock_protocol(device), _PHASES_ANY)
+    raw = as_int(item.get("phase"))
+    if raw is None:
+        phase: CodePhase | None = CodePhase.PENDING
+    elif raw in table:
+        phase = table[raw]
+    else:  # a value of another protocol's table (e.g. 4 deleted) still says it
+        phase = _PHASES_ANY.get(raw, CodePhase.PENDING)
+    if phase is None:
+        return None
+    delivery = as_int(item.get("delivery_status"))
+    if delivery in _DELIVERY_FAILED and phase in (
+        CodePhase.PENDING,
+        CodePhase.DELIVERED,
+    ):
+        return CodePhase.FAILED
+    if delivery in _DELIVERY_PENDING and phase is CodePhase.DELIVERED:
+        return CodePhase.PENDING
+    return phase
