@@ -430,6 +430,8 @@ async def test_device_field_variants(cloud: FakeTuyaCloud, client: TuyaClient) -
     variants: dict[str, tuple[list[dict[str, Any]], dict[str, Any]]] = {
         "percent-text": ([{"code": "residual_electricity", "value": " 85 "}], {}),
         "percent-over": ([{"code": "battery_percentage", "value": 120}], {}),
+        # -1 is "do not show the level" (make-all/tuya-local issue 1714).
+        "percent-hidden": ([{"code": "residual_electricity", "value": -1}], {}),
         "percent-float": ([{"code": "battery_percentage", "value": 55.7}], {}),
         "percent-bool": ([{"code": "battery_percentage", "value": True}], {}),
         "door-open": ([{"code": "closed_opened", "value": "open"}], {}),
@@ -447,7 +449,9 @@ async def test_device_field_variants(cloud: FakeTuyaCloud, client: TuyaClient) -
         ids[name] = dev
     locks = {lock.name: lock for lock in await client.async_list_locks()}
     assert locks["percent-text"].battery == 85
-    assert locks["percent-over"].battery == 100
+    # Out of 0..100 is not a level: unknown, never clamped to full or empty.
+    assert locks["percent-over"].battery is None
+    assert locks["percent-hidden"].battery is None
     assert locks["percent-float"].battery == 55
     assert locks["percent-bool"].battery is None
     assert locks["door-open"].state is LockState.UNLOCKED
