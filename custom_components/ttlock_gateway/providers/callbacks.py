@@ -17,7 +17,14 @@ import math
 from typing import Any, Final
 from urllib.parse import parse_qsl
 
-from .bounds import clean_text
+from .bounds import (
+    MAX_EPOCH_S,
+    MAX_RAW_LIST,
+    MAX_SAFE_INT,
+    clean_text,
+    has_unsafe_text,
+    opt_int,
+)
 from .models import EventType, LockEvent, UnlockMethod
 from .ttlock_records import (
     normalize_lock_id,
@@ -34,7 +41,7 @@ _MAX_EVENT_NAME: Final = 40
 _MAX_TEXT: Final = 256
 # Epoch values above this are milliseconds, not seconds.
 _MS_THRESHOLD: Final = 10**12
-_MAX_EPOCH_S: Final = 253_402_300_799  # end of year 9999
+_MAX_EPOCH_S: Final = MAX_EPOCH_S  # end of bounds.MAX_YEAR (2200)
 
 _JSON_TYPES: Final = frozenset({"application/json", "text/json"})
 _FORM_TYPE: Final = "application/x-www-form-urlencoded"
@@ -220,6 +227,7 @@ def _parse_ttlock(payload: Mapping[str, Any], now: datetime) -> ParsedCallback:
         raise CallbackError("invalid field: records")
 
     events: list[LockEvent] = []
+    unreadable = 0
     for record in records:
         if not isinstance(record, dict):
             raise CallbackError("invalid field: records")
@@ -229,8 +237,20 @@ def _parse_ttlock(payload: Mapping[str, Any], now: datetime) -> ParsedCallback:
             record_in = record
         event = record_to_event(record_in, source="push")
         if event is None:
-            raise CallbackError("invalid record")
+            unreadable += 1
+            continue
         events.append(event)
+    # One record without a usable date (year 40,000) must not cost the others:
+    # they are kept and the body is answered "success" (a refusal makes the
+    # cloud send the same body again). Nothing readable at all is refused.
+    if unreadable and not events:
+        raise CallbackError("invalid record")
+    if unreadable:
+        _LOGGER.debug(
+            "TTLock callback for lock %s: %s unreadable record(s) dropped",
+            lock_id,
+            unreadable,
+        )
 
     return _ttlock_reply(tuple(events), lock_id)
 
@@ -271,8 +291,9 @@ def _ttlock_reply(
 
 
 def _required_int(payload: Mapping[str, Any], key: str) -> int:
-    value = parse_int(payload.get(key))
-    if value is None or value < 0:
+    """A non-negative id or type within ``MAX_SAFE_INT`` (JSON-safe on the bus)."""
+    value = opt_int(payload.get(key), minimum=0, maximum=MAX_SAFE_INT)
+    if value is None:
         raise CallbackError(f"invalid field: {key}")
     return value
 
@@ -326,7 +347,9 @@ def _parse_ttlock_notify(payload: Mapping[str, Any], now: datetime) -> ParsedCal
             raise CallbackError("invalid field: lockId")
         object_type = _required_int(payload, "objectType")
         object_id = str(_required_int(payload, "objectId"))
-        errcode = parse_int(payload.get("errcode"))
+        errcode = opt_int(
+            payload.get("errcode"), minimum=-MAX_SAFE_INT, maximum=MAX_SAFE_INT
+        )
         event = LockEvent(
             event_id=(
                 f"ttlock:{lock_id}:request_failed:{object_type}:{object_id}:{stamp}"
@@ -379,16 +402,31 @@ def _safe_name(name: str) -> str:
     return "".join(ch if ch.isascii() and ch.isprintable() else "?" for ch in short)
 
 
+# Display text among the optional fields: cleaned (control characters and
+# lone surrogates dropped) rather than refused; identifiers are refused.
+_DISPLAY_FIELDS: Final = frozenset({"nickname"})
+
+
 def _opt_text(payload: Mapping[str, Any], key: str) -> str | None:
-    """An optional identifier: a string or an integer (as a string)."""
+    """An optional identifier: a string or an integer (as a string).
+
+    Control characters or lone surrogates (which make every JSON save of the
+    value fail) refuse an identifier; a display field is cleaned instead.
+    """
     value = payload.get(key)
     if value is None:
         return None
     if isinstance(value, str):
         if len(value) > _MAX_TEXT:
             raise CallbackError(f"invalid field: {key}")
+        if key in _DISPLAY_FIELDS:
+            return clean_text(value)
+        if has_unsafe_text(value):
+            raise CallbackError(f"invalid field: {key}")
         return value
     if isinstance(value, int) and not isinstance(value, bool):
+        if abs(value) > MAX_SAFE_INT:
+            raise CallbackError(f"invalid field: {key}")
         return str(value)
     raise CallbackError(f"invalid field: {key}")
 
@@ -429,13 +467,16 @@ def _battery(detail: Mapping[str, Any]) -> int | None:
 
 
 def _code_ref(value: Any, key: str) -> str | None:
+    """A code's id or digits: text without control characters, or an int."""
     if value is None:
         return None
     if isinstance(value, str):
-        if len(value) > _MAX_TEXT:
+        if len(value) > _MAX_TEXT or has_unsafe_text(value):
             raise CallbackError(f"invalid field: {key}")
         return value
     if isinstance(value, int) and not isinstance(value, bool):
+        if abs(value) > MAX_SAFE_INT:
+            raise CallbackError(f"invalid field: {key}")
         return str(value)
     raise CallbackError(f"invalid field: {key}")
 
@@ -495,7 +536,7 @@ def _parse_dding(payload: Mapping[str, Any], now: datetime) -> ParsedCallback:
                 ref = _code_ref(item.get("id"), "id")
                 if ref is not None:
                     ids.append(ref)
-            raw["code_ids"] = ids
+            raw["code_ids"] = ids[:MAX_RAW_LIST]
 
     event = LockEvent(
         event_id=f"dding:{uuid}:{time_token}:{name}",
