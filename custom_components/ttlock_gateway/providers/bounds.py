@@ -10,9 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
+import json
 import math
 import re
 from typing import Any, Final
+
+import orjson
 
 from .models import ProviderError
 
@@ -52,6 +55,35 @@ _FALSE_STRINGS: Final = frozenset({"0", "false", "no", "off", ""})
 
 class InvalidAnswerError(ProviderError):
     """The cloud answered something that is not a sane value."""
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):  # 1e400
+        raise ValueError("number out of range")
+    return value
+
+
+def loads_answer(raw: bytes) -> Any:
+    """A cloud answer's JSON, strictly: no NaN/Infinity, no 1e400; ``None`` if not JSON.
+
+    orjson also refuses a lone surrogate escape ("\\ud83d", a name cut in the
+    middle of an emoji by a UTF-16 app): one such name would make every
+    answer naming the lock unreadable, so the standard parser, held to the
+    same number rules, reads it and ``clean_text`` drops the half character.
+    """
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        pass
+    try:
+        return json.loads(raw, parse_constant=_no_constant, parse_float=_finite)
+    except (ValueError, RecursionError):
+        return None
 
 
 def has_unsafe_text(value: str) -> bool:

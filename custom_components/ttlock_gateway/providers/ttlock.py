@@ -21,12 +21,12 @@ import time
 from typing import Any, Final
 
 import aiohttp
-import orjson
 
 from .bounds import (
     InvalidAnswerError,
     auto_lock_seconds,
     clean_text,
+    loads_answer,
     mac_address,
     opt_datetime_from_ms,
     opt_id,
@@ -205,11 +205,8 @@ def _errmsg(payload: Mapping[str, Any]) -> str:
 
 
 def _loads(raw: bytes) -> Any:
-    """Strict JSON: no NaN/Infinity, no 1e400 (orjson refuses them)."""
-    try:
-        return orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        return None
+    """Strict JSON (``bounds.loads_answer``): no NaN/Infinity, no 1e400."""
+    return loads_answer(raw)
 
 
 def _retry_after(header: str | None, default: float) -> float:
@@ -830,6 +827,10 @@ class TTLockClient:
     async def async_login(self) -> AccountInfo:
         """Log in (unless a valid token is held) and identify the account."""
         await self._ensure_token()
+        if self._uid is None:
+            # The uid names the config entry: "client_None" would make a
+            # second account look already configured.
+            raise InvalidAnswerError("The TTLock cloud did not name the account (uid)")
         return AccountInfo(
             unique_id=f"{self._client_id}_{self._uid}", title=self._username
         )

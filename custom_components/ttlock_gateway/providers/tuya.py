@@ -50,9 +50,14 @@ from typing import Any, Final
 import uuid
 
 import aiohttp
-import orjson
 
-from .bounds import InvalidAnswerError, clean_text, opt_int, require_path_id
+from .bounds import (
+    InvalidAnswerError,
+    clean_text,
+    loads_answer,
+    opt_int,
+    require_path_id,
+)
 from .models import (
     AccountInfo,
     AuthError,
@@ -182,11 +187,8 @@ class _ApiError(Exception):
 
 
 def _loads(raw: bytes) -> Any:
-    """Strict JSON: ``json.loads`` takes NaN and 1e400 (inf); orjson refuses."""
-    try:
-        return orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        return None
+    """Strict JSON (``bounds.loads_answer``): no NaN/Infinity, no 1e400."""
+    return loads_answer(raw)
 
 
 _MAX_TOKEN_LIFE: Final = 30 * 86_400
@@ -640,8 +642,12 @@ class TuyaClient:
     async def async_login(self) -> AccountInfo:
         """Get a token, list devices once to prove access, identify the account."""
         token = await self._get_token()
-        locks = await self.async_list_locks()
         uid = self._user_uid or token.uid
+        if not uid:
+            # The uid names the config entry: an empty one would make a second
+            # project look already configured.
+            raise InvalidAnswerError("The Tuya cloud did not name the user (uid)")
+        locks = await self.async_list_locks()
         where = (
             self._data_center
             if self._base_url == DATA_CENTERS.get(self._data_center)
