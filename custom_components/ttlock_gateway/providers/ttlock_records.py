@@ -15,6 +15,7 @@ from .bounds import (
     MAX_EPOCH_S,
     InvalidAnswerError,
     bounded_raw,
+    has_unsafe_text,
     opt_bool,
     opt_int,
     opt_text,
@@ -187,7 +188,12 @@ def record_to_event(record: Mapping[str, Any], *, source: str) -> LockEvent | No
     # or, for some cards, text; an int when a proxy converted it.
     pwd = record.get("keyboardPwd")
     if isinstance(pwd, str):
-        code = opt_text(pwd, max_length=_MAX_CODE)
+        # Not cleaned: digits with a control character removed would be
+        # another code, so such a value names none.
+        text = pwd.strip()
+        code = (
+            text if 0 < len(text) <= _MAX_CODE and not has_unsafe_text(text) else None
+        )
     else:
         number = opt_int(pwd, minimum=0)
         code = str(number)[:_MAX_CODE] if number is not None else None
