@@ -370,6 +370,11 @@ def open_state_from_dict(data: Mapping[str, Any]) -> LockState | None:
     return None
 
 
+def passage_mode_on(data: Mapping[str, Any]) -> bool:
+    """Whether a ``getPassageModeConfig`` answer has passage mode on (1; 2 off)."""
+    return opt_int(data.get("passageMode")) == 1
+
+
 def _listed(entries: list[dict[str, Any]], what: str) -> list[Lock]:
     """Locks of a listing; an entry without a usable id is left out."""
     locks: list[Lock] = []
@@ -918,7 +923,7 @@ class TTLockClient:
         data = await self._call(
             "GET", "/v3/lock/getPassageModeConfig", {"lockId": lock_id}
         )
-        return opt_int(data.get("passageMode")) == 1
+        return passage_mode_on(data)
 
     async def async_query_open_state(self, lock_id: str) -> LockState | None:
         """Bolt state through the gateway (costly); ``None`` when unknown."""

@@ -210,6 +210,12 @@ def state_from_status(status: Mapping[str, Any]) -> LockState | None:
     return None
 
 
+# Words naming the radio in a product name; Chinese names say 蓝牙 (Bluetooth):
+# "蓝牙指纹密码门锁", an ms lock in homebridge-plugins/homebridge-tuya issue 55.
+_ZIGBEE_HINTS: Final = ("zigbee",)
+_BLE_HINTS: Final = ("ble", "bluetooth", "蓝牙")
+
+
 def is_sub_device_lock(device: Mapping[str, Any]) -> bool:
     """True for Zigbee / Bluetooth locks (6-digit codes), False for Wi-Fi."""
     protocol = device.get("protocol")
@@ -219,7 +225,7 @@ def is_sub_device_lock(device: Mapping[str, Any]) -> bool:
     if device.get("sub") is True:
         return True
     product = str(device.get("product_name") or "").lower()
-    return any(word in product for word in ("zigbee", "ble", "bluetooth"))
+    return any(word in product for word in (*_ZIGBEE_HINTS, *_BLE_HINTS))
 
 
 def device_id_of(device: Mapping[str, Any]) -> str:
@@ -391,9 +397,9 @@ def lock_protocol(device: Mapping[str, Any]) -> str:
     hint = " ".join(
         str(device.get(key) or "") for key in ("protocol", "product_name")
     ).lower()
-    if "zigbee" in hint:
+    if any(word in hint for word in _ZIGBEE_HINTS):
         return "zigbee"
-    if "ble" in hint or "bluetooth" in hint:
+    if any(word in hint for word in _BLE_HINTS):
         return "ble"
     if is_sub_device_lock(device):
         return "sub"
