@@ -61,6 +61,7 @@ from .models import (
     InvalidRequestError,
     Lock,
     LockEvent,
+    LockProvider,
     NotSupportedError,
     Passcode,
     ProviderError,
@@ -160,7 +161,7 @@ class _ApiError(Exception):
 REMOTE_UNLOCK_RECHECK: Final = 24 * 3600.0
 
 
-class TuyaClient:
+class TuyaClient(LockProvider):
     """Tuya Cloud OpenAPI client implementing ``models.LockProvider``."""
 
     provider = "tuya"
@@ -659,8 +660,13 @@ class TuyaClient:
         code: str,
         start: datetime,
         end: datetime,
+        *,
+        phone: str | None = None,
     ) -> Passcode:
-        """Fresh ticket, encrypted PIN, ``temp-password`` (epoch seconds)."""
+        """Fresh ticket, encrypted PIN, ``temp-password`` (epoch seconds).
+
+        ``phone`` is unused: Tuya does not send codes.
+        """
         device = await self._device(lock_id)
         length = (
             SUB_DEVICE_CODE_LENGTH if is_sub_device_lock(device) else WIFI_CODE_LENGTH
