@@ -138,6 +138,9 @@ class FakeDdingCloud:
         self._tokens: dict[str, float] = {}  # token -> expiry (time.time())
         self._ids = itertools.count(1)
         self._password_ids: dict[str, itertools.count[int]] = {}
+        self._arrivals: dict[str, asyncio.Event] = {}
+        # While set to an unset Event, requests wait (after being counted).
+        self.gate: asyncio.Event | None = None
         self._stopping: asyncio.Event | None = None
         self._runner: web.AppRunner | None = None
         self._session: aiohttp.ClientSession | None = None
@@ -507,6 +510,10 @@ class FakeDdingCloud:
         """Every token issued so far is unknown (101)."""
         self._tokens.clear()
 
+    async def arrived(self, endpoint: str) -> None:
+        """Return once ``endpoint`` has been called (at least once)."""
+        await self._arrivals.setdefault(endpoint, asyncio.Event()).wait()
+
     @property
     def live_tokens(self) -> list[str]:
         now = _now()
@@ -541,6 +548,9 @@ class FakeDdingCloud:
         if methods is None:
             return web.Response(status=404, text="Not Found")
         self.calls[endpoint] += 1
+        self._arrivals.setdefault(endpoint, asyncio.Event()).set()
+        if self.gate is not None:
+            await self.gate.wait()
         if request.method not in methods:
             return web.Response(status=405, text="Method Not Allowed")
 

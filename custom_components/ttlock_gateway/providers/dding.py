@@ -37,6 +37,7 @@ from .bounds import (
     InvalidAnswerError,
     clean_text,
     has_unsafe_text,
+    opt_int,
 )
 from .dding_mapping import (
     ADMIN_PASSWORD_ID,
@@ -138,6 +139,8 @@ ERROR_TEXT: Final[dict[int, str]] = {
 REFRESH_MARGIN: Final = 3600.0
 DEFAULT_TOKEN_LIFETIME: Final = 7200.0
 MIN_TOKEN_REUSE: Final = 300.0
+# A year-40,000 expiry is not believed: renewed after at most this long.
+MAX_TOKEN_LIFETIME: Final = 30 * 86400.0
 
 # Lock/centre info: name, model, firmware change rarely. When the listing gives
 # the online state it is fetched once a day; else every details call asks it
@@ -278,7 +281,7 @@ class DdingClient(LockProvider):
                     )
                 async with ctx as resp:
                     status = resp.status
-                    raw = await resp.content.read(MAX_ANSWER_BYTES + 1)
+                    raw = await self._read_bounded(resp)
             except TimeoutError:
                 _LOGGER.debug("Dding %s timed out", endpoint)
                 raise CannotConnectError("Timeout talking to the Dding SaaS") from None
@@ -292,7 +295,7 @@ class DdingClient(LockProvider):
         if status >= 500:
             _LOGGER.debug("Dding %s answered HTTP %s", endpoint, status)
             raise CannotConnectError(f"Dding SaaS answered HTTP {status}", status)
-        if len(raw) > MAX_ANSWER_BYTES:
+        if raw is None:
             raise TransientError("The Dding SaaS answered too much")
         try:
             payload = json.loads(raw.decode("utf-8"))
@@ -306,16 +309,22 @@ class DdingClient(LockProvider):
         return payload
 
     @staticmethod
+    async def _read_bounded(resp: aiohttp.ClientResponse) -> bytes | None:
+        """The body, or None past MAX_ANSWER_BYTES (read no further)."""
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in resp.content.iter_chunked(64 * 1024):
+            size += len(chunk)
+            if size > MAX_ANSWER_BYTES:
+                return None
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    @staticmethod
     def _errno(payload: Mapping[str, Any]) -> int:
-        value = payload.get("ErrNo")
-        if isinstance(value, bool):
-            value = None
-        try:
-            if isinstance(value, str):
-                value = int(value.strip())
-        except ValueError:
-            value = None
-        if not isinstance(value, int):
+        """3.1 ``ErrNo`` (an int, a whole float or a decimal string)."""
+        value = opt_int(payload.get("ErrNo"))
+        if value is None:
             raise InvalidAnswerError("Dding answer without ErrNo")
         return value
 
@@ -351,7 +360,8 @@ class DdingClient(LockProvider):
         expires = token_expiry(payload.get("expires_time"), now)
         if expires is None:
             expires = now + DEFAULT_TOKEN_LIFETIME
-        lifetime = max(0.0, expires - now)
+        lifetime = min(max(0.0, expires - now), MAX_TOKEN_LIFETIME)
+        expires = now + lifetime
         margin = min(REFRESH_MARGIN, lifetime / 10)
         self._token = _Token(
             value=value.strip(),
@@ -389,14 +399,16 @@ class DdingClient(LockProvider):
         """A business call: token added, one replay after 101/102, ErrNo mapped."""
         fields = dict(params or {})
         token = await self._ensure_token()
+        used = [token]
         payload = await self._http(method, endpoint, {**fields, "access_token": token})
         if self._errno(payload) in TOKEN_ERRORS:
             token = await self._renew_after_rejection(token)
+            used.append(token)
             payload = await self._http(
                 method, endpoint, {**fields, "access_token": token}
             )
         if self._errno(payload) != 0:
-            raise self._error(endpoint, payload, secrets)
+            raise self._error(endpoint, payload, (*secrets, *used))
         return payload
 
     def _lock_for(self, lock_id: str) -> asyncio.Lock:

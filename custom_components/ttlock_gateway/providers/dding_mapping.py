@@ -351,6 +351,11 @@ def gateway_from(ref: DeviceRef, info: DeviceInfo | None, lock_count: int) -> Ga
 # Passwords (6.3)
 
 
+def _absent(raw: Any) -> bool:
+    """Not given (None, 0): unlike a value we cannot read."""
+    return raw is None or opt_int(raw) == 0
+
+
 def code_phase(
     operation_raw: Any, stage_raw: Any, pwd_state_raw: Any = None
 ) -> tuple[CodePhase | None, CodeOperation | None, OperationStage | None]:
@@ -361,7 +366,7 @@ def code_phase(
     """
     op_value, stage_value = opt_int(operation_raw), opt_int(stage_raw)
     frozen = opt_int(pwd_state_raw) == _PWD_STATE_FROZEN
-    if op_value in (None, 0) and stage_value in (None, 0):
+    if _absent(operation_raw) and _absent(stage_raw):
         return (CodePhase.REVOKED if frozen else CodePhase.DELIVERED), None, None
     operation = _OPERATIONS.get(op_value) if op_value is not None else None
     stage = _STAGES.get(stage_value) if stage_value is not None else None
@@ -558,7 +563,7 @@ def token_expiry(raw: Any, now: float) -> float | None:
     value = opt_int(raw)
     if value is None or value <= 0:
         return None
-    if value > 10**9:
+    if value >= 10**9:  # from 2001 on: a time; less: a lifetime
         if value > _MS_THRESHOLD:
             value //= 1000
         return float(value)
