@@ -12,6 +12,7 @@ import time
 from typing import Any
 
 import aiohttp
+from aiohttp import web
 import pytest
 
 from custom_components.ttlock_gateway.providers.callbacks import (
@@ -878,3 +879,59 @@ async def test_calls_per_day_ten_locks(
                 await client.async_get_events(lock_id, now - timedelta(hours=6), now)
     assert dict(cloud.calls) == expected
     assert cloud.total_calls == (76 if list_with_state else 129)
+
+
+# ---------------------------------------------------------- pushed callbacks
+
+
+async def test_fake_pushes_section_9_callbacks(
+    cloud: FakeDdingCloud, client: DdingClient
+) -> None:
+    """The fake POSTs 9.1 bodies; each parses, and an opening pushed and polled
+    is one event."""
+    received: list[tuple[str, bytes]] = []
+
+    async def handler(request: web.Request) -> web.Response:
+        received.append((request.content_type, await request.read()))
+        return web.json_response({"ErrNo": 0, "ErrMsg": "", "count": 1})
+
+    app = web.Application()
+    app.router.add_post("/hook", handler)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    try:
+        port = runner.addresses[0][1]
+        cloud.callback_url = f"http://127.0.0.1:{port}/hook"
+        ids = _home(cloud)
+        entry = await cloud.open_door(ids["room1"], password_id=1001)
+        await cloud.set_power(ids["room2"], 9)
+        await cloud.set_power(ids["room2"], 6)
+        await cloud.set_power(ids["room2"], 40)
+        await cloud.set_online(ids["front"], False)
+        await cloud.set_online(ids["gateway"], False)
+        await cloud.set_online(ids["gateway"], True)
+    finally:
+        await runner.cleanup()
+
+    assert [status for status, _ in cloud.pushes] == [200] * 7
+    now = datetime.now(UTC)
+    parsed = [parse_callback(ct, body, now=now) for ct, body in received]
+    names = [p.events[0].raw["event"] for p in parsed]
+    assert names == [
+        "lockerOpenAlarm",
+        "batteryAlarm",
+        "batteryAlarm",
+        "clearBattryAlarm",
+        "lockOfflineAlarm",
+        "centerOfflineAlarm",
+        "clearCenterOfflineAlarm",
+    ]
+    assert [p.events[0].battery for p in parsed[1:4]] == [9, 6, 40]
+    assert parsed[0].events[0].raw["room_id"] == "r1"  # 9.1: room locks only
+    assert parsed[4].events[0].raw["room_id"] is None
+    assert parsed[5].lock_ref == ids["gateway"]
+    start = datetime.fromtimestamp(entry["time"] / 1000 - 60, UTC)
+    (polled,) = await client.async_get_events(ids["room1"], start, now)
+    assert polled.event_id == parsed[0].events[0].event_id
