@@ -532,6 +532,34 @@ async def test_freeze_and_unfreeze(cloud: FakeDdingCloud, client: DdingClient) -
     assert listed.phase is CodePhase.DELIVERED
 
 
+async def test_frozen_code_is_not_changed(
+    cloud: FakeDdingCloud, client: DdingClient
+) -> None:
+    """6.3 lists only the latest operation: a change would hide the freeze."""
+    ids = _home(cloud)
+    start, end = _window()
+    added = await client.async_add_code(ids["room1"], "Guest", "975310", start, end)
+    cloud.complete(ids["room1"])
+    await client.async_freeze_code(ids["room1"], added.code_id)
+    cloud.complete(ids["room1"])
+    cloud.reset_calls()
+    with pytest.raises(InvalidRequestError, match="frozen"):
+        await client.async_update_code(
+            ids["room1"], added.code_id, code="975310", start=start, end=end
+        )
+    await client.async_delete_code(ids["room1"], added.code_id)
+    with pytest.raises(InvalidRequestError, match="being deleted"):
+        await client.async_update_code(
+            ids["room1"], added.code_id, code="975310", start=start, end=end
+        )
+    with pytest.raises(InvalidRequestError, match="No such code") as exc:
+        await client.async_update_code(
+            ids["room1"], "4242", code="975310", start=start, end=end
+        )
+    assert exc.value.code == 15006
+    assert cloud.calls["update_password"] == 0
+
+
 async def test_frozen_by_pwd_state(
     cloud: FakeDdingCloud, session: aiohttp.ClientSession
 ) -> None:
@@ -544,10 +572,10 @@ async def test_frozen_by_pwd_state(
     cloud.complete(ids["room1"])
     await client.async_freeze_code(ids["room1"], added.code_id)
     cloud.complete(ids["room1"])
-    await client.async_update_code(
-        ids["room1"], added.code_id, code="975310", start=_window()[0], end=_window()[1]
+    # Another change after the freeze (made elsewhere, e.g. the Dding app).
+    cloud.passwords[ids["room1"]][int(added.code_id)].update(
+        operation=3, operation_stage=3
     )
-    cloud.complete(ids["room1"])
     listed = (await _codes(client, ids["room1"]))[added.code_id]
     assert listed.operation is CodeOperation.UPDATE
     assert listed.phase is CodePhase.REVOKED

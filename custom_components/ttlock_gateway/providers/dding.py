@@ -746,7 +746,10 @@ class DdingClient(LockProvider):
         end: datetime | None = None,
         phone: str | None = None,
     ) -> None:
-        """6.7 ``update_password``: needs the digits and both window ends."""
+        """6.7 ``update_password``: needs the digits and both window ends.
+
+        Lists the lock's codes first (one call) to refuse a frozen code.
+        """
         lock_id = self._check_id(lock_id, "lock id")
         code_id = self._check_mutable(code_id)
         if code is None or start is None or end is None:
@@ -756,6 +759,17 @@ class DdingClient(LockProvider):
         code = self._check_code(code)
         begin_s, end_s = self._check_window(start, end)
         number = self._phone(phone)
+        # 6.3 lists only a code's latest operation: once changed, a frozen code
+        # would read as working. So a frozen (or deleting) code is not changed.
+        current = {c.code_id: c for c in await self.async_list_codes(lock_id)}
+        listed = current.get(code_id)
+        if listed is None:
+            raise InvalidRequestError("No such code on this Dding lock", ERR_NOT_FOUND)
+        if listed.phase in (CodePhase.REVOKED, CodePhase.DELETING):
+            raise InvalidRequestError(
+                "This Dding code is frozen or being deleted: unfreeze it (or add "
+                "a new one) before changing it"
+            )
         params: dict[str, Any] = {
             "uuid": lock_id,
             "password_id": self._password_id(code_id),
