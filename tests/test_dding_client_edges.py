@@ -186,6 +186,27 @@ async def test_outages(
     assert await client.async_list_codes(lock)
 
 
+async def test_add_answered_too_late(
+    cloud: FakeDdingCloud, session: aiohttp.ClientSession, lock: str
+) -> None:
+    """The SaaS took the code but answered after our timeout: the retry meets
+    11000, which the code queue counts as landed, and the listing shows it."""
+    client = _client(cloud, session, request_timeout=0.3)
+    await client.async_login()
+    start = datetime.now(UTC)
+    window = (start, start + timedelta(hours=2))
+    cloud.gate = asyncio.Event()
+    with pytest.raises(CannotConnectError):
+        await client.async_add_code(lock, "Late", "314159", *window)
+    cloud.gate.set()
+    cloud.gate = None
+    await cloud.answered("add_password")
+    with pytest.raises(DuplicateCodeError):
+        await client.async_add_code(lock, "Late", "314159", *window)
+    (late,) = [c for c in await client.async_list_codes(lock) if c.name == "Late"]
+    assert late.phase is CodePhase.PENDING
+
+
 async def test_cannot_connect(socket_enabled: Any) -> None:
     async with aiohttp.ClientSession() as session:
         client = DdingClient(

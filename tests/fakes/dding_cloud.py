@@ -139,6 +139,7 @@ class FakeDdingCloud:
         self._ids = itertools.count(1)
         self._password_ids: dict[str, itertools.count[int]] = {}
         self._arrivals: dict[str, asyncio.Event] = {}
+        self._answers: dict[str, asyncio.Event] = {}
         # While set to an unset Event, requests wait (after being counted).
         self.gate: asyncio.Event | None = None
         self._stopping: asyncio.Event | None = None
@@ -514,6 +515,10 @@ class FakeDdingCloud:
         """Return once ``endpoint`` has been called (at least once)."""
         await self._arrivals.setdefault(endpoint, asyncio.Event()).wait()
 
+    async def answered(self, endpoint: str) -> None:
+        """Return once a call of ``endpoint`` has been handled (state changed)."""
+        await self._answers.setdefault(endpoint, asyncio.Event()).wait()
+
     @property
     def live_tokens(self) -> list[str]:
         now = _now()
@@ -586,6 +591,8 @@ class FakeDdingCloud:
                 result = getattr(self, f"_h_{endpoint}")(params)
         except _Answer as answer:
             return self._error(answer.errno, answer.msg)
+        finally:
+            self._answers.setdefault(endpoint, asyncio.Event()).set()
         if patches := self._patches.get(endpoint):
             result.update(patches.pop(0))
         return web.json_response({"ErrNo": 0, "ErrMsg": "", **result})
