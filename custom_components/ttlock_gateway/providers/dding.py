@@ -577,10 +577,20 @@ class DdingClient(LockProvider):
         return gateways
 
     async def async_get_lock_details(self, lock: Lock) -> Lock:
-        """Name, model, firmware, MAC; battery and online when the listing lacks them."""
+        """Name, model, firmware, MAC; battery and online when the listing lacks them.
+
+        A lock info the SaaS fails to give leaves the lock as it was: the
+        coordinator polls events after details, and they must not wait for it.
+        """
         ref = await self._device(lock.lock_id)
         max_age = STATIC_INFO_MAX_AGE if ref.has_state else INFO_REUSE
-        info = await self._info(ref, max_age)
+        try:
+            info = await self._info(ref, max_age)
+        except (AuthError, RateLimitError):
+            raise
+        except ProviderError as err:
+            _LOGGER.debug("Dding lock info not fetched: %s", type(err).__name__)
+            return lock
         mapped = lock_from(
             ref,
             info,
