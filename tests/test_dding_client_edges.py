@@ -809,3 +809,25 @@ async def test_cancelled_during_token_fetch(
     cloud.gate = None
     assert await client.async_list_codes(lock)
     assert cloud.calls["access_token"] == 2
+
+
+async def test_cancelled_during_a_code_upload(
+    cloud: FakeDdingCloud, client: DdingClient, lock: str
+) -> None:
+    """A cancelled upload (a reload mid-call) does not keep the lock's slot."""
+    await client.async_login()
+    start = datetime.now(UTC)
+    cloud.gate = asyncio.Event()
+    task = asyncio.create_task(
+        client.async_add_code(lock, "A", "102938", start, start + timedelta(hours=1))
+    )
+    await cloud.arrived("add_password")
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    cloud.gate.set()
+    cloud.gate = None
+    added = await client.async_add_code(
+        lock, "B", "564738", start, start + timedelta(hours=1)
+    )
+    assert added.phase is CodePhase.PENDING
