@@ -18,6 +18,7 @@ from typing import Any, Final
 from urllib.parse import parse_qsl
 
 from .bounds import clean_text
+from .dding_mapping import OPEN_EVENT, event_id as dding_event_id, open_details
 from .models import EventType, LockEvent, UnlockMethod
 from .ttlock_records import (
     normalize_lock_id,
@@ -393,10 +394,14 @@ def _opt_text(payload: Mapping[str, Any], key: str) -> str | None:
     raise CallbackError(f"invalid field: {key}")
 
 
-def _dding_time(value: Any, now: datetime) -> tuple[datetime, str]:
-    """The event time and the token used in ``event_id``."""
+def _dding_time(value: Any, now: datetime) -> tuple[datetime, int]:
+    """The event time and its whole seconds (the token used in ``event_id``).
+
+    Seconds whatever the unit pushed, so the id equals the polled record's
+    (``dding_mapping.event_id``).
+    """
     if value is None:
-        return now, str(int(now.timestamp()))
+        return now, int(now.timestamp())
     number: float | None
     if isinstance(value, bool):
         number = None
@@ -406,11 +411,10 @@ def _dding_time(value: Any, now: datetime) -> tuple[datetime, str]:
         number = parse_int(value)
     if number is None or number < 0:
         raise CallbackError("invalid field: time")
-    token = str(int(number))
     seconds = number / 1000 if number > _MS_THRESHOLD else number
     if seconds > _MAX_EPOCH_S:
         raise CallbackError("invalid field: time")
-    return datetime.fromtimestamp(seconds, tz=UTC), token
+    return datetime.fromtimestamp(seconds, tz=UTC), int(seconds)
 
 
 def _battery(detail: Mapping[str, Any]) -> int | None:
@@ -454,7 +458,7 @@ def _parse_dding(payload: Mapping[str, Any], now: datetime) -> ParsedCallback:
     home_id = _opt_text(payload, "home_id")
     room_id = _opt_text(payload, "room_id")
     nickname = _opt_text(payload, "nickname")
-    when, time_token = _dding_time(payload.get("time"), now)
+    when, seconds = _dding_time(payload.get("time"), now)
 
     detail = payload.get("detail")
     if detail is None:
@@ -472,8 +476,13 @@ def _parse_dding(payload: Mapping[str, Any], now: datetime) -> ParsedCallback:
     battery: int | None = None
     code: str | None = None
     code_id: str | None = None
+    code_name: str | None = None
 
-    if name in _BATTERY_EVENTS:
+    if name == OPEN_EVENT:
+        # Public clients document detail {source, sourceid, source_name}
+        # (source 2 = a password), like the polled record of 6.11.
+        method, code_id, code_name = open_details(detail)
+    elif name in _BATTERY_EVENTS:
         battery = _battery(detail)
     elif name in _SINGLE_CODE_EVENTS:
         password = detail.get("password")
@@ -498,7 +507,7 @@ def _parse_dding(payload: Mapping[str, Any], now: datetime) -> ParsedCallback:
             raw["code_ids"] = ids
 
     event = LockEvent(
-        event_id=f"dding:{uuid}:{time_token}:{name}",
+        event_id=dding_event_id(uuid, seconds, name),
         lock_id=None,
         type=event_type,
         time=when,
@@ -506,6 +515,7 @@ def _parse_dding(payload: Mapping[str, Any], now: datetime) -> ParsedCallback:
         success=success,
         code=code,
         code_id=code_id,
+        code_name=code_name,
         battery=battery,
         source="push",
         raw=raw,

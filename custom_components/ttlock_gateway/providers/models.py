@@ -81,6 +81,31 @@ class CodeStorageFullError(InvalidRequestError):
     """The lock has no room for another code."""
 
 
+class ProtectedCodeError(InvalidRequestError):
+    """The cloud protects this code (Dding's administrator password, id 999).
+
+    It cannot be deleted, frozen or changed through the API; the vendor's app
+    manages it.
+    """
+
+
+class UnknownHomeError(InvalidRequestError):
+    """Configured home (site) ids the cloud does not know or does not let us use.
+
+    Clouds whose account is made of partner-chosen homes (Dding) raise it when a
+    configured home id is not found or belongs to someone else.
+    """
+
+    def __init__(
+        self,
+        message: str = "",
+        code: int | str | None = None,
+        home_ids: tuple[str, ...] = (),
+    ) -> None:
+        super().__init__(message, code)
+        self.home_ids = home_ids
+
+
 class NotSupportedError(ProviderError):
     """The lock cannot do this, or the function is disabled in the vendor app."""
 
@@ -173,6 +198,24 @@ class CodePhase(StrEnum):
     REVOKED = "revoked"
 
 
+class CodeOperation(StrEnum):
+    """A change of a code that the cloud carries out on the lock later (Dding)."""
+
+    ADD = "add"
+    DELETE = "delete"
+    UPDATE = "update"
+    FREEZE = "freeze"
+    UNFREEZE = "unfreeze"
+
+
+class OperationStage(StrEnum):
+    """How far the cloud got with a code's latest ``CodeOperation``."""
+
+    IN_PROGRESS = "in_progress"
+    FAILED = "failed"
+    DONE = "done"
+
+
 @dataclass(frozen=True, slots=True)
 class Capabilities:
     """What a lock can do remotely through its cloud."""
@@ -183,6 +226,11 @@ class Capabilities:
     codes: bool = False
     code_min_length: int = 4
     code_max_length: int = 9
+    # ``async_update_code`` / ``async_freeze_code`` + ``async_unfreeze_code`` /
+    # ``async_get_dynamic_code`` work (otherwise they raise NotSupportedError).
+    update_codes: bool = False
+    freeze_codes: bool = False
+    dynamic_codes: bool = False
 
 
 @dataclass(slots=True)
@@ -231,6 +279,12 @@ class Passcode:
     start: datetime | None = None
     end: datetime | None = None
     phase: CodePhase = CodePhase.DELIVERED
+    # The cloud's latest operation on the code and its stage, where the cloud
+    # reports one (Dding); ``phase`` already says what the lock accepts.
+    operation: CodeOperation | None = None
+    operation_stage: OperationStage | None = None
+    # The cloud refuses to delete, freeze or change it (Dding's admin password).
+    protected: bool = False
 
     @property
     def delivered(self) -> bool:
@@ -241,6 +295,14 @@ class Passcode:
     def live(self) -> bool:
         """Whether the code is (or will soon be) accepted by the lock."""
         return self.phase in (CodePhase.PENDING, CodePhase.DELIVERED)
+
+
+@dataclass(frozen=True, slots=True)
+class DynamicCode:
+    """A short-lived code the cloud generates for a lock (digits for the caller only)."""
+
+    code: str
+    expires: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -275,7 +337,11 @@ class AccountInfo:
 
 
 class LockProvider(Protocol):
-    """What the integration needs from a cloud."""
+    """What the integration needs from a cloud.
+
+    Clients subclass it explicitly: the optional operations at the end have a
+    default that raises ``NotSupportedError``; ``Capabilities`` says which work.
+    """
 
     provider: str
     # Largest number of requests the client will have in flight at once.
@@ -309,8 +375,14 @@ class LockProvider(Protocol):
         code: str,
         start: datetime,
         end: datetime,
+        *,
+        phone: str | None = None,
     ) -> Passcode:
-        """Upload a time-bounded code (UTC datetimes)."""
+        """Upload a time-bounded code (UTC datetimes).
+
+        ``phone``: where a cloud sends the new code by SMS (Dding requires one);
+        clouds that do not send codes ignore it.
+        """
 
     async def async_delete_code(self, lock_id: str, code_id: str) -> None:
         """Delete a code."""
@@ -322,3 +394,31 @@ class LockProvider(Protocol):
         self, lock_id: str, start: datetime, end: datetime
     ) -> list[LockEvent]:
         """Records in [start, end], oldest first."""
+
+    # ------------------------------------------------- optional operations
+
+    async def async_update_code(
+        self,
+        lock_id: str,
+        code_id: str,
+        *,
+        name: str | None = None,
+        code: str | None = None,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        phone: str | None = None,
+    ) -> None:
+        """Change a code's name, digits or window (``Capabilities.update_codes``)."""
+        raise NotSupportedError("This cloud cannot change a code")
+
+    async def async_freeze_code(self, lock_id: str, code_id: str) -> None:
+        """Suspend a code without deleting it (``Capabilities.freeze_codes``)."""
+        raise NotSupportedError("This cloud cannot freeze a code")
+
+    async def async_unfreeze_code(self, lock_id: str, code_id: str) -> None:
+        """Make a frozen code work again (``Capabilities.freeze_codes``)."""
+        raise NotSupportedError("This cloud cannot unfreeze a code")
+
+    async def async_get_dynamic_code(self, lock_id: str) -> DynamicCode:
+        """A short-lived code generated by the cloud (``Capabilities.dynamic_codes``)."""
+        raise NotSupportedError("This cloud has no dynamic codes")

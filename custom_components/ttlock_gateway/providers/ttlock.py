@@ -36,6 +36,7 @@ from .models import (
     InvalidRequestError,
     Lock,
     LockEvent,
+    LockProvider,
     LockState,
     NotSupportedError,
     Passcode,
@@ -323,7 +324,7 @@ def gateway_from_dict(data: Mapping[str, Any]) -> Gateway:
     )
 
 
-class TTLockClient:
+class TTLockClient(LockProvider):
     """TTLock Open API v3 client implementing ``models.LockProvider``."""
 
     provider = "ttlock"
@@ -807,8 +808,10 @@ class TTLockClient:
         code: str,
         start: datetime,
         end: datetime,
+        *,
+        phone: str | None = None,
     ) -> Passcode:
-        """Upload a custom period code through the gateway."""
+        """Upload a custom period code through the gateway (``phone`` unused)."""
         data = await self._gateway_call(
             "POST",
             "/v3/keyboardPwd/add",

@@ -62,6 +62,7 @@ from .models import (
     InvalidRequestError,
     Lock,
     LockEvent,
+    LockProvider,
     NotSupportedError,
     Passcode,
     ProviderError,
@@ -191,7 +192,7 @@ def _loads(raw: bytes) -> Any:
 REMOTE_UNLOCK_RECHECK: Final = 24 * 3600.0
 
 
-class TuyaClient:
+class TuyaClient(LockProvider):
     """Tuya Cloud OpenAPI client implementing ``models.LockProvider``."""
 
     provider = "tuya"
@@ -772,8 +773,13 @@ class TuyaClient:
         code: str,
         start: datetime,
         end: datetime,
+        *,
+        phone: str | None = None,
     ) -> Passcode:
-        """Fresh ticket, encrypted PIN, ``temp-password`` (epoch seconds)."""
+        """Fresh ticket, encrypted PIN, ``temp-password`` (epoch seconds).
+
+        ``phone`` is unused: Tuya does not send codes.
+        """
         device = await self._device(lock_id)
         length = (
             SUB_DEVICE_CODE_LENGTH if is_sub_device_lock(device) else WIFI_CODE_LENGTH
