@@ -299,3 +299,62 @@ class LockProvider(Protocol):
         self, lock_id: str, start: datetime, end: datetime
     ) -> list[LockEvent]:
         """Records in [start, end], oldest first."""
+
+
+# ------------------------------------------------------------------- push
+# A cloud that pushes over a connection it keeps open (Tuya's message service)
+# reports states as well as happenings: a battery level or a bolt position is
+# applied to the lock, not announced as an event.
+
+
+@dataclass(frozen=True, slots=True)
+class LockStatus:
+    """A lock's reported state at ``time`` (``None`` fields say nothing)."""
+
+    lock_id: str
+    time: datetime
+    battery: int | None = None
+    state: LockState | None = None
+    source: str = "push"
+
+
+@dataclass(frozen=True, slots=True)
+class PushBatch:
+    """What one pushed message says: events to announce, states to apply."""
+
+    events: tuple[LockEvent, ...] = ()
+    statuses: tuple[LockStatus, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class PushHealth:
+    """How a push connection is doing, for repairs and polling intervals.
+
+    ``down_since`` is set from the first failed attempt (or the drop) until a
+    connection is established again; ``last_error`` is a short reason such as
+    ``auth_failed``, ``refused``, ``dropped`` or ``unreachable``, never a secret.
+    """
+
+    connected: bool
+    connected_since: datetime | None
+    down_since: datetime | None
+    last_message: datetime | None
+    last_error: str | None
+    auth_failed: bool
+    reconnects: int
+    messages: int
+    rejected: int
+
+
+class PushConsumer(Protocol):
+    """A connection that delivers ``PushBatch``es to the callback it was given."""
+
+    async def async_start(self) -> None:
+        """Start connecting (idempotent: one connection at most)."""
+
+    async def async_stop(self) -> None:
+        """Close the connection and stop reconnecting."""
+
+    @property
+    def health(self) -> PushHealth:
+        """The connection's state now."""
