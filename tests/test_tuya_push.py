@@ -551,3 +551,36 @@ async def test_busy_subscription_and_hung_handshake_back_off(
         assert pulsar.max_concurrent == 1
     finally:
         await harness.consumer.async_stop()
+
+
+async def test_login_refused_after_a_drop_as_a_rotated_secret(
+    harness: Harness,
+) -> None:
+    """Connected, then the secret is changed in the console: a repair, not a loop."""
+    await harness.consumer.async_start()
+    await harness.connected()
+    harness.fake.refuse_login()
+    await harness.fake.drop()
+    await harness.until(lambda: harness.clock.sleeping == 1)
+    harness.clock.release()
+    await harness.until(lambda: harness.clock.sleeping == 1)
+    health = harness.consumer.health
+    assert health.auth_failed
+    assert health.down_since is not None
+    assert harness.clock.delays[-1] == pytest.approx(900.0)
+    # down_since stays at the drop, not at the later refusal.
+    assert health.down_since == harness.healths[-2].down_since
+
+
+async def test_stop_during_a_handshake_that_never_answers(
+    pulsar: FakeTuyaPulsar, session: aiohttp.ClientSession
+) -> None:
+    harness = Harness(pulsar, session)
+    pulsar.hang_handshakes()
+    await harness.consumer.async_start()
+    await harness.until(lambda: len(pulsar.handshakes) == 1)
+    await harness.consumer.async_stop()
+    assert not harness.consumer.running
+    assert pulsar.connections == 0
+    assert harness.clock.delays == []
+    assert harness.consumer.health.last_error == "stopped"

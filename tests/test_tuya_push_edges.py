@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 import json
 from typing import Any
 
@@ -12,7 +12,11 @@ import aiohttp
 import pytest
 
 from custom_components.ttlock_gateway.providers.bounds import InvalidAnswerError
-from custom_components.ttlock_gateway.providers.models import EventType
+from custom_components.ttlock_gateway.providers.models import (
+    EventType,
+    LockState,
+    LockStatus,
+)
 from custom_components.ttlock_gateway.providers.tuya_push_codec import (
     data_key,
     decrypt_data,
@@ -24,6 +28,7 @@ from custom_components.ttlock_gateway.providers.tuya_push_mapping import (
     MAX_POINTS,
     DeviceMessage,
     RecentIds,
+    StatusOrder,
     parse_business,
     to_batch,
 )
@@ -314,3 +319,35 @@ def test_recent_ids_forget_the_oldest() -> None:
     assert not recent.seen("c")  # evicts b (a was used last)
     assert not recent.seen("b")
     assert len(recent) == 2
+
+
+def test_status_order_window_and_clock_jumps() -> None:
+    order = StatusOrder()
+    t0 = datetime(2026, 1, 1, 12, tzinfo=UTC)
+    locked = LockStatus(lock_id=LOCK, time=t0, state=LockState.LOCKED, battery=60)
+    assert order.admit(locked) == locked
+    # Redelivered a few seconds older: dropped, field by field.
+    late = LockStatus(
+        lock_id=LOCK, time=t0 - timedelta(seconds=5), state=LockState.UNLOCKED
+    )
+    assert order.admit(late) is None
+    # Another lock is not affected.
+    other = LockStatus(lock_id="other", time=t0 - timedelta(hours=1), battery=5)
+    assert order.admit(other) == other
+    # A clock that jumped back by hours is believed (else the state freezes).
+    jumped = LockStatus(
+        lock_id=LOCK, time=t0 - timedelta(hours=3), state=LockState.UNLOCKED
+    )
+    assert order.admit(jumped) == jumped
+    # ... and becomes the new reference.
+    after = LockStatus(
+        lock_id=LOCK, time=t0 - timedelta(hours=3, seconds=1), battery=59
+    )
+    assert order.admit(after) == after
+    newer_battery_only = LockStatus(
+        lock_id=LOCK,
+        time=t0 - timedelta(hours=3, seconds=2),
+        battery=58,
+        state=LockState.LOCKED,
+    )
+    assert order.admit(newer_battery_only) is None

@@ -382,6 +382,7 @@ class FakeTuyaPulsar:
                 "password": request.headers.get("password"),
             }
         )
+        self.changed.set()
         if self._hang:
             await self._hung.wait()
         if self._refuse_status is not None:

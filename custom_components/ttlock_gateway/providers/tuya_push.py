@@ -189,8 +189,7 @@ class TuyaPushConsumer:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._ws = None
-        if self._connected_since is not None:
-            self._went_down("stopped")
+        self._went_down("stopped")
 
     # ----------------------------------------------------------------- loop
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 import math
 import re
 from typing import Any, Final
@@ -366,6 +366,14 @@ class RecentIds:
         return len(self._ids)
 
 
+# How much older than the latest state a redelivered one can be. Pulsar sends
+# an unacknowledged message again after the 3 s ack timeout or at the next
+# connection, so the two are seconds to minutes apart. A report stamped hours
+# before the latest is a clock that jumped back (a lock reset to its epoch):
+# it is taken, else the lock's state would freeze until the clock caught up.
+REORDER_WINDOW: Final = timedelta(minutes=15)
+
+
 class StatusOrder:
     """Drops a state older than one already applied (out-of-order delivery).
 
@@ -393,7 +401,7 @@ class StatusOrder:
     def _newer(self, status: LockStatus, field: str) -> bool:
         key = (status.lock_id, field)
         latest = self._latest.get(key)
-        if latest is not None and status.time < latest:
+        if latest is not None and latest - REORDER_WINDOW <= status.time < latest:
             return False
         self._latest[key] = status.time
         self._latest.move_to_end(key)
