@@ -483,10 +483,11 @@ async def test_keepalive_pings(
     try:
         await harness.consumer.async_start()
         await harness.connected()
-        async with asyncio.timeout(10):
+        async with asyncio.timeout(20):
             await pulsar.ping_seen.wait()
+        # (Connected or not by now: with a 50 ms heartbeat a loaded machine
+        # may miss the 25 ms pong deadline and reconnect, which is fine.)
         assert pulsar.pings >= 1
-        assert harness.consumer.health.connected
     finally:
         await harness.consumer.async_stop()
 
@@ -531,20 +532,34 @@ async def test_clock_far_ahead_in_a_report_is_taken_as_received(
     assert status.time == harness.fixed_now
 
 
-async def test_busy_subscription_and_hung_handshake_back_off(
+async def test_busy_subscription_backs_off(
     pulsar: FakeTuyaPulsar, session: aiohttp.ClientSession
 ) -> None:
-    harness = Harness(pulsar, session, connect_timeout=0.2)
+    harness = Harness(pulsar, session)
     try:
         pulsar.refuse_with(409)
         await harness.consumer.async_start()
         await harness.until(lambda: harness.clock.sleeping == 1)
         assert harness.consumer.health.last_error == "busy"
         pulsar.refuse_with(None)
-        pulsar.hang_handshakes()
         harness.clock.release()
+        await harness.connected()
+        assert pulsar.max_concurrent == 1
+    finally:
+        await harness.consumer.async_stop()
+
+
+async def test_handshake_that_never_answers_times_out_and_retries(
+    pulsar: FakeTuyaPulsar, session: aiohttp.ClientSession
+) -> None:
+    harness = Harness(pulsar, session, connect_timeout=0.3)
+    try:
+        pulsar.hang_handshakes()
+        await harness.consumer.async_start()
         await harness.until(lambda: harness.clock.sleeping == 1)
         assert harness.consumer.health.last_error == "unreachable"
+        # The retry must not race a short timeout on a loaded machine.
+        harness.consumer._connect_timeout = 30.0
         pulsar.hang_handshakes(False)
         harness.clock.release()
         await harness.connected()
