@@ -122,7 +122,7 @@ def config_entries(ttlock_url: str, tuya_url: str) -> dict[str, Any]:
     )
     tuya = _entry(
         TUYA_ENTRY_ID,
-        "Tuya Cloud (simulator, 2 locks)",
+        "Tuya Cloud (simulator)",
         f"{FakeTuyaCloud.ACCESS_ID}_{FakeTuyaCloud.USER_UID}",
         {
             "provider": "tuya",

@@ -24,13 +24,11 @@ from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, Upda
 from homeassistant.util import dt as dt_util
 
 from .const import (
-    CONF_ACTIVITY_INTERVAL,
+    ACTIVITY_INTERVAL,
     CONF_EXPOSE_CODES,
-    CONF_LOCK_LIST_INTERVAL,
-    DEFAULT_ACTIVITY_INTERVAL,
-    DEFAULT_LOCK_LIST_INTERVAL,
     DOMAIN,
     EVENT_LOCK,
+    LOCK_LIST_INTERVAL,
     LOGGER,
     RETRY_AFTER_FAILURE,
 )
@@ -122,12 +120,8 @@ class LockCoordinator(DataUpdateCoordinator[AccountData]):
         entry: TTLockGatewayConfigEntry,
         provider: LockProvider,
     ) -> None:
-        """Set up the schedules from the entry's options."""
-        self._normal_interval = timedelta(
-            minutes=entry.options.get(
-                CONF_LOCK_LIST_INTERVAL, DEFAULT_LOCK_LIST_INTERVAL
-            )
-        )
+        """Set up the documented schedules."""
+        self._normal_interval = LOCK_LIST_INTERVAL
         super().__init__(
             hass,
             LOGGER,
@@ -136,9 +130,7 @@ class LockCoordinator(DataUpdateCoordinator[AccountData]):
             update_interval=self._normal_interval,
         )
         self.provider = provider
-        self.activity_interval = timedelta(
-            minutes=entry.options.get(CONF_ACTIVITY_INTERVAL, DEFAULT_ACTIVITY_INTERVAL)
-        )
+        self.activity_interval = ACTIVITY_INTERVAL
         self.activity: dict[str, LockActivity] = {}
         self.last_activity_poll: datetime | None = None
         self.webhook_seen = False

@@ -515,16 +515,16 @@ class TuyaClient:
     async def async_login(self) -> AccountInfo:
         """Get a token, list devices once to prove access, identify the account."""
         token = await self._get_token()
-        locks = await self.async_list_locks()
+        await self.async_list_locks()
         uid = self._user_uid or token.uid
         where = (
             self._data_center
             if self._base_url == DATA_CENTERS.get(self._data_center)
             else "custom"
         )
+        # No lock count in the title: it goes stale as locks join or leave.
         return AccountInfo(
-            unique_id=f"{self._access_id}_{uid}",
-            title=f"Tuya Cloud ({where}, {len(locks)} locks)",
+            unique_id=f"{self._access_id}_{uid}", title=f"Tuya Cloud ({where})"
         )
 
     async def async_list_locks(self) -> list[Lock]:
