@@ -123,8 +123,8 @@ async def test_remote_lock_where_supported(
     ("setup_fault", "translation_key"),
     [
         ("remote_disabled", "not_supported"),
-        ("gateway_offline", "lock_unreachable"),
-        ("no_gateway", "lock_unreachable"),
+        ("gateway_offline", "gateway_offline"),
+        ("no_gateway", "lock_no_gateway"),
         ("rate_limit", "rate_limited"),
         ("cloud_down", "cannot_connect"),
         ("bad_param", "action_failed"),
@@ -157,6 +157,13 @@ async def test_unlock_failures_tell_the_user_what_to_do(
         await _unlock(hass, entity_id)
     assert err.value.translation_key == translation_key
     assert str(err.value)  # translated text, not an empty message
+    # Fixable by the user (a setting in the app, pairing a gateway): a
+    # ServiceValidationError, not an internal error (HTTP 500, ERROR log line).
+    assert isinstance(err.value, ServiceValidationError) == (
+        setup_fault in ("remote_disabled", "no_gateway")
+    )
+    # The cloud's English errmsg is never put into the translated message.
+    assert "reason" not in (err.value.translation_placeholders or {})
     assert ttlock_cloud.unlocks == []
     assert hass.states.get(entity_id).state == STATE_UNKNOWN
 
@@ -210,7 +217,7 @@ async def test_passage_mode_failure_keeps_state(
             {ATTR_ENTITY_ID: "switch.front_door_passage_mode"},
             blocking=True,
         )
-    assert err.value.translation_key == "lock_unreachable"
+    assert err.value.translation_key == "gateway_offline"
     assert hass.states.get("switch.front_door_passage_mode").state == STATE_OFF
 
 
@@ -238,7 +245,7 @@ async def test_remote_unlock_disabled_raises_repair_until_it_works(
     issue_id = f"remote_unlock_disabled_{entry.unique_id}_{home.back}"
     issues = ir.async_get(hass)
 
-    with pytest.raises(HomeAssistantError):
+    with pytest.raises(ServiceValidationError):
         await _unlock(hass, "lock.back_door")
     issue = issues.async_get_issue("ttlock_gateway", issue_id)
     assert issue is not None

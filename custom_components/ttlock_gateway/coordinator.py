@@ -211,14 +211,14 @@ class LockCoordinator(DataUpdateCoordinator[AccountData]):
             raise UpdateFailed(
                 translation_domain=DOMAIN,
                 translation_key="subscription_lapsed",
-                translation_placeholders={"reason": err.message},
+                translation_placeholders={"name": self.config_entry.title},
             ) from err
         except ProviderError as err:
             self.update_interval = RETRY_AFTER_FAILURE
             raise UpdateFailed(
                 translation_domain=DOMAIN,
                 translation_key="cannot_connect",
-                translation_placeholders={"reason": type(err).__name__},
+                translation_placeholders={"name": self.config_entry.title},
             ) from err
 
         self.update_interval = self._normal_interval
