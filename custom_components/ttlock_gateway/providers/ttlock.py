@@ -21,6 +21,7 @@ from typing import Any, Final
 
 import aiohttp
 
+from .bounds import InvalidAnswerError, opt_int as bounds_opt_int, require_id
 from .models import (
     AccountInfo,
     AuthError,
@@ -510,6 +511,30 @@ class TTLockClient:
         """Gateways of the account."""
         entries = await self._paged("/v3/gateway/list", {}, GATEWAY_PAGE_SIZE)
         return [gateway_from_dict(entry) for entry in entries]
+
+    async def async_list_gateway_locks(self, gateway_id: str) -> dict[str, int | None]:
+        """``/v3/gateway/listLock``: the locks a gateway reaches, with their RSSI.
+
+        One call per gateway (cheaper than ``listByLock``, one per lock). The
+        cloud caches the link for 30 minutes after the gateway last saw the lock
+        (document-pages/en/cloud/gateway/listLock), so an offline gateway lists
+        nothing: callers keep the link they had.
+        """
+        data = await self._call(
+            "GET", "/v3/gateway/listLock", {"gatewayId": gateway_id}
+        )
+        entries = data.get("list")
+        links: dict[str, int | None] = {}
+        for entry in entries if isinstance(entries, list) else []:
+            if not isinstance(entry, Mapping):
+                continue
+            try:
+                lock_id = require_id(entry.get("lockId"), "listLock lockId")
+            except InvalidAnswerError:
+                continue
+            # dBm: the docs' scale is about -100 (weak) to -40 (strong).
+            links[lock_id] = bounds_opt_int(entry.get("rssi"), minimum=-150, maximum=0)
+        return links
 
     async def async_get_lock_details(self, lock: Lock) -> Lock:
         """The lock updated from ``/v3/lock/detail``."""

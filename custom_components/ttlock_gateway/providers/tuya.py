@@ -546,6 +546,10 @@ class TuyaClient:
         """Tuya gateways are not exposed as such."""
         return []
 
+    async def async_list_gateway_locks(self, gateway_id: str) -> dict[str, int | None]:
+        """Tuya gateways are not listed as gateways here: no links to report."""
+        return {}
+
     async def _remote_unlock_enabled(self, device_id: str) -> bool:
         try:
             result = await self._call(
