@@ -70,8 +70,8 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-async def _wait_http(url: str, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
+async def _wait_http(url: str, within: float) -> None:
+    deadline = time.monotonic() + within
     async with aiohttp.ClientSession() as session:
         while time.monotonic() < deadline:
             with contextlib.suppress(aiohttp.ClientError, OSError):
@@ -79,7 +79,7 @@ async def _wait_http(url: str, timeout: float) -> None:
                     if resp.status in (200, 401):
                         return
             await asyncio.sleep(0.5)
-    raise TimeoutError(f"{url} did not answer within {timeout:.0f} s")
+    raise TimeoutError(f"{url} did not answer within {within:.0f} s")
 
 
 def offending_lines(log: str) -> list[str]:
@@ -129,9 +129,10 @@ async def run(config: Path, startup_timeout: float) -> list[str]:
     problems: list[str] = []
     try:
         await _wait_http(f"http://127.0.0.1:{ha_port}/api/", startup_timeout)
-        # Both entries list their locks at setup; wait for it, then push.
+        # Both entries list their locks at setup; wait for it, then push. The
+        # calls come from another process: there is no event to wait on.
         deadline = time.monotonic() + startup_timeout
-        while time.monotonic() < deadline and not (
+        while time.monotonic() < deadline and not (  # noqa: ASYNC110
             sim.ttlock.calls["/v3/lock/list"] and sim.tuya.calls
         ):
             await asyncio.sleep(0.5)
