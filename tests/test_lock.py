@@ -25,8 +25,12 @@ from homeassistant.helpers import (
     issue_registry as ir,
 )
 import pytest
-from pytest_homeassistant_custom_component.common import async_fire_time_changed
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_fire_time_changed,
+)
 
+from custom_components.ttlock_gateway.const import DOMAIN
 from tests.common import seed_ttlock_home, setup_entry, ttlock_data
 from tests.fakes.ttlock_cloud import FakeTTLockCloud
 
@@ -227,7 +231,21 @@ async def test_last_activity_from_records(
     """Records polled at setup give the state and the last activity."""
     home = seed_ttlock_home(ttlock_cloud)
     ttlock_cloud.add_record(home.back, 4, username="Guest", keyboard_pwd="123456")
-    await setup_entry(hass, ttlock_data(ttlock_cloud))
+    data = ttlock_data(ttlock_cloud)
+    entry = MockConfigEntry(
+        domain=DOMAIN, title="Test account", data=data, unique_id="acct"
+    )
+    entry.add_to_hass(hass)
+    # Disabled by default (the event entity has the same); the user enabled it.
+    er.async_get(hass).async_get_or_create(
+        "sensor",
+        DOMAIN,
+        f"acct_{home.back}_last_activity",
+        config_entry=entry,
+        suggested_object_id="back_door_last_activity",
+    )
+    await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
 
     state = hass.states.get("sensor.back_door_last_activity")
     assert state.state != STATE_UNKNOWN

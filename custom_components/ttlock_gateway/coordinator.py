@@ -44,6 +44,7 @@ from .providers.models import (
     RateLimitError,
     SubscriptionError,
 )
+from .unknown_sender import async_log_unknown_sender
 
 if TYPE_CHECKING:
     from .code_queue import CodeQueue
@@ -476,6 +477,9 @@ class LockCoordinator(DataUpdateCoordinator[AccountData]):
         if self.config_entry.options.get(CONF_EXPOSE_CODES) and event.code:
             payload["code"] = event.code
         self.hass.bus.async_fire(EVENT_LOCK, payload)
+        if event.lock_id is None and event.type not in _ACCOUNT_WIDE:
+            # No event entity to show it: one logbook row of its own.
+            async_log_unknown_sender(self.hass, event)
 
     def device_key(self, object_id: str) -> str:
         """Identifier of a lock's or gateway's device and base of its unique ids."""

@@ -64,6 +64,9 @@ SENSORS: tuple[LockSensorDescription, ...] = (
         key="last_activity",
         translation_key="last_activity",
         device_class=SensorDeviceClass.TIMESTAMP,
+        # The event entity has the same time, who and how, and writes the one
+        # logbook row per event; this sensor would add a second row.
+        entity_registry_enabled_default=False,
         value_fn=_last_activity,
     ),
     LockSensorDescription(
