@@ -247,7 +247,8 @@ class TTLockGatewayConfigFlow(ConfigFlow, domain=DOMAIN):
         current = self._current()
         suggested: dict[str, Any] = dict(current)
         if user_input is not None:
-            suggested.update(user_input)
+            # A cleared optional field is left out of user_input: show it empty.
+            suggested.update({CONF_BASE_URL: ""}, **user_input)
             base_url = (user_input.get(CONF_BASE_URL) or "").strip()
             secret = self._secret(
                 user_input, CONF_CLIENT_SECRET, current.get(CONF_CLIENT_SECRET)
@@ -298,7 +299,8 @@ class TTLockGatewayConfigFlow(ConfigFlow, domain=DOMAIN):
         current = self._current()
         suggested: dict[str, Any] = dict(current)
         if user_input is not None:
-            suggested.update(user_input)
+            # A cleared optional field is left out of user_input: show it empty.
+            suggested.update({CONF_BASE_URL: "", CONF_USER_UID: ""}, **user_input)
             base_url = (user_input.get(CONF_BASE_URL) or "").strip()
             secret = self._secret(
                 user_input, CONF_ACCESS_SECRET, current.get(CONF_ACCESS_SECRET)
