@@ -556,6 +556,7 @@ class FakeTTLockCloud:
             "/v3/gateway/list": self._gateway_list,
             "/v3/key/list": self._key_list,
             "/v3/gateway/listByLock": self._gateway_list_by_lock,
+            "/v3/gateway/listLock": self._gateway_list_lock,
         }
 
     @staticmethod
@@ -848,3 +849,30 @@ class FakeTTLockCloud:
             [] if gid is None or gid not in self.gateways else [self.gateways[gid]]
         )
         return {"list": [{**g, "rssi": -60} for g in gateways]}
+
+    def _gateway_list_lock(self, params: dict[str, str]) -> dict[str, Any]:
+        """Locks a gateway reaches (document-pages/en/cloud/gateway/listLock).
+
+        Not paged. An offline gateway has seen no lock for 30 minutes: the cloud's
+        cached link is gone, so it lists none.
+        """
+        gid = self._int(params, "gatewayId")
+        gateway = self.gateways.get(gid)
+        if gateway is None:
+            raise _Answer(-3, "invalid parameter: gatewayId")
+        if gateway.get("isOnline") != 1:
+            return {"list": []}
+        return {
+            "list": [
+                {
+                    "lockId": lid,
+                    "lockMac": self.locks[lid]["lockMac"],
+                    "lockName": self.locks[lid]["lockName"],
+                    "lockAlias": self.locks[lid]["lockAlias"],
+                    "rssi": -65,
+                    "updateDate": _now_ms(),
+                }
+                for lid, g in sorted(self.lock_gateway.items())
+                if g == gid and lid in self.locks
+            ]
+        }

@@ -252,6 +252,9 @@ class Lock:
     auto_lock_seconds: int | None = None
     # Extra identifiers a pushed callback may use (e.g. a Dding uuid, the MAC).
     aliases: tuple[str, ...] = ()
+    # The gateway the cloud says serves this lock (``Gateway.gateway_id``), or
+    # None when the cloud names none (Wi-Fi locks, Tuya, not yet resolved).
+    gateway_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -355,6 +358,12 @@ class LockProvider(Protocol):
 
     async def async_list_gateways(self) -> list[Gateway]:
         """Gateways of the account (empty when the cloud has no such notion)."""
+
+    async def async_list_gateway_locks(self, gateway_id: str) -> dict[str, int | None]:
+        """Locks a gateway serves: lock id -> signal strength (dBm) where known.
+
+        Empty when the cloud has no such notion.
+        """
 
     async def async_get_lock_details(self, lock: Lock) -> Lock:
         """Refresh per-lock details (passage mode, auto-lock time...)."""

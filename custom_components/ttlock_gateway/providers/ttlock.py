@@ -23,7 +23,12 @@ from typing import Any, Final
 import aiohttp
 import orjson
 
-from .bounds import clean_text
+from .bounds import (
+    InvalidAnswerError,
+    clean_text,
+    opt_int as bounds_opt_int,
+    require_id,
+)
 from .models import (
     AccountInfo,
     AuthError,
@@ -726,6 +731,30 @@ class TTLockClient(LockProvider):
             key="gatewayId",
         )
         return [gateway_from_dict(entry) for entry in entries]
+
+    async def async_list_gateway_locks(self, gateway_id: str) -> dict[str, int | None]:
+        """``/v3/gateway/listLock``: the locks a gateway reaches, with their RSSI.
+
+        One call per gateway (cheaper than ``listByLock``, one per lock). The
+        cloud caches the link for 30 minutes after the gateway last saw the lock
+        (document-pages/en/cloud/gateway/listLock), so an offline gateway lists
+        nothing: callers keep the link they had.
+        """
+        data = await self._call(
+            "GET", "/v3/gateway/listLock", {"gatewayId": gateway_id}
+        )
+        entries = data.get("list")
+        links: dict[str, int | None] = {}
+        for entry in entries if isinstance(entries, list) else []:
+            if not isinstance(entry, Mapping):
+                continue
+            try:
+                lock_id = require_id(entry.get("lockId"), "listLock lockId")
+            except InvalidAnswerError:
+                continue
+            # dBm: the docs' scale is about -100 (weak) to -40 (strong).
+            links[lock_id] = bounds_opt_int(entry.get("rssi"), minimum=-150, maximum=0)
+        return links
 
     async def async_get_lock_details(self, lock: Lock) -> Lock:
         """The lock updated from ``/v3/lock/detail``."""

@@ -612,16 +612,16 @@ class TuyaClient(LockProvider):
     async def async_login(self) -> AccountInfo:
         """Get a token, list devices once to prove access, identify the account."""
         token = await self._get_token()
-        locks = await self.async_list_locks()
+        await self.async_list_locks()
         uid = self._user_uid or token.uid
         where = (
             self._data_center
             if self._base_url == DATA_CENTERS.get(self._data_center)
             else "custom"
         )
+        # No lock count in the title: it goes stale as locks join or leave.
         return AccountInfo(
-            unique_id=f"{self._access_id}_{uid}",
-            title=f"Tuya Cloud ({where}, {len(locks)} locks)",
+            unique_id=f"{self._access_id}_{uid}", title=f"Tuya Cloud ({where})"
         )
 
     async def async_list_locks(self) -> list[Lock]:
@@ -642,6 +642,10 @@ class TuyaClient(LockProvider):
     async def async_list_gateways(self) -> list[Gateway]:
         """Tuya gateways are not exposed as such."""
         return []
+
+    async def async_list_gateway_locks(self, gateway_id: str) -> dict[str, int | None]:
+        """Tuya gateways are not listed as gateways here: no links to report."""
+        return {}
 
     async def _remote_unlock_enabled(self, device_id: str) -> bool:
         try:
