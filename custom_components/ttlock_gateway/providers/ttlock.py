@@ -27,6 +27,7 @@ from .models import (
     CannotConnectError,
     Capabilities,
     CodeKind,
+    CodePacket,
     CodeStorageFullError,
     DuplicateCodeError,
     Gateway,
@@ -243,6 +244,8 @@ class TTLockClient:
     """TTLock Open API v3 client implementing ``models.LockProvider``."""
 
     provider = "ttlock"
+    # Failed uploads are reported at once; the integration retries them.
+    retries_code_uploads = False
 
     def __init__(
         self,
@@ -709,3 +712,7 @@ class TTLockClient:
             if event is not None:
                 events.append(event)
         return events
+
+    async def async_get_code_packet(self) -> CodePacket | None:
+        """No paid code packets on this cloud."""
+        return None

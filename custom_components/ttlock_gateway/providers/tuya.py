@@ -56,6 +56,7 @@ from .models import (
     AuthError,
     CannotConnectError,
     CodeKind,
+    CodePacket,
     CodePhase,
     Gateway,
     InvalidRequestError,
@@ -164,6 +165,8 @@ class TuyaClient:
     """Tuya Cloud OpenAPI client implementing ``models.LockProvider``."""
 
     provider = "tuya"
+    # Failed uploads are reported at once; the integration retries them.
+    retries_code_uploads = False
 
     def __init__(
         self,
@@ -794,3 +797,7 @@ class TuyaClient:
                     if start_ms <= t_ms <= end_ms:
                         events[event.event_id] = event
         return sorted(events.values(), key=lambda e: (e.time, e.event_id))
+
+    async def async_get_code_packet(self) -> CodePacket | None:
+        """No paid code packets on this cloud."""
+        return None
