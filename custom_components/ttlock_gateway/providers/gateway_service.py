@@ -260,7 +260,7 @@ class GatewayServiceClient:
                         raise CannotConnectError(
                             f"The gateway service answered HTTP {status}", status
                         )
-                    raw = await resp.content.read(MAX_BODY_BYTES + 1)
+                    raw = await _read_body(resp)
             except TimeoutError:
                 _LOGGER.debug("Gateway service %s timed out", method)
                 raise _MaybeSent("Timeout talking to the gateway service") from None
@@ -586,9 +586,9 @@ class GatewayServiceClient:
         label = _validate_name(name)
         if start.tzinfo is None or end.tzinfo is None:
             raise InvalidRequestError("Code times must carry a time zone")
-        begin, finish = floor_minute(start), ceil_minute(end)
-        if finish <= begin:
+        if end <= start:
             raise InvalidRequestError("A code's end must be after its start")
+        begin, finish = floor_minute(start), ceil_minute(end)
         body = {
             "lock_id": number,
             "code": digits,
@@ -682,7 +682,7 @@ class GatewayServiceClient:
         if kind == 1:
             body["code"] = int(_validate_code(code or ""))
         rows = await self._immediate("get_lock_events2", body)
-        return events_from_rows(rows)
+        return events_from_rows(rows, single=kind == 1)
 
     async def async_get_code_events(self, lock_id: str, code: str) -> list[LockEvent]:
         """``get_events_by_code``: the lock's last 100 records with this code."""
@@ -703,6 +703,20 @@ class GatewayServiceClient:
 def answer_codes_error(keys: Mapping[str, Any]) -> bool:
     """Whether an answer flags a code-packet problem (``codes_error``)."""
     return parse_bool(keys.get("codes_error")) is True
+
+
+async def _read_body(resp: aiohttp.ClientResponse) -> bytes:
+    """The whole body, or its first MAX_BODY_BYTES + 1 bytes when larger.
+
+    ``read(n)`` returns what has arrived so far, which may be one chunk only.
+    """
+    body = bytearray()
+    while len(body) <= MAX_BODY_BYTES:
+        chunk = await resp.content.read(MAX_BODY_BYTES + 1 - len(body))
+        if not chunk:
+            break
+        body += chunk
+    return bytes(body)
 
 
 def _retry_after(raw: str | None) -> float:

@@ -167,10 +167,22 @@ def _wrapper_error_code(data: Any) -> int | None:
     return None
 
 
+def _wrapper_message(data: Any) -> str | None:
+    """The sentence inside the service's wrapper (``data.msg``), if any."""
+    if isinstance(data, Mapping):
+        return clean_message(normalize_keys(data).get("msg"))
+    return None
+
+
 def error_from_failure(
     msg: str | None, *, codes_error: bool = False, data: Any = None
 ) -> ProviderError:
-    """The provider error a failed answer or result stands for."""
+    """The provider error a failed answer or result stands for.
+
+    ``msg`` is the result's own message; where it has none (open_lock) the
+    wrapper's sentence in ``data`` stands in.
+    """
+    msg = msg or _wrapper_message(data)
     text = msg or "The gateway service reported a failure"
     if codes_error:
         return CodePacketError(text, problem=packet_problem(msg))
@@ -364,11 +376,19 @@ def event_from_row(row: Mapping[str, Any], lock_id: str | None = None) -> LockEv
     return dataclasses.replace(event, raw=raw)
 
 
-def events_from_rows(rows: Any, lock_id: str | None = None) -> list[LockEvent]:
-    """Every valid row, oldest first; invalid rows are skipped."""
-    if isinstance(rows, Mapping):
-        # get_lock_events2 type 1 answers one row, or {} when there is none.
-        rows = [rows] if rows else []
+def events_from_rows(
+    rows: Any, lock_id: str | None = None, *, single: bool = False
+) -> list[LockEvent]:
+    """Every valid row, oldest first; invalid rows are skipped.
+
+    ``single``: the answer is one row, or ``{}`` when there is none
+    (get_lock_events2 type 1: Laravel's ``json(null)``).
+    """
+    if single:
+        if isinstance(rows, Mapping):
+            rows = [rows] if rows else []
+        elif rows in (None, ""):
+            rows = []
     if not isinstance(rows, list):
         raise InvalidAnswerError("events: not a list")
     events: dict[str, LockEvent] = {}
