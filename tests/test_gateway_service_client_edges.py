@@ -588,6 +588,22 @@ async def test_plain_calls_time_out_as_connection_errors(
         await client.async_get_code_packet()
 
 
+async def test_login_timing_out_sends_no_job(
+    gateway_service: FakeGatewayService,
+    session: aiohttp.ClientSession,
+    user: ServiceUser,
+    home: TTLockHome,
+) -> None:
+    client = make_client(gateway_service, session)
+    client._timeout = aiohttp.ClientTimeout(total=0.2)
+    gateway_service.hang("get_token")
+    with pytest.raises(CannotConnectError) as err:
+        await client.async_unlock(str(home.front))
+    assert not isinstance(err.value, ResultPendingError)
+    assert client.tracker.pending == []
+    assert gateway_service.calls["open_lock"] == 0
+
+
 async def test_fresh_token_refused_too(
     client: GatewayServiceClient, gateway_service: FakeGatewayService
 ) -> None:

@@ -388,6 +388,8 @@ class GatewayServiceClient:
     ) -> PendingJob:
         """Send a job; it is pending (and matched by its tag) before it is sent."""
         method = METHOD_FOR[operation]
+        # Log in first: a login that times out has sent no job.
+        await self._ensure_token()
         job = self.tracker.register(operation, method, lock_id=lock_id, context=context)
         try:
             payload = await self._call(
