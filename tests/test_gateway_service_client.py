@@ -858,6 +858,26 @@ async def test_forged_and_unknown_callbacks_change_nothing(
     assert client.resolve_job(real) is False
 
 
+async def test_results_nobody_asked_for_are_ignored(
+    client: GatewayServiceClient,
+    gateway_service: FakeGatewayService,
+    callback_receiver: CallbackReceiver,
+    home: TTLockHome,
+) -> None:
+    """The service's hourly lock list and 6-hourly event pull post on their own."""
+    accepted = wire(callback_receiver, client)
+    results = collect(client)
+    await client.async_unlock(str(home.front))
+    await gateway_service.run_lock_list_schedule()
+    await gateway_service.run_events_schedule()
+    # Ours, then the schedule's lock list (an id we never saw): ignored.
+    assert accepted == [True, False]
+    assert results == []
+    # The raw TTLock record the event pull forwards is not a job result.
+    assert gateway_service.deliveries[-1].payload["lockId"] == home.front
+    assert gateway_service.deliveries[-1].status == 400
+
+
 async def _cancelled_once_held(
     service: FakeGatewayService, held: int, coro: Any
 ) -> None:
