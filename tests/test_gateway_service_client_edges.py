@@ -575,6 +575,35 @@ async def test_job_request_without_an_answer_stays_pending(
     assert client.export_pending() == []
 
 
+async def test_stopped_while_a_job_request_is_in_flight(
+    client: GatewayServiceClient, gateway_service: FakeGatewayService, home: TTLockHome
+) -> None:
+    """Cancelled mid-request: the job may be queued, so it stays pending."""
+    gateway_service.hang("open_lock")
+    task = asyncio.ensure_future(client.async_unlock(str(home.front)))
+    await gateway_service.wait_for_hung_request()
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    (pending,) = client.export_pending()
+    assert pending["operation"] == "unlock"
+    assert pending["job_id"] is None
+    (job,) = client.tracker.pending
+    assert job.waiting is False
+
+
+async def test_connection_lost_after_sending(
+    client: GatewayServiceClient, gateway_service: FakeGatewayService, home: TTLockHome
+) -> None:
+    gateway_service.disconnect("open_lock")
+    with pytest.raises(ResultPendingError):
+        await client.async_unlock(str(home.front))
+    assert len(client.tracker.pending) == 1
+    gateway_service.disconnect("get_codes_count")
+    with pytest.raises(CannotConnectError):
+        await client.async_get_code_packet()
+
+
 async def test_plain_calls_time_out_as_connection_errors(
     gateway_service: FakeGatewayService,
     session: aiohttp.ClientSession,

@@ -338,6 +338,8 @@ class FakeGatewayService:
         self._held_changed = asyncio.Event()
         self._hung: set[str] = set()
         self._unhang = asyncio.Event()
+        self._hung_arrived = asyncio.Event()
+        self._disconnect: set[str] = set()
         self._session: aiohttp.ClientSession | None = None
         self._runner: web.AppRunner | None = None
 
@@ -414,6 +416,14 @@ class FakeGatewayService:
     def hang(self, method: str) -> None:
         """Never answer ``method`` (until the fake stops)."""
         self._hung.add(method)
+
+    async def wait_for_hung_request(self) -> None:
+        """Wait until a request to a hung method has arrived."""
+        await self._hung_arrived.wait()
+
+    def disconnect(self, method: str) -> None:
+        """Close the connection of the next ``method`` request without answering."""
+        self._disconnect.add(method)
 
     async def wait_for_job(self, method: str) -> ServiceJob:
         """Wait until a request has queued a ``method`` job that has not run."""
@@ -532,8 +542,15 @@ class FakeGatewayService:
                 status=405,
             )
         if method in self._hung:
+            self._hung_arrived.set()
             await self._unhang.wait()
             return web.Response(status=504)
+        if method in self._disconnect:
+            self._disconnect.discard(method)
+            # The connection drops after the request arrived (a crash, a proxy).
+            if request.transport is not None:
+                request.transport.close()
+            return web.Response(status=500)
         overrides = self._overrides.get(method)
         if overrides:
             status, answer = overrides.pop(0)
