@@ -11,6 +11,7 @@ import pytest
 
 # Import the package first so Home Assistant's loader finds it (see README, Testing).
 import custom_components.ttlock_gateway  # noqa: F401
+from tests.fakes.gateway_service import CallbackReceiver, FakeGatewayService
 from tests.fakes.ttlock_cloud import FakeTTLockCloud
 from tests.fakes.tuya_cloud import FakeTuyaCloud
 from tests.ha_reports import HomeAssistantReport, ReportCollector
@@ -99,3 +100,23 @@ async def tuya_cloud(socket_enabled: Any) -> AsyncIterator[FakeTuyaCloud]:
     await cloud.start()
     yield cloud
     await cloud.stop()
+
+
+@pytest.fixture
+async def gateway_service(
+    ttlock_cloud: FakeTTLockCloud,
+) -> AsyncIterator[FakeGatewayService]:
+    """A fake gateway service (seed 000) in front of the fake TTLock cloud."""
+    service = FakeGatewayService(ttlock_cloud)
+    await service.start()
+    yield service
+    await service.stop()
+
+
+@pytest.fixture
+async def callback_receiver(socket_enabled: Any) -> AsyncIterator[CallbackReceiver]:
+    """A loopback endpoint standing in for the webhook the service calls."""
+    receiver = CallbackReceiver()
+    await receiver.start()
+    yield receiver
+    await receiver.stop()

@@ -61,7 +61,8 @@ class ParsedCallback:
     events: tuple[LockEvent, ...]
     # TTLock lockId / Dding uuid / None for jobs.
     lock_ref: str | None
-    # For JOB: job, status (bool), method, tag, data, msg, codes_error (bool).
+    # For JOB: job, status (bool), method (None if absent), tag, data, msg,
+    # codes_error (bool).
     job: dict[str, Any] | None
     reply: str
     reply_content_type: str
@@ -184,6 +185,20 @@ def _parse_form(text: str) -> dict[str, str]:
     return form
 
 
+def _job_keys(payload: dict[str, Any]) -> dict[str, Any]:
+    """Keys without stray quotes (seed 000 shows ``"job'"``, ``'tag"``).
+
+    A correctly spelled key wins over its misquoted twin.
+    """
+    result: dict[str, Any] = {}
+    for key, value in payload.items():
+        stripped = key.strip().strip("'\"").strip()
+        if stripped != key and (stripped in payload or stripped in result):
+            continue
+        result[stripped] = value
+    return result
+
+
 def _parse_json_object(payload: Any, now: datetime) -> ParsedCallback:
     if not isinstance(payload, dict):
         raise CallbackError("not a JSON object")
@@ -193,12 +208,17 @@ def _parse_json_object(payload: Any, now: datetime) -> ParsedCallback:
         return _parse_ttlock(payload, now)
     if "event" in payload and "uuid" in payload:
         return _parse_dding(payload, now)
-    if "job" in payload and "method" in payload:
-        return _parse_job(payload)
+    job_keys = _job_keys(payload)
+    # The service's open_lock "unknown lock" result has no method (OpenLockJob),
+    # but like every job result it carries the echoed tag and a msg.
+    if "job" in job_keys and (
+        "method" in job_keys or "tag" in job_keys or "msg" in job_keys
+    ):
+        return _parse_job(job_keys)
+    if "job" in job_keys:
+        raise CallbackError("missing field: method")
     if "event" in payload:
         raise CallbackError("missing field: uuid")
-    if "job" in payload:
-        raise CallbackError("missing field: method")
     if "lockId" in payload:
         raise CallbackError("missing field: records")
     raise CallbackError("unrecognised payload")
@@ -550,7 +570,9 @@ def _parse_job(payload: Mapping[str, Any]) -> ParsedCallback:
     if not job_ref:
         raise CallbackError("invalid field: job")
     method = payload.get("method")
-    if not isinstance(method, str) or not method or len(method) > _MAX_TEXT:
+    if method is not None and (
+        not isinstance(method, str) or not method or len(method) > _MAX_TEXT
+    ):
         raise CallbackError("invalid field: method")
     msg = payload.get("msg")
     if msg is not None and not isinstance(msg, str):

@@ -6,10 +6,11 @@ and the integration speaks only to the ``LockProvider`` protocol below.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 
 class ProviderError(Exception):
@@ -112,6 +113,66 @@ class NotSupportedError(ProviderError):
 
 class SubscriptionError(ProviderError):
     """The cloud project's plan lapsed or an API group is not subscribed (Tuya)."""
+
+
+class CodePacketProblem(StrEnum):
+    """Why a paid code packet does not allow another operation."""
+
+    MISSING = "missing"
+    EXPIRED = "expired"
+    EXHAUSTED = "exhausted"
+    UNKNOWN = "unknown"
+
+
+class CodePacketError(ProviderError):
+    """The account's paid code packet is missing, expired or used up.
+
+    The gateway service (seed 000) refuses operations marked * without an
+    active packet and spends one code per uploaded code (**).
+    """
+
+    def __init__(
+        self,
+        message: str = "",
+        code: int | str | None = None,
+        problem: CodePacketProblem = CodePacketProblem.UNKNOWN,
+    ) -> None:
+        super().__init__(message, code)
+        self.problem = problem
+
+
+class RetriesExhaustedError(ProviderError):
+    """The cloud retried the operation on its own and gave up: final.
+
+    Not transient: re-sending would start the cloud's retries all over again.
+    """
+
+
+class ResultPendingError(ProviderError):
+    """Sent and accepted; the result has not been reported yet.
+
+    The operation may still happen (or may have happened): this is neither a
+    success nor a failure. ``retrying`` is true when the cloud reported a
+    failed attempt and said it will try again by itself. A later result is
+    delivered to the provider's result listeners (``AsyncResultProvider``).
+    Not a ``TransientError``: re-sending could do the operation twice.
+    """
+
+    def __init__(
+        self,
+        message: str = "",
+        code: int | str | None = None,
+        *,
+        job_id: str,
+        operation: Operation,
+        lock_id: str | None = None,
+        retrying: bool = False,
+    ) -> None:
+        super().__init__(message, code)
+        self.job_id = job_id
+        self.operation = operation
+        self.lock_id = lock_id
+        self.retrying = retrying
 
 
 class LockState(StrEnum):
@@ -231,6 +292,9 @@ class Capabilities:
     update_codes: bool = False
     freeze_codes: bool = False
     dynamic_codes: bool = False
+    # False where a code starting with 0 would not arrive as typed (the gateway
+    # service turns codes into integers: "0123" would become 123).
+    code_leading_zero: bool = True
 
 
 @dataclass(slots=True)
@@ -332,6 +396,74 @@ class LockEvent:
 
 
 @dataclass(frozen=True, slots=True)
+class CodePacket:
+    """The account's paid code packet (gateway service); see ``CodePacketError``."""
+
+    # Codes left; ``None`` when the packet is unlimited.
+    codes_left: int | None
+    expires_at: datetime | None
+
+    def problem(self, now: datetime) -> CodePacketProblem | None:
+        """What stops the next code at ``now``, if anything."""
+        if self.expires_at is not None and self.expires_at <= now:
+            return CodePacketProblem.EXPIRED
+        if self.codes_left is not None and self.codes_left < 1:
+            return CodePacketProblem.EXHAUSTED
+        return None
+
+
+class Operation(StrEnum):
+    """An operation whose result may be reported after the call returned."""
+
+    LIST_LOCKS = "list_locks"
+    UNLOCK = "unlock"
+    PASSAGE_MODE_ON = "passage_mode_on"
+    PASSAGE_MODE_OFF = "passage_mode_off"
+    ADD_CODE = "add_code"
+    DELETE_CODE = "delete_code"
+
+
+class ResultStatus(StrEnum):
+    """What a reported result says."""
+
+    # Done on the lock / in the cloud.
+    SUCCEEDED = "succeeded"
+    # Final failure (``error`` says why).
+    FAILED = "failed"
+    # An attempt failed; the cloud will try again by itself (not final).
+    RETRYING = "retrying"
+    # No result arrived within the tracker's lifetime for it: outcome unknown.
+    EXPIRED = "expired"
+
+
+@dataclass(frozen=True, slots=True)
+class OperationResult:
+    """A result reported after its call returned (late, or after a restart)."""
+
+    job_id: str
+    operation: Operation
+    status: ResultStatus
+    lock_id: str | None = None
+    # The cloud's own message, cleaned (never holds secrets or code digits).
+    message: str | None = None
+    error: ProviderError | None = None
+    # ADD_CODE succeeded: the code as it is on the lock (digits not included).
+    passcode: Passcode | None = None
+    # DELETE_CODE: the code id that was (or was to be) deleted.
+    code_id: str | None = None
+    # LIST_LOCKS succeeded.
+    locks: tuple[Lock, ...] | None = None
+
+    @property
+    def final(self) -> bool:
+        """Whether nothing more will be reported for this job."""
+        return self.status is not ResultStatus.RETRYING
+
+
+ResultListener = Callable[[OperationResult], None]
+
+
+@dataclass(frozen=True, slots=True)
 class AccountInfo:
     """Who the credentials belong to; ``unique_id`` identifies the config entry."""
 
@@ -349,6 +481,9 @@ class LockProvider(Protocol):
     provider: str
     # Largest number of requests the client will have in flight at once.
     max_concurrency: int
+    # The cloud retries failed code uploads/deletions itself and reports the
+    # final outcome later: the integration must not retry them as well.
+    retries_code_uploads: bool
 
     async def async_login(self) -> AccountInfo:
         """Authenticate (or check the stored token) and identify the account."""
@@ -432,6 +567,9 @@ class LockProvider(Protocol):
         """A short-lived code generated by the cloud (``Capabilities.dynamic_codes``)."""
         raise NotSupportedError("This cloud has no dynamic codes")
 
+    async def async_get_code_packet(self) -> CodePacket | None:
+        """The account's paid code packet; ``None`` where the cloud has none."""
+
 
 # ------------------------------------------------------------------- push
 # A cloud that pushes over a connection it keeps open (Tuya's message service)
@@ -490,3 +628,43 @@ class PushConsumer(Protocol):
     @property
     def health(self) -> PushHealth:
         """The connection's state now."""
+
+
+@runtime_checkable
+class AsyncResultProvider(Protocol):
+    """A provider whose operations finish later, reported to a callback URL.
+
+    Operations wait a while for their result; when it does not come in time
+    they raise ``ResultPendingError`` and the result goes to the listeners.
+    """
+
+    async def async_set_callback(self, url: str) -> None:
+        """Tell the cloud where to report results (the entry's webhook)."""
+
+    def resolve_job(self, job: Mapping[str, Any]) -> bool:
+        """Feed one parsed job callback; whether it was ours and pending."""
+
+    def add_result_listener(self, listener: ResultListener) -> Callable[[], None]:
+        """Call ``listener`` for results no caller waits for; returns unsubscribe."""
+
+    def export_pending(self) -> list[dict[str, Any]]:
+        """The jobs still waiting for a result, as JSON-safe dicts (no secrets)."""
+
+    def import_pending(self, items: Iterable[Mapping[str, Any]]) -> int:
+        """Take over exported jobs (after a restart); returns how many were valid."""
+
+    def expire_pending(self) -> list[OperationResult]:
+        """Give up on jobs past their lifetime (listeners get EXPIRED results)."""
+
+
+@runtime_checkable
+class CodeUsageProvider(Protocol):
+    """A provider that can look up a code's uses directly."""
+
+    async def async_get_code_events(self, lock_id: str, code: str) -> list[LockEvent]:
+        """The lock's records made with this code (newest last, at most 100)."""
+
+    async def async_get_first_use(
+        self, lock_ids: Sequence[str], code: str
+    ) -> LockEvent | None:
+        """The first successful entry with this code on any of these locks."""

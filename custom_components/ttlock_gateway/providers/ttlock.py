@@ -35,6 +35,7 @@ from .models import (
     CannotConnectError,
     Capabilities,
     CodeKind,
+    CodePacket,
     CodeStorageFullError,
     DuplicateCodeError,
     Gateway,
@@ -333,6 +334,8 @@ class TTLockClient(LockProvider):
     """TTLock Open API v3 client implementing ``models.LockProvider``."""
 
     provider = "ttlock"
+    # Failed uploads are reported at once; the integration retries them.
+    retries_code_uploads = False
 
     def __init__(
         self,
@@ -958,3 +961,7 @@ class TTLockClient(LockProvider):
             if event is not None:
                 events.append(event)
         return events
+
+    async def async_get_code_packet(self) -> CodePacket | None:
+        """No paid code packets on this cloud."""
+        return None

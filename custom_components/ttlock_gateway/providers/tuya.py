@@ -57,6 +57,7 @@ from .models import (
     AuthError,
     CannotConnectError,
     CodeKind,
+    CodePacket,
     CodePhase,
     Gateway,
     InvalidRequestError,
@@ -196,6 +197,8 @@ class TuyaClient(LockProvider):
     """Tuya Cloud OpenAPI client implementing ``models.LockProvider``."""
 
     provider = "tuya"
+    # Failed uploads are reported at once; the integration retries them.
+    retries_code_uploads = False
 
     def __init__(
         self,
@@ -940,3 +943,7 @@ class TuyaClient(LockProvider):
                     if start_ms <= t_ms <= end_ms:
                         events[event.event_id] = event
         return sorted(events.values(), key=lambda e: (e.time, e.event_id))
+
+    async def async_get_code_packet(self) -> CodePacket | None:
+        """No paid code packets on this cloud."""
+        return None
