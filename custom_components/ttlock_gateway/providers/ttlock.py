@@ -21,6 +21,7 @@ from typing import Any, Final
 
 import aiohttp
 
+from .bounds import MAX_TEXT
 from .models import (
     AccountInfo,
     AuthError,
@@ -33,12 +34,26 @@ from .models import (
     InvalidRequestError,
     Lock,
     LockEvent,
+    LockProvider,
     LockState,
     NotSupportedError,
+    OfflineRevocation,
     Passcode,
     ProviderError,
     RateLimitError,
     TransientError,
+)
+from .offline_codes import OfflineCodeRequest, check_name, ttlock_plan
+from .ttlock_random import (
+    DELETE_CLOUD_ONLY,
+    DELETE_PATH,
+    DELETE_THROUGH_GATEWAY,
+    GET_PATH,
+    NO_PASSCODE_DATA,
+    UNUSED_CODE,
+    get_params,
+    offline_kinds,
+    passcode_from_answer,
 )
 from .ttlock_records import record_to_event
 
@@ -147,6 +162,8 @@ def capabilities_from_feature_value(raw: Any, *, has_gateway: bool) -> Capabilit
         codes=reachable,
         code_min_length=CODE_MIN_LENGTH,
         code_max_length=CODE_MAX_LENGTH,
+        offline_codes=offline_kinds(value),
+        codes_deletable_remotely=reachable,
     )
 
 
@@ -239,7 +256,7 @@ def gateway_from_dict(data: Mapping[str, Any]) -> Gateway:
     )
 
 
-class TTLockClient:
+class TTLockClient(LockProvider):
     """TTLock Open API v3 client implementing ``models.LockProvider``."""
 
     provider = "ttlock"
@@ -709,3 +726,66 @@ class TTLockClient:
             if event is not None:
                 events.append(event)
         return events
+
+    # ------------------------------------------------------------ offline codes
+
+    async def async_get_random_code(
+        self, lock_id: str, name: str, request: OfflineCodeRequest
+    ) -> Passcode:
+        """A random passcode the lock checks by itself: no gateway needed.
+
+        The request is checked against TTLock's rules before any call
+        (``OfflineCodeError``); the answer's window is the cloud's rounding.
+        """
+        check_name(name, max_length=MAX_TEXT)
+        plan = ttlock_plan(request, datetime.now(UTC))
+        try:
+            payload = await self._call(
+                "POST", GET_PATH, get_params(lock_id, name, plan)
+            )
+        except InvalidRequestError as err:
+            if err.code == NO_PASSCODE_DATA:
+                raise NotSupportedError(
+                    "This lock was paired without the data random passcodes need",
+                    err.code,
+                ) from None
+            raise
+        return passcode_from_answer(lock_id, name, request.kind, plan, payload)
+
+    async def async_add_offline_code(
+        self, lock_id: str, name: str, request: OfflineCodeRequest
+    ) -> Passcode:
+        """``LockProvider`` name of ``async_get_random_code``."""
+        return await self.async_get_random_code(lock_id, name, request)
+
+    async def async_revoke_offline_code(
+        self, lock_id: str, code_id: str, *, through_gateway: bool, name: str = ""
+    ) -> OfflineRevocation:
+        """Delete a random passcode; the answer says whether the lock forgot it.
+
+        Through a gateway (deleteType 2) the lock is told, once it knows the
+        code (it has been entered). Otherwise, and for a code never entered
+        (-3008), the cloud only marks it deleted (deleteType 1): the lock keeps
+        accepting it until its window ends or a delete code is entered.
+        """
+        if through_gateway:
+            try:
+                await self._gateway_call(
+                    "POST",
+                    DELETE_PATH,
+                    lock_id,
+                    {"keyboardPwdId": code_id, "deleteType": DELETE_THROUGH_GATEWAY},
+                )
+            except InvalidRequestError as err:
+                if err.code != UNUSED_CODE:
+                    raise
+                _LOGGER.debug("TTLock code never entered: deleting it in the cloud")
+            else:
+                return OfflineRevocation(code_id, cloud_deleted=True, lock_deleted=True)
+        await self._gateway_call(
+            "POST",
+            DELETE_PATH,
+            lock_id,
+            {"keyboardPwdId": code_id, "deleteType": DELETE_CLOUD_ONLY},
+        )
+        return OfflineRevocation(code_id, cloud_deleted=True, lock_deleted=False)

@@ -61,6 +61,7 @@ from .models import (
     InvalidRequestError,
     Lock,
     LockEvent,
+    LockProvider,
     NotSupportedError,
     Passcode,
     ProviderError,
@@ -160,7 +161,7 @@ class _ApiError(Exception):
 REMOTE_UNLOCK_RECHECK: Final = 24 * 3600.0
 
 
-class TuyaClient:
+class TuyaClient(LockProvider):
     """Tuya Cloud OpenAPI client implementing ``models.LockProvider``."""
 
     provider = "tuya"
