@@ -20,6 +20,8 @@ from typing import Any
 
 from aiohttp import web
 
+from tests.fakes.ttlock_random_codes import RandomCodesMixin
+
 GATEWAY_BOUND = frozenset(
     {
         "/v3/lock/unlock",
@@ -70,7 +72,7 @@ class _Answer(Exception):
         self.errmsg = errmsg
 
 
-class FakeTTLockCloud:
+class FakeTTLockCloud(RandomCodesMixin):
     """In-memory TTLock cloud over real HTTP on loopback."""
 
     CLIENT_ID = "fake-client-id"
@@ -113,6 +115,7 @@ class FakeTTLockCloud:
         self._next_id = 1_000_000
         self._stopping: asyncio.Event | None = None
         self._runner: web.AppRunner | None = None
+        self._init_random_codes()
 
     # ---------------------------------------------------------------- lifecycle
 
@@ -447,9 +450,9 @@ class FakeTTLockCloud:
             "/v3/lock/getPassageModeConfig": self._get_passage_mode,
             "/v3/lock/listKeyboardPwd": self._list_passcodes,
             "/v3/keyboardPwd/add": self._add_passcode,
-            "/v3/keyboardPwd/get": self._get_passcode,
+            "/v3/keyboardPwd/get": self._random_code_get,
             "/v3/keyboardPwd/change": self._change_passcode,
-            "/v3/keyboardPwd/delete": self._delete_passcode,
+            "/v3/keyboardPwd/delete": self._random_code_delete,
             "/v3/lockRecord/list": self._record_list,
             "/v3/gateway/list": self._gateway_list,
             "/v3/gateway/listByLock": self._gateway_list_by_lock,
@@ -613,33 +616,6 @@ class FakeTTLockCloud:
             "senderUsername": self.USERNAME,
         }
         return {"keyboardPwdId": pwd_id}
-
-    def _get_passcode(self, params: dict[str, str]) -> dict[str, Any]:
-        lock_id, _ = self._get_lock(params)
-        pwd_type = self._int(params, "keyboardPwdType")
-        if pwd_type not in (1, 2, 3, *range(5, 15)):
-            raise _Answer(-3, "invalid parameter: keyboardPwdType")
-        codes = self.passcodes.setdefault(lock_id, {})
-        existing = {c["keyboardPwd"] for c in codes.values()}
-        while True:
-            code = f"{secrets.randbelow(10**9):09d}"
-            if code not in existing:
-                break
-        pwd_id = self._new_id()
-        codes[pwd_id] = {
-            "keyboardPwdId": pwd_id,
-            "lockId": lock_id,
-            "keyboardPwd": code,
-            "keyboardPwdName": params.get("keyboardPwdName", ""),
-            "keyboardPwdType": pwd_type,
-            "keyboardPwdVersion": 4,
-            "startDate": self._int(params, "startDate", 0),
-            "endDate": self._int(params, "endDate", 0),
-            "sendDate": _now_ms(),
-            "isCustom": 0,
-            "senderUsername": self.USERNAME,
-        }
-        return {"keyboardPwd": code, "keyboardPwdId": pwd_id}
 
     def _change_passcode(self, params: dict[str, str]) -> dict[str, Any]:
         lock_id, lock = self._get_lock(params)
