@@ -32,6 +32,8 @@ from aiohttp import web
 from cryptography.hazmat.primitives import padding
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
+from tests.fakes.tuya_offline import OFFLINE_ROUTES, TuyaOfflineMixin
+
 REMOTE_UNLOCK_DISABLED_CODE = 2003
 TICKET_LIFETIME = 300
 REMOTE_LOCK_CATEGORIES = {"jtmspro", "videolock", "photolock"}
@@ -52,6 +54,7 @@ _ROUTES: list[tuple[str, str]] = [
     ("POST", "/v1.0/devices/{id}/commands"),
     ("GET", "/v1.0/devices/{id}/door-lock/open-logs"),
     ("GET", "/v1.0/devices/{id}/door-lock/alarm-logs"),
+    *OFFLINE_ROUTES,
 ]
 
 
@@ -83,7 +86,7 @@ class _Answer(Exception):
         self.msg = msg
 
 
-class FakeTuyaCloud:
+class FakeTuyaCloud(TuyaOfflineMixin):
     """Fake Tuya cloud; see the module docstring."""
 
     ACCESS_ID = "fakeaccessid0123456"
@@ -116,6 +119,7 @@ class FakeTuyaCloud:
         self._ids = itertools.count(1001)
         self._runner: web.AppRunner | None = None
         self._stopping = asyncio.Event()
+        self._init_offline()
 
     # ------------------------------------------------------------- lifecycle
 
