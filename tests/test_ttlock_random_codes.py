@@ -6,6 +6,7 @@ the lock's side: ``enter_code`` types a code on the keypad.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
@@ -387,9 +388,17 @@ async def test_same_window_twice_is_refused_by_the_cloud(
         str(lock_id), first.code_id, through_gateway=False
     )
     # Even after a delete (wiki.beds24.com TTLock): a later hour works.
-    with pytest.raises(InvalidRequestError) as caught:
+    cloud.reset_calls()
+    with pytest.raises(OfflineCodeError) as caught:
         await client.async_get_random_code(str(lock_id), "B", request)
     assert caught.value.code == -3
+    assert caught.value.translation_key == "offline_window_taken"
+    assert caught.value.translation_placeholders == {
+        "start": "2026-01-05T09:00:00+00:00",
+        "end": "2026-01-07T09:00:00+00:00",
+    }
+    # It looked for a code of its own with that window first.
+    assert cloud.calls["/v3/lock/listKeyboardPwd"] == 1
     moved = _period(NOW, NOW + timedelta(days=2, hours=1))
     assert (await client.async_get_random_code(str(lock_id), "B", moved)).code
 
@@ -653,3 +662,111 @@ async def test_protocol_defaults_raise_not_supported() -> None:
         )
     with pytest.raises(NotSupportedError):
         await bare.async_revoke_offline_code("1", "2", through_gateway=False)
+
+
+# ----------------------------------------------------------------- faults
+
+
+async def test_lost_answer_is_recovered_on_retry(
+    cloud: FakeTTLockCloud, client: TTLockClient, lock_id: int
+) -> None:
+    """The cloud made the code but the answer never came: the retry adopts it
+    instead of failing on the window it now holds."""
+    request = _period(NOW, NOW + timedelta(days=2))
+    cloud.fail_after_create = 1
+    with pytest.raises(TransientError):
+        await client.async_get_random_code(str(lock_id), "Guest", request)
+    (made,) = cloud.passcodes[lock_id].values()
+    code = await client.async_get_random_code(str(lock_id), "Guest", request)
+    assert code.code_id == str(made["keyboardPwdId"])
+    assert code.code == made["keyboardPwd"]
+    assert (code.start, code.end) == (
+        datetime(2026, 1, 5, 9, tzinfo=UTC),
+        datetime(2026, 1, 7, 9, tzinfo=UTC),
+    )
+    assert code.offline is not None
+    assert len(cloud.passcodes[lock_id]) == 1
+
+
+async def test_someone_elses_code_in_the_window_is_not_adopted(
+    cloud: FakeTTLockCloud, client: TTLockClient, lock_id: int
+) -> None:
+    request = _period(NOW, NOW + timedelta(days=2))
+    await client.async_get_random_code(str(lock_id), "Anna", request)
+    with pytest.raises(OfflineCodeError) as caught:
+        await client.async_get_random_code(str(lock_id), "Bert", request)
+    assert caught.value.translation_key == "offline_window_taken"
+
+
+async def test_cancelled_mid_call_then_retried(
+    cloud: FakeTTLockCloud, client: TTLockClient, lock_id: int
+) -> None:
+    """A reload cancels the call while the cloud works on it; the cloud still
+    makes the code; the next attempt finds it."""
+    await client.async_login()
+    arrived, release, created = asyncio.Event(), asyncio.Event(), asyncio.Event()
+    passthrough = cloud._sleep
+    original = cloud._random_code_get
+
+    async def held(delay: float) -> None:
+        if not arrived.is_set():
+            arrived.set()
+            await release.wait()
+            return
+        await passthrough(delay)
+
+    def made(params: dict[str, str]) -> Any:
+        try:
+            return original(params)
+        finally:
+            created.set()
+
+    cloud._sleep = held  # type: ignore[method-assign]
+    cloud._random_code_get = made  # type: ignore[method-assign]
+    request = _period(NOW, NOW + timedelta(days=1))
+    task = asyncio.create_task(client.async_get_random_code(str(lock_id), "G", request))
+    await arrived.wait()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    release.set()
+    await created.wait()
+    assert len(cloud.passcodes[lock_id]) == 1
+    code = await client.async_get_random_code(str(lock_id), "G", request)
+    assert code.code_id == str(next(iter(cloud.passcodes[lock_id])))
+
+
+async def test_revoke_cancelled_mid_call_frees_the_lock(
+    cloud: FakeTTLockCloud, client: TTLockClient
+) -> None:
+    gateway = cloud.add_gateway()
+    lock_id = cloud.add_lock(name="Front", gateway_id=gateway)
+    code = await client.async_get_random_code(
+        str(lock_id), "Guest", _period(NOW, NOW + timedelta(days=3))
+    )
+    arrived, release = asyncio.Event(), asyncio.Event()
+    passthrough = cloud._sleep
+
+    async def held(delay: float) -> None:
+        if not arrived.is_set():
+            arrived.set()
+            await release.wait()
+            return
+        await passthrough(delay)
+
+    cloud._sleep = held  # type: ignore[method-assign]
+    task = asyncio.create_task(
+        client.async_revoke_offline_code(
+            str(lock_id), code.code_id, through_gateway=True
+        )
+    )
+    await arrived.wait()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    release.set()
+    result = await client.async_revoke_offline_code(
+        str(lock_id), code.code_id, through_gateway=False
+    )
+    assert result.cloud_deleted
+    assert not result.lock_deleted

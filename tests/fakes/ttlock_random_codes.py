@@ -99,6 +99,8 @@ class RandomCodesMixin:
         # Rewrites an answer before it is sent (tests make odd answers).
         self.random_answer: Callable[[dict[str, Any]], Any] | None = None
         self.no_passcode_data: set[int] = set()
+        # The next N codes are made but answered errcode 90000 (a lost answer).
+        self.fail_after_create = 0
         # What each lock accepts by itself: lock id -> digits -> state.
         self.lock_codes: dict[int, dict[str, dict[str, Any]]] = {}
         self._random_serial = 0
@@ -221,6 +223,9 @@ class RandomCodesMixin:
             "uses": 0,
         }
         answer: dict[str, Any] = {"keyboardPwd": digits, "keyboardPwdId": pwd_id}
+        if self.fail_after_create > 0:
+            self.fail_after_create -= 1
+            raise _refuse(90000, "Internal server error")
         if self.random_answer is not None:
             return self.random_answer(answer)
         return answer

@@ -49,11 +49,14 @@ from .ttlock_random import (
     DELETE_PATH,
     DELETE_THROUGH_GATEWAY,
     GET_PATH,
+    INVALID_PARAMETER,
     NO_PASSCODE_DATA,
     UNUSED_CODE,
+    find_listed_code,
     get_params,
     offline_kinds,
     passcode_from_answer,
+    window_taken,
 )
 from .ttlock_records import record_to_event
 
@@ -749,7 +752,20 @@ class TTLockClient(LockProvider):
                     "This lock was paired without the data random passcodes need",
                     err.code,
                 ) from None
-            raise
+            if err.code != INVALID_PARAMETER or plan.window.end is None:
+                raise
+            # A window the lock already has: ours when an earlier answer was
+            # lost (timeout, reload); adopt it rather than fail the guest.
+            listed = await self._call(
+                "GET",
+                "/v3/lock/listKeyboardPwd",
+                {"lockId": lock_id, "pageNo": 1, "pageSize": 100, "orderBy": 1},
+            )
+            found = find_listed_code(lock_id, name, request.kind, plan, listed)
+            if found is None:
+                raise window_taken(plan, err) from None
+            _LOGGER.debug("TTLock code for this window already made: adopted")
+            return found
         return passcode_from_answer(lock_id, name, request.kind, plan, payload)
 
     async def async_add_offline_code(

@@ -14,8 +14,21 @@ from datetime import UTC, datetime
 import re
 from typing import Any, Final
 
-from .bounds import InvalidAnswerError, opt_datetime_from_ms, opt_int, require_id
-from .models import CodePhase, OfflineKind, OfflineRules, Passcode, Repeat
+from .bounds import (
+    InvalidAnswerError,
+    clean_text,
+    opt_datetime_from_ms,
+    opt_int,
+    require_id,
+)
+from .models import (
+    CodePhase,
+    InvalidRequestError,
+    OfflineKind,
+    OfflineRules,
+    Passcode,
+    Repeat,
+)
 from .offline_codes import (
     FIRST_USE_WINDOW,
     ONE_TIME_WINDOW,
@@ -25,6 +38,7 @@ from .offline_codes import (
     TTLOCK_ONE_TIME,
     TTLOCK_PERIOD,
     TTLOCK_PERMANENT,
+    OfflineCodeError,
     TTLockPlan,
     code_kind,
     period_rules,
@@ -39,6 +53,12 @@ DELETE_PATH: Final = "/v3/keyboardPwd/delete"
 # or over Wi-Fi.
 DELETE_CLOUD_ONLY: Final = 1
 DELETE_THROUGH_GATEWAY: Final = 2
+
+# The general "invalid parameter": for a checked request, what the cloud
+# answers for a window already used on the lock, even by a deleted code
+# ("offline passcodes in one lock cannot share the same start and end time,
+# deleted ones included", wiki.beds24.com TTLock; the errcode is undocumented).
+INVALID_PARAMETER: Final = -3
 
 # "No password data of this lock" (ttlock/Android_SDK_Demo#18): the lock was
 # paired without the key data random passcodes need.
@@ -129,6 +149,49 @@ def passcode_from_answer(
         phase=CodePhase.DELIVERED,
         offline=window.rules,
     )
+
+
+def find_listed_code(
+    lock_id: str,
+    name: str,
+    kind: OfflineKind,
+    plan: TTLockPlan,
+    payload: Mapping[str, Any],
+) -> Passcode | None:
+    """Our code in a ``listKeyboardPwd`` page: a random code of this type,
+    window and name (the cloud lists the digits)."""
+    window = plan.window
+    entries = payload.get("list")
+    if window.end is None or not isinstance(entries, list):
+        return None
+    for entry in entries:
+        if (
+            isinstance(entry, Mapping)
+            and opt_int(entry.get("isCustom")) == 0
+            and opt_int(entry.get("keyboardPwdType")) == plan.pwd_type
+            and opt_int(entry.get("startDate")) == _ms(window.start)
+            and opt_int(entry.get("endDate")) == _ms(window.end)
+            and clean_text(entry.get("keyboardPwdName")) == name
+        ):
+            return passcode_from_answer(lock_id, name, kind, plan, entry)
+    return None
+
+
+def window_taken(plan: TTLockPlan, err: InvalidRequestError) -> OfflineCodeError:
+    """The refusal of a window the lock already used, as the user can fix it."""
+    window = plan.window
+    assert window.end is not None
+    start, end = window.start.isoformat(), window.end.isoformat()
+    error = OfflineCodeError(
+        "offline_window_taken",
+        f"TTLock refused the window {start} to {end} (errcode {err.code}): a lock "
+        "takes one offline code per start and end, deleted ones included; "
+        "move the end by an hour",
+        start=start,
+        end=end,
+    )
+    error.code = err.code
+    return error
 
 
 def listed_offline_rules(entry: Mapping[str, Any]) -> OfflineRules | None:
