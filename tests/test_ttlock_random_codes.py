@@ -176,6 +176,7 @@ async def test_period_code_opens_the_lock_without_a_gateway(
     assert code.offline == OfflineRules(
         first_use_by=datetime(2026, 1, 6, 14, tzinfo=UTC)
     )
+    assert code.end is not None
     assert cloud.passcodes[lock_id][int(code.code_id)]["endDate"] == ms(code.end)
     # The cloud rounds 15:20 down: at 15:10 the lock already takes it.
     assert cloud.enter_code(
@@ -655,7 +656,7 @@ async def test_protocol_defaults_raise_not_supported() -> None:
         provider = "bare"
         max_concurrency = 1
 
-    bare: Any = Bare()
+    bare: Any = Bare()  # type: ignore[abstract]
     with pytest.raises(NotSupportedError):
         await bare.async_add_offline_code(
             "1", "x", OfflineCodeRequest(OfflineKind.PERMANENT, NOW)

@@ -97,6 +97,8 @@ async def test_multiple_use_password_for_a_window(
         first_use_by=datetime(2026, 1, 6, 14, tzinfo=UTC)
     )
     assert code.code_id in cloud.offline_codes[device]
+    assert code.start is not None
+    assert code.end is not None
     # The lock is offline and has no gateway: it takes the code by itself.
     assert cloud.enter_offline(device, code.code, at=_s(code.start) + 60)
     assert cloud.enter_offline(device, code.code, at=_s(code.start) + 2 * 86400)

@@ -104,7 +104,7 @@ class TuyaOfflineMixin:
             raise _refuse(1109, f"param is illegal: {key}")
         if not 0 < value < 10_000_000_000:
             raise _refuse(1109, f"param is illegal: {key}")
-        return value // HOUR * HOUR
+        return int(value) // HOUR * HOUR
 
     async def _h_POST_v1_1_devices_id_door_lock_offline_temp_password(
         self, p: dict[str, str], q: Any, data: dict[str, Any]
@@ -215,8 +215,8 @@ class TuyaOfflineMixin:
         if not code["effective_time"] <= now < code["invalid_time"]:
             return False
         if code["type"] == "multiple":
-            return code["uses"] > 0 or now < code["effective_time"] + 24 * HOUR
-        return code["type"] == "dynamic" or code["uses"] == 0
+            return bool(code["uses"] > 0 or now < code["effective_time"] + 24 * HOUR)
+        return bool(code["type"] == "dynamic" or code["uses"] == 0)
 
     def offline_accepts(
         self, device_id: str, digits: str, *, at: float | None = None
