@@ -10,7 +10,10 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+if TYPE_CHECKING:
+    from .offline_codes import OfflineCodeRequest
 
 
 class ProviderError(Exception):
@@ -237,7 +240,43 @@ class CodeKind(StrEnum):
     PERIOD = "period"
     ONE_TIME = "one_time"
     CYCLIC = "cyclic"
+    # Entered on the keypad it makes the lock forget codes (TTLock's delete
+    # code, Tuya's clearing codes); never opens the door.
+    CLEAR = "clear"
     OTHER = "other"
+
+
+class OfflineKind(StrEnum):
+    """Kinds of codes the lock checks by itself, without a gateway.
+
+    The cloud computes them from key data it shares with the lock since
+    pairing (TTLock "random passcodes", Tuya "offline passwords"); see
+    docs/offline-codes.md for each cloud's rules.
+    """
+
+    ONE_TIME = "one_time"
+    PERIOD = "period"
+    PERMANENT = "permanent"
+    CYCLIC = "cyclic"
+    # A code that clears every (offline) code from the lock when entered.
+    CLEAR_ALL = "clear_all"
+    # A code that clears one offline code from the lock when entered (Tuya).
+    CLEAR_ONE = "clear_one"
+
+
+class Repeat(StrEnum):
+    """Days on which a cyclic offline code works (TTLock types 5-14)."""
+
+    WEEKEND = "weekend"
+    DAILY = "daily"
+    WORKDAY = "workday"
+    MONDAY = "monday"
+    TUESDAY = "tuesday"
+    WEDNESDAY = "wednesday"
+    THURSDAY = "thursday"
+    FRIDAY = "friday"
+    SATURDAY = "saturday"
+    SUNDAY = "sunday"
 
 
 class CodePhase(StrEnum):
@@ -295,6 +334,19 @@ class Capabilities:
     # False where a code starting with 0 would not arrive as typed (the gateway
     # service turns codes into integers: "0123" would become 123).
     code_leading_zero: bool = True
+    # Offline codes (no gateway needed) this lock accepts, by kind; empty when
+    # it has none or the cloud gives no sign that it has (then
+    # ``async_add_offline_code`` is not offered).
+    offline_codes: tuple[OfflineKind, ...] = ()
+    # Deleting a code through the cloud reaches the lock with nobody at the
+    # door (gateway, Wi-Fi, the cloud's own link; the code's phase says when it
+    # is done). Offline codes say so themselves: ``OfflineRules``.
+    codes_deletable_remotely: bool = False
+
+    @property
+    def custom_codes(self) -> bool:
+        """Codes with digits we choose can be uploaded (``async_add_code``)."""
+        return self.codes
 
 
 @dataclass(slots=True)
@@ -335,6 +387,47 @@ class Gateway:
 
 
 @dataclass(frozen=True, slots=True)
+class OfflineRules:
+    """How an offline code behaves on the lock (``Passcode.offline``).
+
+    The lock learns of such a code only when it is first entered; until then
+    nothing the cloud does reaches it, and without a gateway nothing ever does.
+    """
+
+    # The lock suspends the code unless it is entered at least once by then
+    # (TTLock: 24 h after the start, 6 h for one-time codes); None when the
+    # window ends first or no such rule applies.
+    first_use_by: datetime | None
+    # Works for one entry only (one-time and clearing codes).
+    single_use: bool = False
+    # A delete through the cloud makes the lock refuse it. False for every
+    # offline code we know: the lock accepts it until its window ends, a
+    # clearing code is entered, or the vendor app syncs the lock.
+    deletable_remotely: bool = False
+    # Cyclic codes: the days they work on; None otherwise.
+    repeat: Repeat | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OfflineRevocation:
+    """What revoking an offline code did (``async_revoke_offline_code``)."""
+
+    code_id: str
+    # The cloud marked it deleted (it leaves the cloud's list of codes).
+    cloud_deleted: bool
+    # The lock refuses it from now on (a gateway carried the delete).
+    lock_deleted: bool
+    # A clearing code to enter on the keypad to make the lock forget it (Tuya
+    # clear_one); None when the cloud gives none.
+    clear_code: Passcode | None = None
+
+    @property
+    def lock_still_accepts(self) -> bool:
+        """Whether the lock still opens with the code until it ends or is cleared."""
+        return not self.lock_deleted
+
+
+@dataclass(frozen=True, slots=True)
 class Passcode:
     """A keypad code stored on a lock."""
 
@@ -352,6 +445,13 @@ class Passcode:
     operation_stage: OperationStage | None = None
     # The cloud refuses to delete, freeze or change it (Dding's admin password).
     protected: bool = False
+    # Set for offline codes (computed by the cloud, checked by the lock).
+    offline: OfflineRules | None = None
+
+    @property
+    def is_offline(self) -> bool:
+        """Whether the lock checks this code by itself (no gateway involved)."""
+        return self.offline is not None
 
     @property
     def delivered(self) -> bool:
@@ -569,6 +669,27 @@ class LockProvider(Protocol):
 
     async def async_get_code_packet(self) -> CodePacket | None:
         """The account's paid code packet; ``None`` where the cloud has none."""
+
+    async def async_add_offline_code(
+        self, lock_id: str, name: str, request: OfflineCodeRequest
+    ) -> Passcode:
+        """Have the cloud compute an offline code (``Capabilities.offline_codes``).
+
+        Bad requests raise ``OfflineCodeError`` before any call. The answer
+        holds the digits (for the caller only), the window the lock will
+        apply (rounded as the cloud rounds) and its ``OfflineRules``.
+        """
+        raise NotSupportedError("This cloud has no offline codes")
+
+    async def async_revoke_offline_code(
+        self, lock_id: str, code_id: str, *, through_gateway: bool, name: str = ""
+    ) -> OfflineRevocation:
+        """Withdraw an offline code; the answer says what the lock still accepts.
+
+        ``through_gateway``: the lock is reachable (gateway or Wi-Fi), so the
+        cloud may try to carry the delete to it.
+        """
+        raise NotSupportedError("This cloud has no offline codes")
 
 
 # ------------------------------------------------------------------- push

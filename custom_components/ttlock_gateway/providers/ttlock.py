@@ -24,6 +24,7 @@ import aiohttp
 import orjson
 
 from .bounds import (
+    MAX_TEXT,
     InvalidAnswerError,
     clean_text,
     opt_int as bounds_opt_int,
@@ -45,11 +46,27 @@ from .models import (
     LockProvider,
     LockState,
     NotSupportedError,
+    OfflineRevocation,
     Passcode,
     ProviderError,
     RateLimitError,
     TransientError,
     WrongRegionError,
+)
+from .offline_codes import OfflineCodeRequest, check_name, ttlock_plan
+from .ttlock_random import (
+    DELETE_CLOUD_ONLY,
+    DELETE_PATH,
+    DELETE_THROUGH_GATEWAY,
+    GET_PATH,
+    INVALID_PARAMETER,
+    NO_PASSCODE_DATA,
+    UNUSED_CODE,
+    find_listed_code,
+    get_params,
+    offline_kinds,
+    passcode_from_answer,
+    window_taken,
 )
 from .ttlock_records import record_to_event
 
@@ -230,6 +247,8 @@ def capabilities_from_feature_value(raw: Any, *, has_gateway: bool) -> Capabilit
         codes=reachable,
         code_min_length=CODE_MIN_LENGTH,
         code_max_length=CODE_MAX_LENGTH,
+        offline_codes=offline_kinds(value),
+        codes_deletable_remotely=reachable,
     )
 
 
@@ -965,3 +984,79 @@ class TTLockClient(LockProvider):
     async def async_get_code_packet(self) -> CodePacket | None:
         """No paid code packets on this cloud."""
         return None
+
+    # ------------------------------------------------------------ offline codes
+
+    async def async_get_random_code(
+        self, lock_id: str, name: str, request: OfflineCodeRequest
+    ) -> Passcode:
+        """A random passcode the lock checks by itself: no gateway needed.
+
+        The request is checked against TTLock's rules before any call
+        (``OfflineCodeError``); the answer's window is the cloud's rounding.
+        """
+        check_name(name, max_length=MAX_TEXT)
+        plan = ttlock_plan(request, datetime.now(UTC))
+        try:
+            payload = await self._call(
+                "POST", GET_PATH, get_params(lock_id, name, plan)
+            )
+        except InvalidRequestError as err:
+            if err.code == NO_PASSCODE_DATA:
+                raise NotSupportedError(
+                    "This lock was paired without the data random passcodes need",
+                    err.code,
+                ) from None
+            if err.code != INVALID_PARAMETER or plan.window.end is None:
+                raise
+            # A window the lock already has: ours when an earlier answer was
+            # lost (timeout, reload); adopt it rather than fail the guest.
+            listed = await self._call(
+                "GET",
+                "/v3/lock/listKeyboardPwd",
+                {"lockId": lock_id, "pageNo": 1, "pageSize": 100, "orderBy": 1},
+            )
+            found = find_listed_code(lock_id, name, request.kind, plan, listed)
+            if found is None:
+                raise window_taken(plan, err) from None
+            _LOGGER.debug("TTLock code for this window already made: adopted")
+            return found
+        return passcode_from_answer(lock_id, name, request.kind, plan, payload)
+
+    async def async_add_offline_code(
+        self, lock_id: str, name: str, request: OfflineCodeRequest
+    ) -> Passcode:
+        """``LockProvider`` name of ``async_get_random_code``."""
+        return await self.async_get_random_code(lock_id, name, request)
+
+    async def async_revoke_offline_code(
+        self, lock_id: str, code_id: str, *, through_gateway: bool, name: str = ""
+    ) -> OfflineRevocation:
+        """Delete a random passcode; the answer says whether the lock forgot it.
+
+        Through a gateway (deleteType 2) the lock is told, once it knows the
+        code (it has been entered). Otherwise, and for a code never entered
+        (-3008), the cloud only marks it deleted (deleteType 1): the lock keeps
+        accepting it until its window ends or a delete code is entered.
+        """
+        if through_gateway:
+            try:
+                await self._gateway_call(
+                    "POST",
+                    DELETE_PATH,
+                    lock_id,
+                    {"keyboardPwdId": code_id, "deleteType": DELETE_THROUGH_GATEWAY},
+                )
+            except InvalidRequestError as err:
+                if err.code != UNUSED_CODE:
+                    raise
+                _LOGGER.debug("TTLock code never entered: deleting it in the cloud")
+            else:
+                return OfflineRevocation(code_id, cloud_deleted=True, lock_deleted=True)
+        await self._gateway_call(
+            "POST",
+            DELETE_PATH,
+            lock_id,
+            {"keyboardPwdId": code_id, "deleteType": DELETE_CLOUD_ONLY},
+        )
+        return OfflineRevocation(code_id, cloud_deleted=True, lock_deleted=False)

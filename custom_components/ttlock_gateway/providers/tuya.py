@@ -65,12 +65,15 @@ from .models import (
     LockEvent,
     LockProvider,
     NotSupportedError,
+    OfflineKind,
+    OfflineRevocation,
     Passcode,
     ProviderError,
     RateLimitError,
     SubscriptionError,
     TransientError,
 )
+from .offline_codes import OfflineCodeRequest, check_name
 from .tuya_crypto import (
     PIN_CASE_UPPER,
     decrypt_ticket_key,
@@ -94,6 +97,14 @@ from .tuya_mapping import (
     status_items,
     status_map,
     to_ms,
+)
+from .tuya_offline import (
+    DYNAMIC_PATH,
+    NAME_MAX_LENGTH,
+    OFFLINE_PATH,
+    dynamic_from_result,
+    passcode_from_result,
+    tuya_plan,
 )
 
 __all__ = [
@@ -947,3 +958,41 @@ class TuyaClient(LockProvider):
     async def async_get_code_packet(self) -> CodePacket | None:
         """No paid code packets on this cloud."""
         return None
+
+    # ------------------------------------------------------------ offline codes
+
+    async def async_add_offline_code(
+        self, lock_id: str, name: str, request: OfflineCodeRequest
+    ) -> Passcode:
+        """An offline temporary password (multiple, once or a clearing code).
+
+        Checked against Tuya's rules before any call (``OfflineCodeError``);
+        the window in the answer is the cloud's own.
+        """
+        check_name(name, max_length=NAME_MAX_LENGTH)
+        plan = tuya_plan(request, name, datetime.now(UTC))
+        result = await self._call(
+            "POST", OFFLINE_PATH.format(device_id=lock_id), json_body=plan.body
+        )
+        return passcode_from_result(lock_id, name, request.kind, plan, result)
+
+    async def async_revoke_offline_code(
+        self, lock_id: str, code_id: str, *, through_gateway: bool, name: str = ""
+    ) -> OfflineRevocation:
+        """A clearing code for one offline password (Tuya cannot delete them).
+
+        The lock keeps accepting the password until the clearing code is
+        entered on its keypad or the password's window ends.
+        """
+        request = OfflineCodeRequest(
+            OfflineKind.CLEAR_ONE, start=datetime.now(UTC), target_code_id=code_id
+        )
+        clear = await self.async_add_offline_code(lock_id, name, request)
+        return OfflineRevocation(
+            code_id, cloud_deleted=False, lock_deleted=False, clear_code=clear
+        )
+
+    async def async_get_dynamic_password(self, lock_id: str) -> tuple[str, datetime]:
+        """A dynamic password (digits, when it stops working: about 5 minutes)."""
+        result = await self._call("GET", DYNAMIC_PATH.format(device_id=lock_id))
+        return dynamic_from_result(result, datetime.now(UTC))
