@@ -5,6 +5,10 @@ loopback ports, seeds a small home, exposes a read-only ``GET /_sim/state`` on e
 port, and periodically pushes callbacks (TTLock record, Dding battery alarm,
 Dding ``lockerOpenAlarm``) to a webhook so the event flow is visible.
 
+``POST /_sim/fault`` (either port) injects the failures a real home meets, so the
+UI's queued codes, errors and repairs can be seen: an offline gateway, a busy
+gateway, a slow cloud, revoked tokens and a used-up API quota (docs/develop.md).
+
 Nothing in ``custom_components`` knows about this package: the integration only
 sees a ``base_url``, like every provider already has.
 """
@@ -42,6 +46,26 @@ RECORD_UNLOCK_BY_CODE = 4
 GUEST_CODE = "482915"
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+# Faults ``POST /_sim/fault`` accepts ({"fault": NAME, "on": true|false}).
+FAULTS = ("gateway_offline", "busy", "slow", "token_revoked", "quota")
+# TTLock Open API answers the faults are made of (reference/ttlock-open-api.md):
+# -3003 gateway busy, 30006 API call limit; Tuya 40000305 "request limit".
+_TTLOCK_BUSY = -3003
+_TTLOCK_QUOTA = 30006
+_TUYA_QUOTA = 40000305
+# Gateway-bound TTLock paths (the fake's list): the ones a busy gateway refuses.
+_GATEWAY_BOUND = frozenset(
+    {
+        "/v3/lock/unlock",
+        "/v3/lock/lock",
+        "/v3/keyboardPwd/add",
+        "/v3/keyboardPwd/delete",
+        "/v3/keyboardPwd/change",
+        "/v3/lock/configPassageMode",
+    }
+)
+SLOW_SECONDS = 8.0
 
 
 @dataclass
@@ -130,6 +154,7 @@ class Simulator:
         self._session: aiohttp.ClientSession | None = None
         self._tick = 0
         self._extra_pushes: set[asyncio.Task[None]] = set()
+        self.faults: set[str] = set()
 
     # --------------------------------------------------------------- lifecycle
 
@@ -142,11 +167,11 @@ class Simulator:
         cfg = self.config
         self.ttlock.base_url = await self._serve(
             cfg.ttlock_port,
-            self.ttlock._dispatch,
+            self._faulty(self.ttlock._dispatch, ttlock=True),
         )
         self.tuya.base_url = await self._serve(
             cfg.tuya_port,
-            self.tuya._handle,
+            self._faulty(self.tuya._handle, ttlock=False),
         )
         _LOGGER.info("TTLock cloud on %s", self.ttlock.base_url)
         _LOGGER.info("Tuya cloud on %s", self.tuya.base_url)
@@ -180,6 +205,8 @@ class Simulator:
     async def _serve(self, port: int, cloud_handler: Handler) -> str:
         app = web.Application()
         app.router.add_get("/_sim/state", self._state_view)
+        app.router.add_get("/_sim/fault", self._fault_view)
+        app.router.add_post("/_sim/fault", self._fault_view)
         app.router.add_route("*", "/{tail:.*}", cloud_handler)
         runner = web.AppRunner(app, shutdown_timeout=1.0, access_log=None)
         await runner.setup()
@@ -187,6 +214,81 @@ class Simulator:
         await site.start()
         self._runners.append(runner)
         return f"http://{self.config.host}:{port}"
+
+    # ------------------------------------------------------------------ faults
+
+    def set_fault(self, fault: str, on: bool) -> None:
+        """Turn one fault on or off (``ValueError`` for an unknown name)."""
+        if fault not in FAULTS:
+            raise ValueError(fault)
+        if fault == "token_revoked":
+            # Every access and refresh token stops working at once, as when the
+            # account's password is reset: the integration signs in again with
+            # the stored credentials, unnoticed. A one-off, never "on".
+            self.ttlock.revoke_tokens()
+            self.ttlock.revoke_refresh_tokens()
+            self.tuya.revoke_tokens()
+            return
+        if fault == "gateway_offline":
+            # The cloud answers -3002 for every gateway-bound call: codes are
+            # queued and retried, unlock says the gateway is offline.
+            for gateway in self.ttlock.gateways.values():
+                gateway["isOnline"] = 0 if on else 1
+        if on:
+            self.faults.add(fault)
+        else:
+            self.faults.discard(fault)
+
+    def _faulty(self, handler: Handler, *, ttlock: bool) -> Handler:
+        """The cloud's handler with the active faults in front of it."""
+
+        async def serve(request: web.Request) -> web.StreamResponse:
+            if "slow" in self.faults:
+                await asyncio.sleep(SLOW_SECONDS)
+            if "quota" in self.faults and request.path != "/oauth2/token":
+                if ttlock:
+                    return web.json_response(
+                        {"errcode": _TTLOCK_QUOTA, "errmsg": "API call limit exceeded"}
+                    )
+                return web.json_response(
+                    {
+                        "success": False,
+                        "code": _TUYA_QUOTA,
+                        "msg": "request limit exceeded",
+                        "t": int(time.time() * 1000),
+                    }
+                )
+            if ttlock and "busy" in self.faults and request.path in _GATEWAY_BOUND:
+                self.ttlock.calls[request.path] += 1
+                return web.json_response(
+                    {"errcode": _TTLOCK_BUSY, "errmsg": "gateway busy"}
+                )
+            return await handler(request)
+
+        return serve
+
+    async def _fault_view(self, request: web.Request) -> web.Response:
+        """GET: the active faults. POST {"fault": NAME, "on": bool}: change one."""
+        if request.method == "POST":
+            try:
+                body = await request.json()
+                fault = str(body["fault"])
+                on = bool(body.get("on", True))
+                if fault == "clear":
+                    for name in list(self.faults):
+                        self.set_fault(name, False)
+                else:
+                    self.set_fault(fault, on)
+            except (ValueError, KeyError, TypeError):
+                return web.json_response(
+                    {
+                        "error": 'body must be {"fault": NAME, "on": true|false}',
+                        "faults": [*FAULTS, "clear"],
+                    },
+                    status=400,
+                )
+            _LOGGER.info("faults now: %s", sorted(self.faults) or "none")
+        return web.json_response({"active": sorted(self.faults), "known": list(FAULTS)})
 
     # ------------------------------------------------------------------- state
 
@@ -233,6 +335,7 @@ class Simulator:
                 "devices": tuya_devices,
                 "calls": dict(self.tuya.calls),
             },
+            "faults": sorted(self.faults),
             "pushes": {
                 "webhook_configured": self.config.webhook_url is not None,
                 "interval": self.config.push_interval,

@@ -35,8 +35,20 @@ TUYA_WEBHOOK_ID = "sim-tuya-webhook"
 TTLOCK_ENTRY_ID = "01SIMTTLOCK0000000000000000"
 TUYA_ENTRY_ID = "01SIMTUYA000000000000000000"
 
-# Integrations whose packages the web UI needs (see ``missing_ui_requirements``).
-UI_DOMAINS = ("frontend", "conversation", "camera", "ffmpeg", "tts", "assist_pipeline")
+# Integrations whose packages the web UI needs (see ``missing_ui_requirements``),
+# and the entity platforms Home Assistant 2026.10 always loads (bootstrap's
+# DEFAULT_INTEGRATIONS) that import a package of their own: without it their
+# setup fails and leaves a persistent "Invalid config" notification.
+UI_DOMAINS = (
+    "frontend",
+    "conversation",
+    "camera",
+    "ffmpeg",
+    "tts",
+    "assist_pipeline",
+    "infrared",
+    "radio_frequency",
+)
 
 # ``default_config`` minus what needs packages this venv does not have
 # (assist_pipeline, conversation, cloud, dhcp, ssdp, stream, go2rtc, usb, file...).
@@ -122,7 +134,7 @@ def config_entries(ttlock_url: str, tuya_url: str) -> dict[str, Any]:
     )
     tuya = _entry(
         TUYA_ENTRY_ID,
-        "Tuya Cloud (simulator, 2 locks)",
+        "Tuya Cloud (simulator)",
         f"{FakeTuyaCloud.ACCESS_ID}_{FakeTuyaCloud.USER_UID}",
         {
             "provider": "tuya",

@@ -394,11 +394,29 @@ def test_dding_password_events() -> None:
     assert "123456" not in json.dumps(event.raw)
 
 
+def test_dding_open_detail() -> None:
+    """lockerOpenAlarm detail (source 2 = password) names the code used."""
+    detail = {"source": 2, "sourceid": 1020, "source_name": "Guest 1020"}
+    body = _json(_dding("lockerOpenAlarm", detail=detail))
+    (event,) = parse_callback(JSON_CT, body, now=NOW).events
+    assert event.method is UnlockMethod.CODE
+    assert event.code_id == "1020"
+    assert event.code_name == "Guest 1020"
+    assert event.code is None
+    body = _json(_dding("lockerOpenAlarm", detail={"source": 9, "sourceid": 1}))
+    (event,) = parse_callback(JSON_CT, body, now=NOW).events
+    assert event.method is UnlockMethod.UNKNOWN
+    assert event.code_id is None
+
+
 def test_dding_time_variants() -> None:
     """Seconds, milliseconds and a missing time (-> now)."""
-    body = _json(_dding("brokenAlarm", time=1_767_322_800_000))
+    body = _json(_dding("brokenAlarm", time=1_767_322_800_250))
     (event,) = parse_callback(JSON_CT, body, now=NOW).events
-    assert event.time == datetime(2026, 1, 2, 3, 0, tzinfo=UTC)
+    assert event.time == datetime(2026, 1, 2, 3, 0, 0, 250_000, tzinfo=UTC)
+    # The id holds whole seconds whatever the unit: the polled record of the
+    # same opening (6.11, in ms) gets the same id.
+    assert event.event_id == "dding:a1b2c3d4e5f6:1767322800:brokenAlarm"
     payload = _dding("brokenAlarm")
     del payload["time"]
     del payload["room_id"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 import json
+from pathlib import Path
 import socket
 from typing import Any
 from urllib.parse import urlencode
@@ -23,7 +24,6 @@ from pytest_homeassistant_custom_component.common import async_capture_events
 from custom_components.ttlock_gateway.const import (
     CONF_ACCESS_ID,
     CONF_ACCESS_SECRET,
-    CONF_ACTIVITY_INTERVAL,
     CONF_BASE_URL,
     CONF_CLEANUP_ALL,
     CONF_CLEANUP_INTERVAL,
@@ -31,7 +31,6 @@ from custom_components.ttlock_gateway.const import (
     CONF_CLIENT_SECRET,
     CONF_DATA_CENTER,
     CONF_EXPOSE_CODES,
-    CONF_LOCK_LIST_INTERVAL,
     CONF_PASSWORD_MD5,
     CONF_PROVIDER,
     CONF_REGION,
@@ -39,13 +38,12 @@ from custom_components.ttlock_gateway.const import (
     CONF_RETRY_INTERVAL,
     CONF_USER_UID,
     CONF_WEBHOOK_ID,
-    DEFAULT_ACTIVITY_INTERVAL,
     DEFAULT_CLEANUP_INTERVAL,
-    DEFAULT_LOCK_LIST_INTERVAL,
     DEFAULT_RETRY_ATTEMPTS,
     DEFAULT_RETRY_INTERVAL,
     DOMAIN,
     EVENT_LOCK,
+    LOCK_LIST_INTERVAL,
     PROVIDER_TTLOCK,
     PROVIDER_TUYA,
 )
@@ -114,6 +112,15 @@ def _keys(result: Any) -> set[str]:
     return {str(key) for key in result["data_schema"].schema}
 
 
+def _suggested(result: Any) -> dict[str, Any]:
+    """The values a form shows prefilled (suggested), by field."""
+    return {
+        str(key): key.description["suggested_value"]
+        for key in result["data_schema"].schema
+        if isinstance(key.description, dict) and "suggested_value" in key.description
+    }
+
+
 # --------------------------------------------------------------------- TTLock
 
 
@@ -155,10 +162,10 @@ async def test_ttlock_user_flow_creates_entry(
     # Never the plain password, under any key.
     assert CONF_PASSWORD not in entry.data
     assert ttlock_cloud.PASSWORD not in repr(dict(entry.data))
-    # No external URL is configured in the test instance: the path is shown.
-    assert result["description_placeholders"] == {
-        "webhook_url": f"/api/webhook/{webhook_id}"
-    }
+    # No external URL in the test instance: no useless relative path, the dialog
+    # says what to configure instead.
+    assert result["description"] == "no_external_url"
+    assert not result["description_placeholders"]
     # The flow proved the account: it logged in and listed the locks.
     assert ttlock_cloud.calls["/oauth2/token"] >= 1
     assert ttlock_cloud.calls["/v3/lock/list"] >= 1
@@ -224,8 +231,8 @@ async def test_ttlock_form(
             {CONF_CLIENT_SECRET: "invalid_client"},
         ),
         ({CONF_CLIENT_ID: "wrong-client"}, {CONF_CLIENT_SECRET: "invalid_client"}),
-        ({CONF_PASSWORD: "wrong password"}, {CONF_PASSWORD: "invalid_auth"}),
-        ({CONF_USERNAME: "stranger@example.com"}, {CONF_PASSWORD: "invalid_auth"}),
+        ({CONF_PASSWORD: "wrong password"}, {CONF_PASSWORD: "invalid_account"}),
+        ({CONF_USERNAME: "stranger@example.com"}, {CONF_PASSWORD: "invalid_account"}),
     ],
 )
 async def test_ttlock_bad_credentials_then_recover(
@@ -234,15 +241,28 @@ async def test_ttlock_bad_credentials_then_recover(
     change: dict[str, str],
     errors: dict[str, str],
 ) -> None:
-    """Bad app or account credentials show a field error; the form then succeeds."""
+    """Bad app or account credentials show a field error; the form then succeeds.
+
+    What was typed stays in the form (so the next submit is not refused for
+    empty required fields), except the secrets, which are never sent back.
+    """
     flow_id = await _start(hass, PROVIDER_TTLOCK)
-    result = await hass.config_entries.flow.async_configure(
-        flow_id, _ttlock_input(ttlock_cloud, **change)
-    )
+    entered = _ttlock_input(ttlock_cloud, **change)
+    result = await hass.config_entries.flow.async_configure(flow_id, entered)
     assert result["type"] is FlowResultType.FORM
     assert result["step_id"] == PROVIDER_TTLOCK
     assert result["errors"] == errors
     assert not hass.config_entries.async_entries(DOMAIN)
+    suggested = _suggested(result)
+    assert suggested == {
+        CONF_CLIENT_ID: entered[CONF_CLIENT_ID],
+        CONF_USERNAME: entered[CONF_USERNAME],
+        CONF_REGION: "eu",
+        CONF_BASE_URL: entered[CONF_BASE_URL],
+    }
+    shown = json.dumps(result, default=repr)
+    assert entered[CONF_PASSWORD] not in shown
+    assert entered[CONF_CLIENT_SECRET] not in shown
     result = await hass.config_entries.flow.async_configure(
         flow_id, _ttlock_input(ttlock_cloud)
     )
@@ -260,13 +280,14 @@ async def test_ttlock_cloud_errors(
     result = await hass.config_entries.flow.async_configure(
         flow_id, _ttlock_input(ttlock_cloud)
     )
-    assert result["errors"] == {"base": "cannot_connect"}
+    assert result["errors"] == {"base": "cannot_connect_url"}
     ttlock_cloud.set_outage(None)
 
     result = await hass.config_entries.flow.async_configure(
         flow_id, _ttlock_input(ttlock_cloud, **{CONF_BASE_URL: _closed_port_url()})
     )
-    assert result["errors"] == {"base": "cannot_connect"}
+    # An explicit address: nothing about the region in the error.
+    assert result["errors"] == {"base": "cannot_connect_url"}
 
     ttlock_cloud.fail("/v3/lock/list", 30006, "API limit reached")
     result = await hass.config_entries.flow.async_configure(
@@ -381,10 +402,11 @@ async def test_tuya_user_flow_creates_entry(
         CONF_BASE_URL: tuya_cloud.base_url,
         CONF_WEBHOOK_ID: webhook_id,
     }
-    assert "1 locks" in result["title"]
-    assert result["description_placeholders"] == {
-        "webhook_url": f"/api/webhook/{webhook_id}"
-    }
+    # No lock count in the title: it would go stale as locks come and go.
+    assert result["title"] == "Tuya Cloud (custom)"
+    # Tuya is polled: the dialog says so instead of asking for a callback URL.
+    assert result["description"] == "polled"
+    assert not result["description_placeholders"]
     assert entry.state is ConfigEntryState.LOADED
     assert hass.states.get("lock.garden_gate") is not None
 
@@ -436,24 +458,25 @@ async def test_tuya_errors_then_recover(
     result = await hass.config_entries.flow.async_configure(
         flow_id, _tuya_input(tuya_cloud, **{CONF_ACCESS_SECRET: "f" * 32})
     )
-    assert result["errors"] == {CONF_ACCESS_SECRET: "invalid_auth"}
+    assert result["errors"] == {CONF_ACCESS_SECRET: "invalid_access"}
 
     result = await hass.config_entries.flow.async_configure(
         flow_id, _tuya_input(tuya_cloud, **{CONF_ACCESS_ID: "someoneelse0000000"})
     )
-    assert result["errors"] == {CONF_ACCESS_SECRET: "invalid_auth"}
+    assert result["errors"] == {CONF_ACCESS_SECRET: "invalid_access"}
+    assert _suggested(result)[CONF_ACCESS_ID] == "someoneelse0000000"
 
     tuya_cloud.set_outage("disconnect")
     result = await hass.config_entries.flow.async_configure(
         flow_id, _tuya_input(tuya_cloud)
     )
-    assert result["errors"] == {"base": "cannot_connect"}
+    assert result["errors"] == {"base": "cannot_connect_url"}
     tuya_cloud.set_outage(None)
 
     result = await hass.config_entries.flow.async_configure(
         flow_id, _tuya_input(tuya_cloud, **{CONF_BASE_URL: _closed_port_url()})
     )
-    assert result["errors"] == {"base": "cannot_connect"}
+    assert result["errors"] == {"base": "cannot_connect_url"}
 
     tuya_cloud.fail("GET /v1.0/token", 429)
     result = await hass.config_entries.flow.async_configure(
@@ -535,7 +558,7 @@ async def test_ttlock_reauth(
     bad = await hass.config_entries.flow.async_configure(
         result["flow_id"], {**user_input, CONF_PASSWORD: "correct horse battery"}
     )
-    assert bad["errors"] == {CONF_PASSWORD: "invalid_auth"}
+    assert bad["errors"] == {CONF_PASSWORD: "invalid_account"}
 
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], user_input
@@ -654,13 +677,14 @@ async def test_ttlock_reconfigure(
     result = await entry.start_reconfigure_flow(hass)
     assert result["type"] is FlowResultType.FORM
     assert result["step_id"] == PROVIDER_TTLOCK
-    schema = result["data_schema"].schema
-    defaults = {str(k): k.default() for k in schema if callable(k.default)}
-    assert defaults[CONF_CLIENT_ID] == ttlock_cloud.CLIENT_ID
-    assert defaults[CONF_USERNAME] == ttlock_cloud.USERNAME
-    assert defaults[CONF_REGION] == "eu"
-    base_key = next(k for k in schema if str(k) == CONF_BASE_URL)
-    assert base_key.description == {"suggested_value": ttlock_cloud.base_url}
+    # The stored values, prefilled; the secrets are not sent to the browser.
+    assert _suggested(result) == {
+        CONF_CLIENT_ID: ttlock_cloud.CLIENT_ID,
+        CONF_USERNAME: ttlock_cloud.USERNAME,
+        CONF_REGION: "eu",
+        CONF_BASE_URL: ttlock_cloud.base_url,
+    }
+    assert ttlock_cloud.CLIENT_SECRET not in json.dumps(result, default=repr)
 
     ttlock_cloud.CLIENT_SECRET = "rotated-secret-0123456789abcdef00"  # type: ignore[misc]
     result = await hass.config_entries.flow.async_configure(
@@ -739,10 +763,18 @@ async def test_tuya_reconfigure_wrong_account(
 async def test_options_flow_saves_every_option_and_reloads(
     hass: HomeAssistant, ttlock_cloud: FakeTTLockCloud
 ) -> None:
-    """Every option is stored as a number/bool and the reloaded entry uses them."""
+    """Every option is stored as a number/bool and the reloaded entry uses them.
+
+    No polling intervals: the schedules are fixed (Home Assistant's rule), and an
+    entry saved by an older version loses its interval options on the next save.
+    """
     entry = await _ttlock_entry(hass, ttlock_cloud)
+    hass.config_entries.async_update_entry(
+        entry, options={"lock_list_interval": 15, "activity_interval": 30}
+    )
+    await hass.async_block_till_done()
     coordinator = entry.runtime_data.coordinator
-    assert coordinator.update_interval == timedelta(minutes=DEFAULT_LOCK_LIST_INTERVAL)
+    assert coordinator.update_interval == LOCK_LIST_INTERVAL
 
     result = await hass.config_entries.options.async_init(entry.entry_id)
     assert result["type"] is FlowResultType.FORM
@@ -751,8 +783,6 @@ async def test_options_flow_saves_every_option_and_reloads(
         str(k): k.default() for k in result["data_schema"].schema if callable(k.default)
     }
     assert defaults == {
-        CONF_LOCK_LIST_INTERVAL: DEFAULT_LOCK_LIST_INTERVAL,
-        CONF_ACTIVITY_INTERVAL: DEFAULT_ACTIVITY_INTERVAL,
         CONF_CLEANUP_INTERVAL: DEFAULT_CLEANUP_INTERVAL,
         CONF_RETRY_INTERVAL: DEFAULT_RETRY_INTERVAL,
         CONF_RETRY_ATTEMPTS: DEFAULT_RETRY_ATTEMPTS,
@@ -761,8 +791,6 @@ async def test_options_flow_saves_every_option_and_reloads(
     }
 
     new_options = {
-        CONF_LOCK_LIST_INTERVAL: 30.0,
-        CONF_ACTIVITY_INTERVAL: 120.0,
         CONF_CLEANUP_INTERVAL: 720.0,
         CONF_RETRY_INTERVAL: 5.0,
         CONF_RETRY_ATTEMPTS: 3.0,
@@ -775,8 +803,6 @@ async def test_options_flow_saves_every_option_and_reloads(
     await hass.async_block_till_done()
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert entry.options == {
-        CONF_LOCK_LIST_INTERVAL: 30,
-        CONF_ACTIVITY_INTERVAL: 120,
         CONF_CLEANUP_INTERVAL: 720,
         CONF_RETRY_INTERVAL: 5,
         CONF_RETRY_ATTEMPTS: 3,
@@ -786,19 +812,17 @@ async def test_options_flow_saves_every_option_and_reloads(
     assert all(
         type(entry.options[key]) is int
         for key in (
-            CONF_LOCK_LIST_INTERVAL,
-            CONF_ACTIVITY_INTERVAL,
             CONF_CLEANUP_INTERVAL,
             CONF_RETRY_INTERVAL,
             CONF_RETRY_ATTEMPTS,
         )
     )
-    # The entry reloaded: a new coordinator with the new schedules.
+    # The entry reloaded: a new coordinator, on the documented schedules.
     assert entry.state is ConfigEntryState.LOADED
     new_coordinator = entry.runtime_data.coordinator
     assert new_coordinator is not coordinator
-    assert new_coordinator.update_interval == timedelta(minutes=30)
-    assert new_coordinator.activity_interval == timedelta(minutes=120)
+    assert new_coordinator.update_interval == timedelta(hours=1)
+    assert new_coordinator.activity_interval == timedelta(hours=6)
     queue = entry.runtime_data.code_queue
     assert queue.retry_interval == timedelta(minutes=5)
     assert queue.retry_attempts == 3
@@ -817,9 +841,8 @@ async def test_options_flow_saves_every_option_and_reloads(
 @pytest.mark.parametrize(
     ("key", "value"),
     [
-        (CONF_LOCK_LIST_INTERVAL, 5),
-        (CONF_LOCK_LIST_INTERVAL, 5000),
-        (CONF_ACTIVITY_INTERVAL, 10),
+        (CONF_CLEANUP_INTERVAL, 5),
+        (CONF_CLEANUP_INTERVAL, 50000),
         (CONF_RETRY_ATTEMPTS, 0),
         (CONF_RETRY_INTERVAL, 0),
     ],
@@ -827,12 +850,10 @@ async def test_options_flow_saves_every_option_and_reloads(
 async def test_options_flow_rejects_out_of_range(
     hass: HomeAssistant, ttlock_cloud: FakeTTLockCloud, key: str, value: int
 ) -> None:
-    """A lock-list interval below 15 minutes would burn the API quota: refused."""
+    """A clean-up more often than hourly would burn the API quota: refused."""
     entry = await _ttlock_entry(hass, ttlock_cloud)
     result = await hass.config_entries.options.async_init(entry.entry_id)
     options = {
-        CONF_LOCK_LIST_INTERVAL: 60,
-        CONF_ACTIVITY_INTERVAL: 360,
         CONF_CLEANUP_INTERVAL: 1440,
         CONF_RETRY_INTERVAL: 20,
         CONF_RETRY_ATTEMPTS: 5,
@@ -902,8 +923,6 @@ async def test_expose_codes_option_takes_effect(
     result = await hass.config_entries.options.async_configure(
         result["flow_id"],
         {
-            CONF_LOCK_LIST_INTERVAL: 60,
-            CONF_ACTIVITY_INTERVAL: 360,
             CONF_CLEANUP_INTERVAL: 1440,
             CONF_RETRY_INTERVAL: 20,
             CONF_RETRY_ATTEMPTS: 5,
@@ -936,3 +955,125 @@ async def test_ttlock_wrong_region_names_the_other_region(
         flow_id, _ttlock_input(ttlock_cloud)
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
+
+
+async def test_ttlock_reconfigure_keeps_secrets_left_empty(
+    hass: HomeAssistant, ttlock_cloud: FakeTTLockCloud
+) -> None:
+    """Changing only the address needs no secret retyped: empty keeps the stored ones."""
+    entry = await _ttlock_entry(hass, ttlock_cloud)
+    before = dict(entry.data)
+    result = await entry.start_reconfigure_flow(hass)
+    secret_keys = {
+        str(k): type(k).__name__
+        for k in result["data_schema"].schema
+        if str(k) in (CONF_CLIENT_SECRET, CONF_PASSWORD)
+    }
+    assert secret_keys == {CONF_CLIENT_SECRET: "Optional", CONF_PASSWORD: "Optional"}
+    moved = f"{ttlock_cloud.base_url}/"
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        {
+            CONF_CLIENT_ID: ttlock_cloud.CLIENT_ID,
+            CONF_USERNAME: ttlock_cloud.USERNAME,
+            CONF_REGION: "eu",
+            CONF_BASE_URL: moved,
+        },
+    )
+    await hass.async_block_till_done()
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reconfigure_successful"
+    # Home Assistant's own translated message (the integration has none).
+    assert result["translation_domain"] == "homeassistant"
+    assert entry.data == {**before, CONF_BASE_URL: moved}
+    assert entry.state is ConfigEntryState.LOADED
+
+
+async def test_tuya_reconfigure_keeps_secret_left_empty(
+    hass: HomeAssistant, tuya_cloud: FakeTuyaCloud
+) -> None:
+    """The access secret stays as stored when the field is left empty."""
+    entry = await _tuya_entry(hass, tuya_cloud)
+    result = await entry.start_reconfigure_flow(hass)
+    assert CONF_ACCESS_SECRET not in _suggested(result)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        {
+            CONF_ACCESS_ID: tuya_cloud.ACCESS_ID,
+            CONF_ACCESS_SECRET: "",
+            CONF_DATA_CENTER: "eu",
+            CONF_BASE_URL: tuya_cloud.base_url,
+        },
+    )
+    await hass.async_block_till_done()
+    assert result["reason"] == "reconfigure_successful"
+    assert entry.data[CONF_ACCESS_SECRET] == tuya_cloud.ACCESS_SECRET
+
+
+@pytest.mark.parametrize(
+    "url", ["not a url", "euapi.ttlock.com", "ftp://euapi.ttlock.com", "https://"]
+)
+async def test_malformed_api_address_is_refused_before_the_cloud(
+    hass: HomeAssistant, ttlock_cloud: FakeTTLockCloud, url: str
+) -> None:
+    """A malformed address says "not a valid URL" and reaches no cloud."""
+    flow_id = await _start(hass, PROVIDER_TTLOCK)
+    ttlock_cloud.reset_calls()
+    result = await hass.config_entries.flow.async_configure(
+        flow_id, _ttlock_input(ttlock_cloud, **{CONF_BASE_URL: url})
+    )
+    assert result["errors"] == {CONF_BASE_URL: "invalid_url"}
+    assert ttlock_cloud.total_calls == 0
+    assert _suggested(result)[CONF_BASE_URL] == url
+
+
+async def test_new_account_needs_its_secrets(
+    hass: HomeAssistant, ttlock_cloud: FakeTTLockCloud
+) -> None:
+    """Blank secrets of a new account are refused before any call."""
+    flow_id = await _start(hass, PROVIDER_TTLOCK)
+    ttlock_cloud.reset_calls()
+    result = await hass.config_entries.flow.async_configure(
+        flow_id,
+        _ttlock_input(ttlock_cloud, **{CONF_CLIENT_SECRET: " ", CONF_PASSWORD: ""}),
+    )
+    assert result["errors"] == {
+        CONF_CLIENT_SECRET: "required",
+        CONF_PASSWORD: "required",
+    }
+    assert ttlock_cloud.total_calls == 0
+
+
+async def test_tuya_wrong_uid_is_said_about_the_uid(
+    hass: HomeAssistant, tuya_cloud: FakeTuyaCloud
+) -> None:
+    """A UID that is not linked to the project is not "credentials rejected"."""
+    flow_id = await _start(hass, PROVIDER_TUYA)
+    result = await hass.config_entries.flow.async_configure(
+        flow_id, _tuya_input(tuya_cloud, **{CONF_USER_UID: "eu1700000000000nope"})
+    )
+    assert result["errors"] == {CONF_USER_UID: "invalid_uid"}
+    assert _suggested(result)[CONF_USER_UID] == "eu1700000000000nope"
+    result = await hass.config_entries.flow.async_configure(
+        flow_id, _tuya_input(tuya_cloud, **{CONF_USER_UID: tuya_cloud.USER_UID})
+    )
+    await hass.async_block_till_done()
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+
+
+async def test_ttlock_final_dialog_names_the_callback_url(
+    hass: HomeAssistant, ttlock_cloud: FakeTTLockCloud
+) -> None:
+    """Every create-entry dialog the flow can end in has its text."""
+    strings = json.loads(
+        (
+            Path(__file__).parent.parent
+            / "custom_components"
+            / "ttlock_gateway"
+            / "strings.json"
+        ).read_text("utf-8")
+    )
+    dialogs = strings["config"]["create_entry"]
+    assert {"default", "no_external_url", "polled"} <= set(dialogs)
+    assert "{webhook_url}" in dialogs["default"]
+    assert "/api/webhook" not in dialogs["no_external_url"]

@@ -23,6 +23,7 @@ from tests.common import (
 )
 from tests.fakes.ttlock_cloud import FakeTTLockCloud
 from tests.fakes.tuya_cloud import FakeTuyaCloud
+from tests.ha_reports import HomeAssistantReport
 
 
 async def _advance(
@@ -106,6 +107,14 @@ async def test_history_before_setup_sets_state_without_events(
     assert events == []
 
 
+# Issue 14 replaces async_update_device(remove_config_entry_id=...), which Home
+# Assistant reports as deprecated (tests/ha_reports.py makes that a failure).
+# Strict: once issue 14 lands this passes and the mark must go.
+@pytest.mark.xfail(
+    strict=True,
+    raises=HomeAssistantReport,
+    reason="issue 14: stale devices removed with a deprecated device-registry call",
+)
 async def test_locks_added_and_removed_between_polls(
     hass: HomeAssistant,
     ttlock_cloud: FakeTTLockCloud,

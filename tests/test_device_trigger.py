@@ -8,7 +8,10 @@ from urllib.parse import urlencode
 
 from aiohttp.test_utils import TestClient
 from homeassistant.components import automation
-from homeassistant.components.device_automation import DeviceAutomationType
+from homeassistant.components.device_automation import (
+    DeviceAutomationType,
+    InvalidDeviceAutomationConfig,
+)
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr
 from homeassistant.setup import async_setup_component
@@ -22,7 +25,10 @@ from pytest_homeassistant_custom_component.common import (
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.ttlock_gateway.const import DOMAIN
-from custom_components.ttlock_gateway.device_trigger import TRIGGERS
+from custom_components.ttlock_gateway.device_trigger import (
+    TRIGGERS,
+    async_validate_trigger_config,
+)
 from tests.common import (
     TTLOCK_WEBHOOK_ID,
     TTLockHome,
@@ -257,3 +263,24 @@ async def test_invalid_trigger_config_rejected(
         state = hass.states.get(entity_id)
         assert state is not None
         assert state.state == "unavailable"
+
+
+async def test_gateway_trigger_error_is_translated(
+    hass: HomeAssistant, home: tuple[TTLockHome, MockConfigEntry]
+) -> None:
+    """The refusal names the device and comes from strings.json, not English code."""
+    seeded, entry = home
+    gateway = device_id(hass, entry, f"gateway_{seeded.gateway}")
+    with pytest.raises(InvalidDeviceAutomationConfig) as err:
+        await async_validate_trigger_config(
+            hass,
+            {
+                "platform": "device",
+                "domain": DOMAIN,
+                "device_id": gateway,
+                "type": "unlocked",
+            },
+        )
+    assert err.value.translation_domain == DOMAIN
+    assert err.value.translation_key == "trigger_device_not_a_lock"
+    assert err.value.translation_placeholders == {"device_id": gateway}

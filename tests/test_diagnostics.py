@@ -72,7 +72,7 @@ async def test_entry_and_device_diagnostics(
     hass.config.external_url = EXTERNAL_URL
     home = seed_ttlock_home(ttlock_cloud)
     entry = await setup_entry(
-        hass, ttlock_data(ttlock_cloud), options={"lock_list_interval": 30}
+        hass, ttlock_data(ttlock_cloud), options={"retry_attempts": 3}
     )
     # As the config flow names a TTLock entry: after the account's login.
     hass.config_entries.async_update_entry(entry, title=ttlock_cloud.USERNAME)
@@ -105,7 +105,7 @@ async def test_entry_and_device_diagnostics(
     }
     assert diag["entry"]["data"]["webhook_id"] == "**REDACTED**"
     assert diag["entry"]["data"]["client_secret"] == "**REDACTED**"
-    assert diag["entry"]["options"] == {"lock_list_interval": 30}
+    assert diag["entry"]["options"] == {"retry_attempts": 3}
     front = next(lock for lock in diag["locks"] if lock["lock_id"] == str(home.front))
     last = front["activity"]["last_event"]
     assert last["type"] == "unlocked"
@@ -113,7 +113,9 @@ async def test_entry_and_device_diagnostics(
     assert "code" not in last
     assert front["battery"] == 64
     assert front["capabilities"]["remote_unlock"] is True
-    assert diag["api_budget"]["lock_list_interval_minutes"] == 30
+    # The documented schedules: an hourly lock list, activity every 6 hours.
+    assert diag["api_budget"]["lock_list_interval_minutes"] == 60
+    assert diag["api_budget"]["activity_interval_minutes"] == 360
     assert len(diag["gateways"]) == 1
     # The fake cloud listens on a random port.
     assert diag == snapshot(name="entry", exclude=props("base_url"))

@@ -25,8 +25,12 @@ from homeassistant.helpers import (
     issue_registry as ir,
 )
 import pytest
-from pytest_homeassistant_custom_component.common import async_fire_time_changed
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_fire_time_changed,
+)
 
+from custom_components.ttlock_gateway.const import DOMAIN
 from tests.common import seed_ttlock_home, setup_entry, ttlock_data
 from tests.fakes.ttlock_cloud import FakeTTLockCloud
 
@@ -123,8 +127,8 @@ async def test_remote_lock_where_supported(
     ("setup_fault", "translation_key"),
     [
         ("remote_disabled", "not_supported"),
-        ("gateway_offline", "lock_unreachable"),
-        ("no_gateway", "lock_unreachable"),
+        ("gateway_offline", "gateway_offline"),
+        ("no_gateway", "lock_no_gateway"),
         ("rate_limit", "rate_limited"),
         ("cloud_down", "cannot_connect"),
         ("bad_param", "action_failed"),
@@ -157,6 +161,13 @@ async def test_unlock_failures_tell_the_user_what_to_do(
         await _unlock(hass, entity_id)
     assert err.value.translation_key == translation_key
     assert str(err.value)  # translated text, not an empty message
+    # Fixable by the user (a setting in the app, pairing a gateway): a
+    # ServiceValidationError, not an internal error (HTTP 500, ERROR log line).
+    assert isinstance(err.value, ServiceValidationError) == (
+        setup_fault in ("remote_disabled", "no_gateway")
+    )
+    # The cloud's English errmsg is never put into the translated message.
+    assert "reason" not in (err.value.translation_placeholders or {})
     assert ttlock_cloud.unlocks == []
     assert hass.states.get(entity_id).state == STATE_UNKNOWN
 
@@ -210,7 +221,7 @@ async def test_passage_mode_failure_keeps_state(
             {ATTR_ENTITY_ID: "switch.front_door_passage_mode"},
             blocking=True,
         )
-    assert err.value.translation_key == "lock_unreachable"
+    assert err.value.translation_key == "gateway_offline"
     assert hass.states.get("switch.front_door_passage_mode").state == STATE_OFF
 
 
@@ -220,7 +231,21 @@ async def test_last_activity_from_records(
     """Records polled at setup give the state and the last activity."""
     home = seed_ttlock_home(ttlock_cloud)
     ttlock_cloud.add_record(home.back, 4, username="Guest", keyboard_pwd="123456")
-    await setup_entry(hass, ttlock_data(ttlock_cloud))
+    data = ttlock_data(ttlock_cloud)
+    entry = MockConfigEntry(
+        domain=DOMAIN, title="Test account", data=data, unique_id="acct"
+    )
+    entry.add_to_hass(hass)
+    # Disabled by default (the event entity has the same); the user enabled it.
+    er.async_get(hass).async_get_or_create(
+        "sensor",
+        DOMAIN,
+        f"acct_{home.back}_last_activity",
+        config_entry=entry,
+        suggested_object_id="back_door_last_activity",
+    )
+    await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
 
     state = hass.states.get("sensor.back_door_last_activity")
     assert state.state != STATE_UNKNOWN
@@ -238,7 +263,7 @@ async def test_remote_unlock_disabled_raises_repair_until_it_works(
     issue_id = f"remote_unlock_disabled_{entry.unique_id}_{home.back}"
     issues = ir.async_get(hass)
 
-    with pytest.raises(HomeAssistantError):
+    with pytest.raises(ServiceValidationError):
         await _unlock(hass, "lock.back_door")
     issue = issues.async_get_issue("ttlock_gateway", issue_id)
     assert issue is not None

@@ -1,32 +1,30 @@
-"""Logbook: lock events read as sentences ("Front door unlocked by code (Guest)")."""
+"""Logbook: one row per real event, as the UI reads it through /api/logbook.
+
+Events of known locks are shown by their event entity (translated, Home
+Assistant's casing); the integration adds no row of its own for them. Events
+from senders that match no lock get one logbook_entry row with a real name.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import timedelta
 import json
 from typing import Any
 from urllib.parse import urlencode
 
 from aiohttp.test_utils import TestClient
-from homeassistant.components.logbook import (
-    LOGBOOK_ENTRY_ENTITY_ID,
-    LOGBOOK_ENTRY_MESSAGE,
-    LOGBOOK_ENTRY_NAME,
-)
-from homeassistant.core import Event, HomeAssistant
+from homeassistant.core import HomeAssistant
 from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
 import pytest
-from pytest_homeassistant_custom_component.common import async_capture_events
 from pytest_homeassistant_custom_component.components.recorder.common import (
     async_wait_recording_done,
 )
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
-from custom_components.ttlock_gateway import logbook as ttlock_logbook
-from custom_components.ttlock_gateway.const import DOMAIN, EVENT_LOCK
-from custom_components.ttlock_gateway.providers.models import EventType
+from custom_components.ttlock_gateway.const import DOMAIN
+from custom_components.ttlock_gateway.providers.models import EventType, LockEvent
+from custom_components.ttlock_gateway.unknown_sender import describe, sender_name
 from tests.common import TTLOCK_WEBHOOK_ID, seed_ttlock_home, setup_entry, ttlock_data
 from tests.fakes.ttlock_cloud import FakeTTLockCloud
 
@@ -40,13 +38,13 @@ def auto_enable_custom_integrations(
     """As in conftest, but the recorder's database comes before hass."""
 
 
-async def push_code_unlock(client: TestClient, lock_id: int, success: int = 1) -> None:
+async def push_code_unlock(client: TestClient, lock_id: int) -> None:
     """The guest's keypad code, a minute ago."""
-    when = int(dt_util.utcnow().timestamp() * 1000) - 60_000 + success
+    when = int(dt_util.utcnow().timestamp() * 1000) - 60_000
     record = {
         "lockId": lock_id,
         "recordType": 4,
-        "success": success,
+        "success": 1,
         "username": "Guest",
         "keyboardPwd": GUEST_CODE,
         "lockDate": when,
@@ -59,9 +57,9 @@ async def push_code_unlock(client: TestClient, lock_id: int, success: int = 1) -
     assert resp.status == 200
 
 
-async def push_dding(client: TestClient, event: str, uuid: str) -> None:
+async def push_dding(client: TestClient, event: str, uuid: str, nickname: str) -> None:
     """A Dding alarm."""
-    body = {"event": event, "uuid": uuid, "home_id": "h", "nickname": "Garage"}
+    body = {"event": event, "uuid": uuid, "home_id": "h", "nickname": nickname}
     resp = await client.post(
         f"/api/webhook/{TTLOCK_WEBHOOK_ID}",
         data=json.dumps(body),
@@ -70,105 +68,98 @@ async def push_dding(client: TestClient, event: str, uuid: str) -> None:
     assert resp.status == 200
 
 
-def describer(hass: HomeAssistant) -> Callable[[Event], dict[str, str | None]]:
-    """The callback our platform registers with the logbook."""
-    found: dict[tuple[str, str], Callable[[Event], dict[str, str | None]]] = {}
-
-    def register(
-        domain: str, event_type: str, describe: Callable[[Event], Any]
-    ) -> None:
-        found[(domain, event_type)] = describe
-
-    ttlock_logbook.async_describe_events(hass, register)
-    assert list(found) == [(DOMAIN, EVENT_LOCK)]
-    return found[(DOMAIN, EVENT_LOCK)]
-
-
-async def test_describe_pushed_events(
-    hass: HomeAssistant,
-    ttlock_cloud: FakeTTLockCloud,
-    hass_client_no_auth: ClientSessionGenerator,
-) -> None:
-    """Real bus events from the webhook, described."""
-    home = seed_ttlock_home(ttlock_cloud)
-    await setup_entry(hass, ttlock_data(ttlock_cloud))
-    events = async_capture_events(hass, EVENT_LOCK)
-    client = await hass_client_no_auth()
-    await push_code_unlock(client, home.front)
-    await push_code_unlock(client, home.back, success=0)
-    await push_dding(client, "brokenAlarm", ttlock_cloud.locks[home.shed]["lockMac"])
-    await push_dding(client, "brokenAlarm", "unknown-uuid")
+async def _logbook(
+    hass: HomeAssistant, hass_client: ClientSessionGenerator, start: Any
+) -> list[dict[str, Any]]:
     await hass.async_block_till_done()
-    describe = describer(hass)
-
-    described = [describe(event) for event in events]
-    assert described == [
-        {
-            LOGBOOK_ENTRY_NAME: "Front door",
-            LOGBOOK_ENTRY_MESSAGE: "unlocked by code (Guest)",
-            LOGBOOK_ENTRY_ENTITY_ID: "lock.front_door",
-        },
-        {
-            LOGBOOK_ENTRY_NAME: "Back door",
-            LOGBOOK_ENTRY_MESSAGE: "wrong code entered (Guest)",
-            LOGBOOK_ENTRY_ENTITY_ID: "lock.back_door",
-        },
-        {
-            LOGBOOK_ENTRY_NAME: "Shed",
-            LOGBOOK_ENTRY_MESSAGE: "tamper alarm",
-            LOGBOOK_ENTRY_ENTITY_ID: "lock.shed",
-        },
-        # A lock we do not know: the name its cloud gave it.
-        {
-            LOGBOOK_ENTRY_NAME: "Garage",
-            LOGBOOK_ENTRY_MESSAGE: "tamper alarm",
-            LOGBOOK_ENTRY_ENTITY_ID: None,
-        },
-    ]
-    for entry in described:
-        assert GUEST_CODE not in json.dumps(entry)
+    await async_wait_recording_done(hass)
+    api = await hass_client()
+    resp = await api.get(f"/api/logbook/{start.isoformat()}")
+    assert resp.status == 200
+    entries: list[dict[str, Any]] = await resp.json()
+    return entries
 
 
-def test_every_event_type_has_words() -> None:
-    """No event type falls back to its raw value."""
-    for event_type in EventType:
-        message = ttlock_logbook.describe(
-            {"type": event_type.value, "method": "unknown"}, "Door"
-        )[LOGBOOK_ENTRY_MESSAGE]
-        assert message
-        assert "_" not in message
-    assert (
-        ttlock_logbook.describe(
-            {"type": "unlocked", "method": "remote", "code_name": "Booking 17"}, "Door"
-        )[LOGBOOK_ENTRY_MESSAGE]
-        == "unlocked remotely (Booking 17)"
-    )
+def _rows_of(entries: list[dict[str, Any]], prefix: str) -> list[dict[str, Any]]:
+    return [e for e in entries if str(e.get("entity_id") or "").startswith(prefix)]
 
 
-async def test_logbook_api_shows_sentence(
+async def test_one_row_per_event(
     recorder_mock: Any,
     hass: HomeAssistant,
     ttlock_cloud: FakeTTLockCloud,
     hass_client: ClientSessionGenerator,
     hass_client_no_auth: ClientSessionGenerator,
 ) -> None:
-    """Through the recorder and the logbook API, as the UI reads it."""
+    """A keypad unlock: the lock's new state and one event row, nothing doubled."""
     assert await async_setup_component(hass, "logbook", {})
     home = seed_ttlock_home(ttlock_cloud)
     await setup_entry(hass, ttlock_data(ttlock_cloud))
     start = dt_util.utcnow() - timedelta(minutes=5)
     client = await hass_client_no_auth()
-    await push_code_unlock(client, home.front)
-    await hass.async_block_till_done()
-    await async_wait_recording_done(hass)
+    # The back door: no auto-lock, so it stays unlocked.
+    await push_code_unlock(client, home.back)
+    entries = await _logbook(hass, hass_client, start)
 
-    api = await hass_client()
-    resp = await api.get(f"/api/logbook/{start.isoformat()}")
-    assert resp.status == 200
-    entries = await resp.json()
-    ours = [e for e in entries if e.get("domain") == DOMAIN]
-    assert ours, entries
-    assert ours[0]["name"] == "Front door"
-    assert ours[0]["message"] == "unlocked by code (Guest)"
-    assert ours[0]["entity_id"] == "lock.front_door"
+    activity = _rows_of(entries, "event.back_door_activity")
+    assert [row["attributes"]["event_type"] for row in activity] == ["unlocked"]
+    assert [row["state"] for row in _rows_of(entries, "lock.back_door")] == ["unlocked"]
+    # No row of the integration's own for it, no last-activity sensor row.
+    assert [e for e in entries if e.get("domain") == DOMAIN] == []
+    assert _rows_of(entries, "sensor.back_door_last_activity") == []
     assert GUEST_CODE not in json.dumps(entries)
+
+
+async def test_battery_alarm_is_one_row(
+    recorder_mock: Any,
+    hass: HomeAssistant,
+    ttlock_cloud: FakeTTLockCloud,
+    hass_client: ClientSessionGenerator,
+    hass_client_no_auth: ClientSessionGenerator,
+) -> None:
+    """A pushed alarm of a known lock: its event entity's row only."""
+    assert await async_setup_component(hass, "logbook", {})
+    home = seed_ttlock_home(ttlock_cloud)
+    await setup_entry(hass, ttlock_data(ttlock_cloud))
+    start = dt_util.utcnow() - timedelta(minutes=5)
+    client = await hass_client_no_auth()
+    mac = ttlock_cloud.locks[home.shed]["lockMac"]
+    await push_dding(client, "brokenAlarm", mac, "Shed")
+    entries = await _logbook(hass, hass_client, start)
+    shed = [e for e in entries if "shed" in str(e.get("entity_id"))]
+    assert [(row["entity_id"], row["attributes"]["event_type"]) for row in shed] == [
+        ("event.shed_activity", "tamper")
+    ]
+
+
+async def test_unknown_sender_gets_one_named_row(
+    recorder_mock: Any,
+    hass: HomeAssistant,
+    ttlock_cloud: FakeTTLockCloud,
+    hass_client: ClientSessionGenerator,
+    hass_client_no_auth: ClientSessionGenerator,
+) -> None:
+    """No lock matches: one row, named by the sender, or "Unknown lock" for "??"."""
+    assert await async_setup_component(hass, "logbook", {})
+    seed_ttlock_home(ttlock_cloud)
+    await setup_entry(hass, ttlock_data(ttlock_cloud))
+    start = dt_util.utcnow() - timedelta(minutes=5)
+    client = await hass_client_no_auth()
+    await push_dding(client, "brokenAlarm", "unknown-uuid", "Garage")
+    await push_dding(client, "batteryAlarm", "other-uuid", "??")
+    entries = await _logbook(hass, hass_client, start)
+    ours = [(e["name"], e["message"]) for e in entries if e.get("domain") == DOMAIN]
+    assert ours == [("Garage", "tamper alarm"), ("Unknown lock", "battery low")]
+
+
+def test_every_event_type_has_words() -> None:
+    """No event type falls back to its raw value; names that are no names go."""
+    for event_type in EventType:
+        event = LockEvent(
+            event_id="x", lock_id=None, type=event_type, time=dt_util.utcnow()
+        )
+        assert describe(event)
+        assert "_" not in describe(event)
+    assert sender_name({"nickname": "Front 门"}) == "Front 门"
+    for nickname in ("??", " ", "\ufffd\ufffd", None, 7):
+        assert sender_name({"nickname": nickname}) == "Unknown lock"

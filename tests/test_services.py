@@ -272,8 +272,10 @@ async def test_non_transient_failure_is_an_error_and_not_queued(
     ttlock_cloud.fail(ADD_PATH, -3009, "storage full")
     with pytest.raises(HomeAssistantError) as err:
         await call(hass, "add_code", FRONT, name="G", code="4321", **window())
-    assert not isinstance(err.value, ServiceValidationError)
-    assert err.value.translation_key == "action_failed"
+    # A full code store is for the user to fix (delete codes): translated, with
+    # its own message, and nothing queued.
+    assert isinstance(err.value, ServiceValidationError)
+    assert err.value.translation_key == "code_storage_full"
     listed = await call(hass, "list_codes", FRONT)
     assert listed[FRONT]["codes"] == []
     # A duplicate on the first attempt is refused too (someone else has it).
@@ -391,7 +393,8 @@ async def test_add_code_partly_failed_names_both_sides(
     assert err.value.translation_placeholders is not None
     assert err.value.translation_placeholders["failed"] == "Back door"
     assert err.value.translation_placeholders["done"] == "Front door"
-    assert "storage full" in str(err.value)
+    # The lock's own error, translated (not the cloud's English errmsg).
+    assert "code_storage_full" in str(err.value) or "no room" in str(err.value)
     assert [c["keyboardPwd"] for c in codes_on(ttlock_cloud, home.front)] == ["6543"]
     assert codes_on(ttlock_cloud, home.back) == []
 

@@ -255,14 +255,9 @@ class _Scanner:
                 self.used.add((section, "abort", reason))
         if called == "_abort_if_unique_id_configured":
             self.used.add((section, "abort", "already_configured"))
-        if called == "_get_reauth_entry" and self._calls(
-            module, "async_update_reload_and_abort"
-        ):
-            self.used.add((section, "abort", "reauth_successful"))
-        if called == "_get_reconfigure_entry" and self._calls(
-            module, "async_update_reload_and_abort"
-        ):
-            self.used.add((section, "abort", "reconfigure_successful"))
+        # async_update_reload_and_abort without a reason aborts with Home
+        # Assistant's own reauth_successful / reconfigure_successful strings
+        # (translation domain "homeassistant"), not ours.
 
     @staticmethod
     def _calls(module: _Module, name: str) -> bool:

@@ -250,7 +250,9 @@ async def test_odd_lock_fields(
     assert not locks["Garbled"].capabilities.passage_mode
     assert locks["Garbled"].battery is None
     # Reachable through the gateway (codes), but no remote feature bit.
-    assert locks["Missing"].capabilities == Capabilities(codes=True)
+    assert locks["Missing"].capabilities == Capabilities(
+        codes=True, codes_deletable_remotely=True
+    )
     assert locks["Numeric"].battery == 80
 
 

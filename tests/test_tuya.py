@@ -8,6 +8,7 @@ import time
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.components.lock import DOMAIN as LOCK_DOMAIN, LockState
 from homeassistant.components.switch import DOMAIN as SWITCH_DOMAIN
+from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import (
     ATTR_ENTITY_ID,
     SERVICE_LOCK,
@@ -22,6 +23,7 @@ from homeassistant.helpers import issue_registry as ir
 import pytest
 from pytest_homeassistant_custom_component.common import async_fire_time_changed
 
+from custom_components.ttlock_gateway.const import DOMAIN
 from tests.common import setup_entry, tuya_data
 from tests.fakes.tuya_cloud import FakeTuyaCloud
 
@@ -175,3 +177,18 @@ async def test_tuya_outage_and_recovery(
     tuya_cloud.set_outage(None)
     await _advance(hass, freezer, timedelta(minutes=11))
     assert hass.states.get("lock.front_gate").state != STATE_UNAVAILABLE
+
+
+async def test_tuya_entry_gets_no_callback_repair(
+    hass: HomeAssistant, tuya_cloud: FakeTuyaCloud
+) -> None:
+    """Tuya is polled: a "set the callback URL" notice could never be resolved."""
+    tuya_cloud.add_device(name="Flat door")
+    entry = await setup_entry(hass, tuya_data(tuya_cloud))
+    assert entry.state is ConfigEntryState.LOADED
+    ours = [
+        issue_id
+        for (domain, issue_id) in ir.async_get(hass).issues
+        if domain == DOMAIN and issue_id.startswith("webhook_")
+    ]
+    assert ours == []

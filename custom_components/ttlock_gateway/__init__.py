@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from homeassistant.const import Platform
-from homeassistant.core import HomeAssistant
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers.storage import Store
 from homeassistant.helpers.typing import ConfigType
@@ -14,6 +14,7 @@ from .api import create_provider
 from .code_queue import CodeQueue
 from .const import CONF_WEBHOOK_ID, DOMAIN, LOGGER
 from .coordinator import LockCoordinator, RuntimeData, TTLockGatewayConfigEntry
+from .gateway_links import GatewayLinks
 from .services import async_setup_services
 from .webhook import CONF_CLOUDHOOK_URL, async_setup_webhook
 
@@ -51,6 +52,17 @@ async def async_setup_entry(
     await queue.async_start()
     entry.async_on_unload(queue.async_stop)
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    # After the platforms: the lock and gateway devices exist to be linked.
+    links = GatewayLinks(hass, coordinator)
+    await links.async_refresh()
+
+    @callback
+    def _relink() -> None:
+        entry.async_create_background_task(
+            hass, links.async_refresh(), f"{DOMAIN} gateway links"
+        )
+
+    entry.async_on_unload(coordinator.async_add_listener(_relink))
     return True
 
 

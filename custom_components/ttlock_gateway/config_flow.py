@@ -29,12 +29,12 @@ from homeassistant.helpers.selector import (
     TextSelectorType,
 )
 import probatio as vol
+from yarl import URL
 
 from .api import create_provider
 from .const import (
     CONF_ACCESS_ID,
     CONF_ACCESS_SECRET,
-    CONF_ACTIVITY_INTERVAL,
     CONF_BASE_URL,
     CONF_CLEANUP_ALL,
     CONF_CLEANUP_INTERVAL,
@@ -42,7 +42,6 @@ from .const import (
     CONF_CLIENT_SECRET,
     CONF_DATA_CENTER,
     CONF_EXPOSE_CODES,
-    CONF_LOCK_LIST_INTERVAL,
     CONF_PASSWORD_MD5,
     CONF_PROVIDER,
     CONF_REGION,
@@ -50,9 +49,7 @@ from .const import (
     CONF_RETRY_INTERVAL,
     CONF_USER_UID,
     CONF_WEBHOOK_ID,
-    DEFAULT_ACTIVITY_INTERVAL,
     DEFAULT_CLEANUP_INTERVAL,
-    DEFAULT_LOCK_LIST_INTERVAL,
     DEFAULT_RETRY_ATTEMPTS,
     DEFAULT_RETRY_INTERVAL,
     DOMAIN,
@@ -83,6 +80,11 @@ REGION_HOSTS: dict[str, str] = {
 }
 # TTLock answers these when the developer application itself is wrong.
 _BAD_APP_CODES = {10000, 10001, "10000", "10001"}
+# Tuya answers "permission deny" when the UID is not an app account linked to the
+# project (the token was granted, so the access ID and secret are right).
+_TUYA_PERMISSION_DENIED = {1106, "1106"}
+# Never shown back in a form, not even after an error.
+_SECRET_FIELDS = frozenset({CONF_CLIENT_SECRET, CONF_PASSWORD, CONF_ACCESS_SECRET})
 
 
 def _select(options: tuple[str, ...], key: str) -> SelectSelector:
@@ -95,15 +97,18 @@ def _select(options: tuple[str, ...], key: str) -> SelectSelector:
     )
 
 
-def _base_url_key(current: Mapping[str, Any]) -> vol.Optional:
-    """Optional explicit API address (proxies, tests); empty means region default.
+def _secret_key(field: str, stored: bool) -> vol.Marker:
+    """A secret is required for a new account; a stored one is kept when left empty."""
+    return vol.Optional(field) if stored else vol.Required(field)
 
-    Always offered: ``show_advanced_options`` is deprecated (always true since
-    2026.x and logs a warning asking users to file a bug).
-    """
-    return vol.Optional(
-        CONF_BASE_URL, description={"suggested_value": current.get(CONF_BASE_URL)}
-    )
+
+def _valid_url(value: str) -> bool:
+    """An absolute http(s) address with a host."""
+    try:
+        url = URL(value)
+    except ValueError:
+        return False
+    return url.scheme in ("http", "https") and bool(url.host) and url.is_absolute()
 
 
 class TTLockGatewayConfigFlow(ConfigFlow, domain=DOMAIN):
@@ -118,7 +123,7 @@ class TTLockGatewayConfigFlow(ConfigFlow, domain=DOMAIN):
     def async_get_options_flow(
         config_entry: TTLockGatewayConfigEntry,
     ) -> TTLockGatewayOptionsFlow:
-        """Schedules and code handling."""
+        """Code handling and privacy."""
         return TTLockGatewayOptionsFlow()
 
     async def async_step_user(
@@ -133,6 +138,7 @@ class TTLockGatewayConfigFlow(ConfigFlow, domain=DOMAIN):
         self, data: dict[str, Any], errors: dict[str, str], secret_field: str
     ) -> AccountInfo | None:
         """Sign in and list the locks; fill ``errors`` on failure."""
+        tuya = data.get(CONF_PROVIDER) == PROVIDER_TUYA
         provider = create_provider(self.hass, data)
         try:
             account = await provider.async_login()
@@ -142,16 +148,24 @@ class TTLockGatewayConfigFlow(ConfigFlow, domain=DOMAIN):
             errors[CONF_REGION] = "wrong_region"
             self._other_region = REGION_HOSTS.get(err.other_region, err.other_region)
         except AuthError as err:
-            if data.get(CONF_PROVIDER) != PROVIDER_TUYA and err.code in _BAD_APP_CODES:
+            if tuya and data.get(CONF_USER_UID) and err.code in _TUYA_PERMISSION_DENIED:
+                errors[CONF_USER_UID] = "invalid_uid"
+            elif tuya:
+                errors[secret_field] = "invalid_access"
+            elif err.code in _BAD_APP_CODES:
+                # Said about the developer application, not the app account.
                 errors[CONF_CLIENT_SECRET] = "invalid_client"
             else:
-                errors[secret_field] = "invalid_auth"
+                errors[secret_field] = "invalid_account"
         except RateLimitError:
             errors["base"] = "rate_limited"
         except SubscriptionError:
             errors["base"] = "subscription_lapsed"
         except TransientError:
-            errors["base"] = "cannot_connect"
+            # With an explicit address the region / data centre plays no part.
+            errors["base"] = (
+                "cannot_connect_url" if data.get(CONF_BASE_URL) else "cannot_connect"
+            )
         except ProviderError as err:
             LOGGER.debug("Sign-in refused: %s", type(err).__name__)
             errors["base"] = "unknown"
@@ -163,20 +177,25 @@ class TTLockGatewayConfigFlow(ConfigFlow, domain=DOMAIN):
         self, data: dict[str, Any], account: AccountInfo
     ) -> ConfigFlowResult:
         await self.async_set_unique_id(account.unique_id)
-        if self.source == SOURCE_REAUTH:
+        if self.source in (SOURCE_REAUTH, SOURCE_RECONFIGURE):
             self._abort_if_unique_id_mismatch(reason="wrong_account")
-            return self.async_update_reload_and_abort(
-                self._get_reauth_entry(), data_updates=data
+            entry = (
+                self._get_reauth_entry()
+                if self.source == SOURCE_REAUTH
+                else self._get_reconfigure_entry()
             )
-        if self.source == SOURCE_RECONFIGURE:
-            self._abort_if_unique_id_mismatch(reason="wrong_account")
-            return self.async_update_reload_and_abort(
-                self._get_reconfigure_entry(), data_updates=data
-            )
+            # Home Assistant's own "re-authentication / reconfiguration was
+            # successful" messages (translated in every language it ships).
+            return self.async_update_reload_and_abort(entry, data_updates=data)
         # Adding an account again with working credentials repairs a stale entry
         # (e.g. one waiting for reauth) instead of only saying it exists.
         self._abort_if_unique_id_configured(updates=data)
         data[CONF_WEBHOOK_ID] = webhook.async_generate_id()
+        if data[CONF_PROVIDER] == PROVIDER_TUYA:
+            # Tuya has no callback here: events are polled.
+            return self.async_create_entry(
+                title=account.title, data=data, description="polled"
+            )
         # The entry does not exist yet; show the URL its webhook will have.
         try:
             url = webhook.async_generate_url(
@@ -186,7 +205,11 @@ class TTLockGatewayConfigFlow(ConfigFlow, domain=DOMAIN):
                 prefer_external=True,
             )
         except NoURLAvailableError:
-            url = f"/api/webhook/{data[CONF_WEBHOOK_ID]}"
+            # A relative /api/webhook/... path is of no use in a cloud console:
+            # say what to configure instead (the repair notice shows the URL later).
+            return self.async_create_entry(
+                title=account.title, data=data, description="no_external_url"
+            )
         return self.async_create_entry(
             title=account.title,
             data=data,
@@ -200,48 +223,88 @@ class TTLockGatewayConfigFlow(ConfigFlow, domain=DOMAIN):
             return self._get_reconfigure_entry().data
         return {}
 
+    @staticmethod
+    def _secret(
+        user_input: Mapping[str, Any], field: str, stored: str | None
+    ) -> str | None:
+        """The entered secret, else the stored one (left empty keeps it)."""
+        entered = str(user_input.get(field) or "")
+        if field != CONF_PASSWORD:
+            # Pasted keys carry stray blanks; a password may end in one.
+            entered = entered.strip()
+        return entered or stored
+
+    def _show(
+        self,
+        step_id: str,
+        schema: dict[Any, Any],
+        suggested: Mapping[str, Any],
+        errors: dict[str, str],
+        console_url: str,
+    ) -> ConfigFlowResult:
+        """The form, refilled with what was stored or entered (never secrets)."""
+        values = {k: v for k, v in suggested.items() if k not in _SECRET_FIELDS}
+        placeholders = {"console_url": console_url}
+        if step_id == "ttlock":
+            # Named by a TTLock 30008 answer (the account's region).
+            placeholders["other_region"] = self._other_region
+        return self.async_show_form(
+            step_id=step_id,
+            data_schema=self.add_suggested_values_to_schema(vol.Schema(schema), values),
+            errors=errors,
+            description_placeholders=placeholders,
+        )
+
     async def async_step_ttlock(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
         """TTLock developer application and app account."""
         errors: dict[str, str] = {}
         current = self._current()
+        suggested: dict[str, Any] = dict(current)
         if user_input is not None:
-            data = {
-                CONF_PROVIDER: PROVIDER_TTLOCK,
-                CONF_CLIENT_ID: user_input[CONF_CLIENT_ID].strip(),
-                CONF_CLIENT_SECRET: user_input[CONF_CLIENT_SECRET].strip(),
-                CONF_USERNAME: user_input[CONF_USERNAME].strip(),
-                CONF_PASSWORD_MD5: md5_password(user_input[CONF_PASSWORD]),
-                CONF_REGION: user_input.get(CONF_REGION, "eu"),
-                # The field is prefilled with the stored address; cleared
-                # means the region's / data centre's default address.
-                CONF_BASE_URL: (user_input.get(CONF_BASE_URL) or "").strip(),
-            }
-            if account := await self._async_try(data, errors, CONF_PASSWORD):
-                return await self._async_finish(data, account)
+            # A cleared optional field is left out of user_input: show it empty.
+            suggested.update({CONF_BASE_URL: ""}, **user_input)
+            base_url = (user_input.get(CONF_BASE_URL) or "").strip()
+            secret = self._secret(
+                user_input, CONF_CLIENT_SECRET, current.get(CONF_CLIENT_SECRET)
+            )
+            password = self._secret(user_input, CONF_PASSWORD, None)
+            password_md5 = (
+                md5_password(password) if password else current.get(CONF_PASSWORD_MD5)
+            )
+            if not secret:
+                errors[CONF_CLIENT_SECRET] = "required"
+            if not password_md5:
+                errors[CONF_PASSWORD] = "required"
+            if base_url and not _valid_url(base_url):
+                errors[CONF_BASE_URL] = "invalid_url"
+            if not errors:
+                data = {
+                    CONF_PROVIDER: PROVIDER_TTLOCK,
+                    CONF_CLIENT_ID: user_input[CONF_CLIENT_ID].strip(),
+                    CONF_CLIENT_SECRET: secret,
+                    CONF_USERNAME: user_input[CONF_USERNAME].strip(),
+                    CONF_PASSWORD_MD5: password_md5,
+                    CONF_REGION: user_input.get(CONF_REGION, "eu"),
+                    # Empty means the region's default address.
+                    CONF_BASE_URL: base_url,
+                }
+                if account := await self._async_try(data, errors, CONF_PASSWORD):
+                    return await self._async_finish(data, account)
+        stored = bool(current)
         schema: dict[Any, Any] = {
-            vol.Required(
-                CONF_CLIENT_ID, default=current.get(CONF_CLIENT_ID, vol.UNDEFINED)
-            ): str,
-            vol.Required(CONF_CLIENT_SECRET): _SECRET,
-            vol.Required(
-                CONF_USERNAME, default=current.get(CONF_USERNAME, vol.UNDEFINED)
-            ): str,
-            vol.Required(CONF_PASSWORD): _SECRET,
-            vol.Required(CONF_REGION, default=current.get(CONF_REGION, "eu")): _select(
-                TTLOCK_REGIONS, "region"
-            ),
+            vol.Required(CONF_CLIENT_ID): str,
+            _secret_key(CONF_CLIENT_SECRET, stored): _SECRET,
+            vol.Required(CONF_USERNAME): str,
+            _secret_key(CONF_PASSWORD, stored): _SECRET,
+            vol.Required(CONF_REGION, default="eu"): _select(TTLOCK_REGIONS, "region"),
+            # Optional explicit API address (proxies, tests); empty: the region's.
+            # Always offered: ``show_advanced_options`` is deprecated.
+            vol.Optional(CONF_BASE_URL): _URL,
         }
-        schema[_base_url_key(current)] = _URL
-        return self.async_show_form(
-            step_id="ttlock",
-            data_schema=vol.Schema(schema),
-            errors=errors,
-            description_placeholders={
-                "console_url": "https://euopen.ttlock.com",
-                "other_region": self._other_region,
-            },
+        return self._show(
+            "ttlock", schema, suggested, errors, "https://euopen.ttlock.com"
         )
 
     async def async_step_tuya(
@@ -250,38 +313,41 @@ class TTLockGatewayConfigFlow(ConfigFlow, domain=DOMAIN):
         """Tuya cloud project."""
         errors: dict[str, str] = {}
         current = self._current()
+        suggested: dict[str, Any] = dict(current)
         if user_input is not None:
-            data = {
-                CONF_PROVIDER: PROVIDER_TUYA,
-                CONF_ACCESS_ID: user_input[CONF_ACCESS_ID].strip(),
-                CONF_ACCESS_SECRET: user_input[CONF_ACCESS_SECRET].strip(),
-                CONF_DATA_CENTER: user_input.get(CONF_DATA_CENTER, "eu"),
-                CONF_USER_UID: (user_input.get(CONF_USER_UID) or "").strip(),
-                # The field is prefilled with the stored address; cleared
-                # means the region's / data centre's default address.
-                CONF_BASE_URL: (user_input.get(CONF_BASE_URL) or "").strip(),
-            }
-            if account := await self._async_try(data, errors, CONF_ACCESS_SECRET):
-                return await self._async_finish(data, account)
+            # A cleared optional field is left out of user_input: show it empty.
+            suggested.update({CONF_BASE_URL: "", CONF_USER_UID: ""}, **user_input)
+            base_url = (user_input.get(CONF_BASE_URL) or "").strip()
+            secret = self._secret(
+                user_input, CONF_ACCESS_SECRET, current.get(CONF_ACCESS_SECRET)
+            )
+            if not secret:
+                errors[CONF_ACCESS_SECRET] = "required"
+            if base_url and not _valid_url(base_url):
+                errors[CONF_BASE_URL] = "invalid_url"
+            if not errors:
+                data = {
+                    CONF_PROVIDER: PROVIDER_TUYA,
+                    CONF_ACCESS_ID: user_input[CONF_ACCESS_ID].strip(),
+                    CONF_ACCESS_SECRET: secret,
+                    CONF_DATA_CENTER: user_input.get(CONF_DATA_CENTER, "eu"),
+                    CONF_USER_UID: (user_input.get(CONF_USER_UID) or "").strip(),
+                    # Empty means the data centre's default address.
+                    CONF_BASE_URL: base_url,
+                }
+                if account := await self._async_try(data, errors, CONF_ACCESS_SECRET):
+                    return await self._async_finish(data, account)
         schema: dict[Any, Any] = {
-            vol.Required(
-                CONF_ACCESS_ID, default=current.get(CONF_ACCESS_ID, vol.UNDEFINED)
-            ): str,
-            vol.Required(CONF_ACCESS_SECRET): _SECRET,
-            vol.Required(
-                CONF_DATA_CENTER, default=current.get(CONF_DATA_CENTER, "eu")
-            ): _select(TUYA_DATA_CENTERS, "data_center"),
-            vol.Optional(
-                CONF_USER_UID,
-                description={"suggested_value": current.get(CONF_USER_UID)},
-            ): str,
+            vol.Required(CONF_ACCESS_ID): str,
+            _secret_key(CONF_ACCESS_SECRET, bool(current)): _SECRET,
+            vol.Required(CONF_DATA_CENTER, default="eu"): _select(
+                TUYA_DATA_CENTERS, "data_center"
+            ),
+            vol.Optional(CONF_USER_UID): str,
+            vol.Optional(CONF_BASE_URL): _URL,
         }
-        schema[_base_url_key(current)] = _URL
-        return self.async_show_form(
-            step_id="tuya",
-            data_schema=vol.Schema(schema),
-            errors=errors,
-            description_placeholders={"console_url": "https://platform.tuya.com"},
+        return self._show(
+            "tuya", schema, suggested, errors, "https://platform.tuya.com"
         )
 
     async def async_step_reauth(
@@ -326,13 +392,20 @@ def _minutes(minimum: int, maximum: int) -> NumberSelector:
 
 
 class TTLockGatewayOptionsFlow(OptionsFlowWithReload):
-    """Polling schedules, code retries and clean-up, code privacy."""
+    """Code retries and clean-up, code privacy.
+
+    No polling intervals (Home Assistant's rule for integrations): the lock list
+    is read hourly and the activity every 6 hours as a safety net for pushed
+    events. Who needs another pace turns off polling in the entry's system
+    options and calls ``homeassistant.update_entity`` from an automation.
+    """
 
     async def async_step_init(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
         """One form with every option; the entry reloads on save."""
         if user_input is not None:
+            # Saved whole: options of older versions (polling intervals) go.
             return self.async_create_entry(
                 data={
                     key: int(value) if isinstance(value, float) else value
@@ -342,18 +415,6 @@ class TTLockGatewayOptionsFlow(OptionsFlowWithReload):
         options = self.config_entry.options
         schema = vol.Schema(
             {
-                vol.Required(
-                    CONF_LOCK_LIST_INTERVAL,
-                    default=options.get(
-                        CONF_LOCK_LIST_INTERVAL, DEFAULT_LOCK_LIST_INTERVAL
-                    ),
-                ): _minutes(15, 1440),
-                vol.Required(
-                    CONF_ACTIVITY_INTERVAL,
-                    default=options.get(
-                        CONF_ACTIVITY_INTERVAL, DEFAULT_ACTIVITY_INTERVAL
-                    ),
-                ): _minutes(30, 2880),
                 vol.Required(
                     CONF_CLEANUP_INTERVAL,
                     default=options.get(

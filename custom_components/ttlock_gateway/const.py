@@ -30,17 +30,19 @@ TUYA_DATA_CENTERS: Final = ("eu", "eu_west", "us", "us_east", "cn", "in", "sg")
 
 CONF_WEBHOOK_ID: Final = "webhook_id"
 
-# Options (schedules from the gateway service's documented schedulers).
-CONF_LOCK_LIST_INTERVAL: Final = "lock_list_interval"  # minutes
-CONF_ACTIVITY_INTERVAL: Final = "activity_interval"  # minutes
+# Polling schedules (the gateway service's documented schedulers, seed 000). Not
+# options: Home Assistant's rule is that integrations choose the polling pace;
+# pushed events make these only a safety net (README: API budget and polling).
+LOCK_LIST_INTERVAL: Final = timedelta(hours=1)
+ACTIVITY_INTERVAL: Final = timedelta(hours=6)
+
+# Options.
 CONF_CLEANUP_INTERVAL: Final = "cleanup_interval"  # minutes
 CONF_RETRY_INTERVAL: Final = "retry_interval"  # minutes
 CONF_RETRY_ATTEMPTS: Final = "retry_attempts"
 CONF_CLEANUP_ALL: Final = "cleanup_all_expired"
 CONF_EXPOSE_CODES: Final = "expose_codes"
 
-DEFAULT_LOCK_LIST_INTERVAL: Final = 60
-DEFAULT_ACTIVITY_INTERVAL: Final = 6 * 60
 DEFAULT_CLEANUP_INTERVAL: Final = 24 * 60
 DEFAULT_RETRY_INTERVAL: Final = 20
 DEFAULT_RETRY_ATTEMPTS: Final = 5

@@ -24,13 +24,11 @@ from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, Upda
 from homeassistant.util import dt as dt_util
 
 from .const import (
-    CONF_ACTIVITY_INTERVAL,
+    ACTIVITY_INTERVAL,
     CONF_EXPOSE_CODES,
-    CONF_LOCK_LIST_INTERVAL,
-    DEFAULT_ACTIVITY_INTERVAL,
-    DEFAULT_LOCK_LIST_INTERVAL,
     DOMAIN,
     EVENT_LOCK,
+    LOCK_LIST_INTERVAL,
     LOGGER,
     RETRY_AFTER_FAILURE,
 )
@@ -46,6 +44,7 @@ from .providers.models import (
     RateLimitError,
     SubscriptionError,
 )
+from .unknown_sender import async_log_unknown_sender
 
 if TYPE_CHECKING:
     from .code_queue import CodeQueue
@@ -124,12 +123,8 @@ class LockCoordinator(DataUpdateCoordinator[AccountData]):
         entry: TTLockGatewayConfigEntry,
         provider: LockProvider,
     ) -> None:
-        """Set up the schedules from the entry's options."""
-        self._normal_interval = timedelta(
-            minutes=entry.options.get(
-                CONF_LOCK_LIST_INTERVAL, DEFAULT_LOCK_LIST_INTERVAL
-            )
-        )
+        """Set up the documented schedules."""
+        self._normal_interval = LOCK_LIST_INTERVAL
         super().__init__(
             hass,
             LOGGER,
@@ -138,9 +133,7 @@ class LockCoordinator(DataUpdateCoordinator[AccountData]):
             update_interval=self._normal_interval,
         )
         self.provider = provider
-        self.activity_interval = timedelta(
-            minutes=entry.options.get(CONF_ACTIVITY_INTERVAL, DEFAULT_ACTIVITY_INTERVAL)
-        )
+        self.activity_interval = ACTIVITY_INTERVAL
         self.activity: dict[str, LockActivity] = {}
         self.last_activity_poll: datetime | None = None
         self.webhook_seen = False
@@ -228,14 +221,14 @@ class LockCoordinator(DataUpdateCoordinator[AccountData]):
             raise UpdateFailed(
                 translation_domain=DOMAIN,
                 translation_key="subscription_lapsed",
-                translation_placeholders={"reason": err.message},
+                translation_placeholders={"name": self.config_entry.title},
             ) from err
         except ProviderError as err:
             self.update_interval = RETRY_AFTER_FAILURE
             raise UpdateFailed(
                 translation_domain=DOMAIN,
                 translation_key="cannot_connect",
-                translation_placeholders={"reason": type(err).__name__},
+                translation_placeholders={"name": self.config_entry.title},
             ) from err
 
         self.update_interval = self._normal_interval
@@ -496,6 +489,9 @@ class LockCoordinator(DataUpdateCoordinator[AccountData]):
         if self.config_entry.options.get(CONF_EXPOSE_CODES) and event.code:
             payload["code"] = event.code
         self.hass.bus.async_fire(EVENT_LOCK, payload)
+        if event.lock_id is None and event.type not in _ACCOUNT_WIDE:
+            # No event entity to show it: one logbook row of its own.
+            async_log_unknown_sender(self.hass, event)
 
     def device_key(self, object_id: str) -> str:
         """Identifier of a lock's or gateway's device and base of its unique ids."""

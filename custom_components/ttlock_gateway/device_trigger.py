@@ -74,7 +74,9 @@ async def async_validate_trigger_config(
     config = TRIGGER_SCHEMA(config)
     if not _is_lock_device(hass, config[CONF_DEVICE_ID]):
         raise InvalidDeviceAutomationConfig(
-            f"Device {config[CONF_DEVICE_ID]} is not a {DOMAIN} lock"
+            translation_domain=DOMAIN,
+            translation_key="trigger_device_not_a_lock",
+            translation_placeholders={"device_id": config[CONF_DEVICE_ID]},
         )
     return config
 

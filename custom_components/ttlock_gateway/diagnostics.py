@@ -19,19 +19,17 @@ from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.network import NoURLAvailableError
 
 from .const import (
+    ACTIVITY_INTERVAL,
     CONF_ACCESS_ID,
     CONF_ACCESS_SECRET,
-    CONF_ACTIVITY_INTERVAL,
     CONF_CLIENT_ID,
     CONF_CLIENT_SECRET,
-    CONF_LOCK_LIST_INTERVAL,
     CONF_PASSWORD_MD5,
     CONF_PROVIDER,
     CONF_USER_UID,
     CONF_WEBHOOK_ID,
-    DEFAULT_ACTIVITY_INTERVAL,
-    DEFAULT_LOCK_LIST_INTERVAL,
     DOMAIN,
+    LOCK_LIST_INTERVAL,
 )
 from .coordinator import LockActivity, LockCoordinator, TTLockGatewayConfigEntry
 from .providers.models import Gateway, Lock, LockEvent
@@ -112,18 +110,12 @@ def _gateway(gateway: Gateway) -> dict[str, Any]:
     return asdict(gateway)
 
 
-def _budget(
-    entry: TTLockGatewayConfigEntry, locks: int, gateways: int
-) -> dict[str, Any]:
+def _budget(locks: int, gateways: int) -> dict[str, Any]:
     """Estimated cloud calls per day from the schedules (actions not included)."""
-    list_minutes = entry.options.get(
-        CONF_LOCK_LIST_INTERVAL, DEFAULT_LOCK_LIST_INTERVAL
-    )
-    activity_minutes = entry.options.get(
-        CONF_ACTIVITY_INTERVAL, DEFAULT_ACTIVITY_INTERVAL
-    )
-    list_runs = 24 * 60 / max(1, list_minutes)
-    activity_runs = 24 * 60 / max(1, activity_minutes)
+    list_minutes = round(LOCK_LIST_INTERVAL.total_seconds() / 60)
+    activity_minutes = round(ACTIVITY_INTERVAL.total_seconds() / 60)
+    list_runs = 24 * 60 / list_minutes
+    activity_runs = 24 * 60 / activity_minutes
     return {
         "lock_list_interval_minutes": list_minutes,
         "activity_interval_minutes": activity_minutes,
@@ -164,7 +156,7 @@ async def async_get_config_entry_diagnostics(
                 ),
                 "last_activity_poll": _iso(coordinator.last_activity_poll),
             },
-            "api_budget": _budget(entry, len(locks), len(gateways)),
+            "api_budget": _budget(len(locks), len(gateways)),
             "locks": [_lock(coordinator, lock) for lock in locks.values()],
             "gateways": [_gateway(gateway) for gateway in gateways.values()],
         },
@@ -173,7 +165,7 @@ async def async_get_config_entry_diagnostics(
 
 
 async def async_get_device_diagnostics(
-    hass: HomeAssistant, entry: TTLockGatewayConfigEntry, device: dr.DeviceEntry
+    hass: HomeAssistant, entry: TTLockGatewayConfigEntry, device: dr.AnyDeviceEntry
 ) -> dict[str, Any]:
     """One lock or gateway, redacted."""
     coordinator = entry.runtime_data.coordinator

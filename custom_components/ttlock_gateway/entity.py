@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Iterable
 
 from homeassistant.core import callback
-from homeassistant.exceptions import HomeAssistantError
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.helpers.entity import Entity
@@ -17,6 +17,8 @@ from .coordinator import LockCoordinator, lock_update_signal
 from .providers.models import (
     AuthError,
     CannotConnectError,
+    CodeStorageFullError,
+    DuplicateCodeError,
     Gateway,
     Lock,
     NotSupportedError,
@@ -26,14 +28,34 @@ from .providers.models import (
     TransientError,
 )
 
-# Transient codes that mean "busy" rather than "unreachable".
-_BUSY_CODES = {-3003, -3037}
+# Transient codes of the clouds, by what they mean for the user (TTLock Open API
+# error codes, reference/ttlock-open-api.md; Tuya 1110 / 2001).
+_BUSY_CODES = frozenset({-3003, -3037, 1110})
+_NO_GATEWAY_CODES = frozenset({-2012})
+_GATEWAY_OFFLINE_CODES = frozenset({-3002})
+_LOCK_OFFLINE_CODES = frozenset({-3034, -3035, -3036, 2001})
+# Fixed by the user, not by waiting: a setting in the vendor app, pairing a
+# gateway, other digits, deleting old codes.
+_USER_FIXABLE = frozenset(
+    {"not_supported", "lock_no_gateway", "code_exists", "code_storage_full"}
+)
+
+
+def _int_code(code: int | str | None) -> int | None:
+    try:
+        return int(code) if code is not None else None
+    except ValueError:
+        return None
 
 
 def translate_error(err: ProviderError, name: str) -> HomeAssistantError:
-    """Turn a cloud error into a translated error that says what to do."""
-    placeholders = {"name": name, "reason": err.message or type(err).__name__}
-    key = "action_failed"
+    """Turn a cloud error into a translated error that says what to do.
+
+    Each case has its own message: the cloud's own (English) text is never put
+    into a translated one. What the user can fix (a setting in the vendor app, a
+    duplicate or a full code store) is a ``ServiceValidationError``.
+    """
+    placeholders = {"name": name}
     if isinstance(err, NotSupportedError):
         key = "not_supported"
     elif isinstance(err, AuthError):
@@ -45,8 +67,26 @@ def translate_error(err: ProviderError, name: str) -> HomeAssistantError:
     elif isinstance(err, CannotConnectError):
         key = "cannot_connect"
     elif isinstance(err, TransientError):
-        key = "lock_busy" if err.code in _BUSY_CODES else "lock_unreachable"
-    return HomeAssistantError(
+        code = _int_code(err.code)
+        if code in _BUSY_CODES:
+            key = "lock_busy"
+        elif code in _NO_GATEWAY_CODES:
+            key = "lock_no_gateway"
+        elif code in _GATEWAY_OFFLINE_CODES:
+            key = "gateway_offline"
+        elif code in _LOCK_OFFLINE_CODES:
+            key = "lock_offline"
+        else:
+            key = "lock_unreachable"
+    elif isinstance(err, DuplicateCodeError):
+        key = "code_exists"
+    elif isinstance(err, CodeStorageFullError):
+        key = "code_storage_full"
+    else:
+        key = "action_failed"
+        placeholders["code"] = str(err.code) if err.code is not None else "-"
+    error_class = ServiceValidationError if key in _USER_FIXABLE else HomeAssistantError
+    return error_class(
         translation_domain=DOMAIN,
         translation_key=key,
         translation_placeholders=placeholders,

@@ -16,6 +16,7 @@ from homeassistant.components.sensor import (
 from homeassistant.const import PERCENTAGE, EntityCategory, UnitOfTime
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+from homeassistant.helpers.typing import StateType
 
 from .coordinator import LockCoordinator, TTLockGatewayConfigEntry
 from .entity import LockBaseEntity, async_track_locks
@@ -41,7 +42,7 @@ ACTIVITY_TYPES = frozenset(
 class LockSensorDescription(SensorEntityDescription):
     """How one sensor reads its value."""
 
-    value_fn: Callable[[LockCoordinator, str], Any]
+    value_fn: Callable[[LockCoordinator, str], StateType | datetime]
 
 
 def _last_activity(coordinator: LockCoordinator, lock_id: str) -> datetime | None:
@@ -63,6 +64,9 @@ SENSORS: tuple[LockSensorDescription, ...] = (
         key="last_activity",
         translation_key="last_activity",
         device_class=SensorDeviceClass.TIMESTAMP,
+        # The event entity has the same time, who and how, and writes the one
+        # logbook row per event; this sensor would add a second row.
+        entity_registry_enabled_default=False,
         value_fn=_last_activity,
     ),
     LockSensorDescription(
@@ -110,7 +114,7 @@ class LockSensor(LockBaseEntity, SensorEntity):
         self.entity_description = description
 
     @property
-    def native_value(self) -> Any:
+    def native_value(self) -> StateType | datetime:
         """The current value."""
         return self.entity_description.value_fn(self.coordinator, self.lock_id)
 

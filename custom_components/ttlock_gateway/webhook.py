@@ -12,7 +12,14 @@ from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.network import NoURLAvailableError
 from homeassistant.util import dt as dt_util
 
-from .const import CONF_WEBHOOK_ID, DOMAIN, EVENT_JOB, LOGGER
+from .const import (
+    CONF_PROVIDER,
+    CONF_WEBHOOK_ID,
+    DOMAIN,
+    EVENT_JOB,
+    LOGGER,
+    PROVIDER_TUYA,
+)
 from .coordinator import TTLockGatewayConfigEntry
 from .providers.callbacks import (
     MAX_BODY_BYTES,
@@ -127,7 +134,9 @@ async def async_setup_webhook(
     )
     entry.async_on_unload(lambda: webhook.async_unregister(hass, webhook_id))
 
-    if not coordinator.webhook_seen:
+    # Tuya does not call back (its events are polled): no callback URL to set,
+    # so no repair notice that could never be resolved.
+    if not coordinator.webhook_seen and entry.data.get(CONF_PROVIDER) != PROVIDER_TUYA:
         url = await async_webhook_url(hass, entry)
         ir.async_create_issue(
             hass,

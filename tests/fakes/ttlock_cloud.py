@@ -22,6 +22,8 @@ from typing import Any
 
 from aiohttp import web
 
+from tests.fakes.ttlock_random_codes import RandomCodesMixin
+
 GATEWAY_BOUND = frozenset(
     {
         "/v3/lock/unlock",
@@ -79,7 +81,7 @@ class _Answer(Exception):
         self.errmsg = errmsg
 
 
-class FakeTTLockCloud:
+class FakeTTLockCloud(RandomCodesMixin):
     """In-memory TTLock cloud over real HTTP on loopback."""
 
     CLIENT_ID = "fake-client-id"
@@ -137,6 +139,7 @@ class FakeTTLockCloud:
         self.keys: dict[int, dict[str, Any]] = {}
         # Lock ids of the list whose top admin is another account.
         self.not_top_admin: set[int] = set()
+        self._init_random_codes()
 
     # ---------------------------------------------------------------- lifecycle
 
@@ -549,13 +552,14 @@ class FakeTTLockCloud:
             "/v3/lock/getPassageModeConfig": self._get_passage_mode,
             "/v3/lock/listKeyboardPwd": self._list_passcodes,
             "/v3/keyboardPwd/add": self._add_passcode,
-            "/v3/keyboardPwd/get": self._get_passcode,
+            "/v3/keyboardPwd/get": self._random_code_get,
             "/v3/keyboardPwd/change": self._change_passcode,
-            "/v3/keyboardPwd/delete": self._delete_passcode,
+            "/v3/keyboardPwd/delete": self._random_code_delete,
             "/v3/lockRecord/list": self._record_list,
             "/v3/gateway/list": self._gateway_list,
             "/v3/key/list": self._key_list,
             "/v3/gateway/listByLock": self._gateway_list_by_lock,
+            "/v3/gateway/listLock": self._gateway_list_lock,
         }
 
     @staticmethod
@@ -757,33 +761,6 @@ class FakeTTLockCloud:
         }
         return {"keyboardPwdId": pwd_id}
 
-    def _get_passcode(self, params: dict[str, str]) -> dict[str, Any]:
-        lock_id, _ = self._get_lock(params)
-        pwd_type = self._int(params, "keyboardPwdType")
-        if pwd_type not in (1, 2, 3, *range(5, 15)):
-            raise _Answer(-3, "invalid parameter: keyboardPwdType")
-        codes = self.passcodes.setdefault(lock_id, {})
-        existing = {c["keyboardPwd"] for c in codes.values()}
-        while True:
-            code = f"{secrets.randbelow(10**9):09d}"
-            if code not in existing:
-                break
-        pwd_id = self._new_id()
-        codes[pwd_id] = {
-            "keyboardPwdId": pwd_id,
-            "lockId": lock_id,
-            "keyboardPwd": code,
-            "keyboardPwdName": params.get("keyboardPwdName", ""),
-            "keyboardPwdType": pwd_type,
-            "keyboardPwdVersion": 4,
-            "startDate": self._int(params, "startDate", 0),
-            "endDate": self._int(params, "endDate", 0),
-            "sendDate": _now_ms(),
-            "isCustom": 0,
-            "senderUsername": self.USERNAME,
-        }
-        return {"keyboardPwd": code, "keyboardPwdId": pwd_id}
-
     def _change_passcode(self, params: dict[str, str]) -> dict[str, Any]:
         lock_id, lock = self._get_lock(params)
         pwd_id = self._int(params, "keyboardPwdId")
@@ -848,3 +825,30 @@ class FakeTTLockCloud:
             [] if gid is None or gid not in self.gateways else [self.gateways[gid]]
         )
         return {"list": [{**g, "rssi": -60} for g in gateways]}
+
+    def _gateway_list_lock(self, params: dict[str, str]) -> dict[str, Any]:
+        """Locks a gateway reaches (document-pages/en/cloud/gateway/listLock).
+
+        Not paged. An offline gateway has seen no lock for 30 minutes: the cloud's
+        cached link is gone, so it lists none.
+        """
+        gid = self._int(params, "gatewayId")
+        gateway = self.gateways.get(gid)
+        if gateway is None:
+            raise _Answer(-3, "invalid parameter: gatewayId")
+        if gateway.get("isOnline") != 1:
+            return {"list": []}
+        return {
+            "list": [
+                {
+                    "lockId": lid,
+                    "lockMac": self.locks[lid]["lockMac"],
+                    "lockName": self.locks[lid]["lockName"],
+                    "lockAlias": self.locks[lid]["lockAlias"],
+                    "rssi": -65,
+                    "updateDate": _now_ms(),
+                }
+                for lid, g in sorted(self.lock_gateway.items())
+                if g == gid and lid in self.locks
+            ]
+        }

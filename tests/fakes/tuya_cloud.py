@@ -33,6 +33,8 @@ from aiohttp import web
 from cryptography.hazmat.primitives import padding
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
+from tests.fakes.tuya_offline import OFFLINE_ROUTES, TuyaOfflineMixin
+
 REMOTE_UNLOCK_DISABLED_CODE = 2003
 TICKET_LIFETIME = 300
 REMOTE_LOCK_CATEGORIES = {"jtmspro", "videolock", "photolock"}
@@ -56,6 +58,7 @@ _ROUTES: list[tuple[str, str]] = [
     ("GET", "/v1.1/devices/{id}/door-lock/open-logs"),
     ("GET", "/v1.0/devices/{id}/door-lock/alarm-logs"),
     ("GET", "/v1.1/devices/{id}/door-lock/alarm-logs"),
+    *OFFLINE_ROUTES,
 ]
 
 
@@ -93,7 +96,7 @@ class _Answer(Exception):
         self.msg = msg
 
 
-class FakeTuyaCloud:
+class FakeTuyaCloud(TuyaOfflineMixin):
     """Fake Tuya cloud; see the module docstring."""
 
     ACCESS_ID = "fakeaccessid0123456"
@@ -136,6 +139,7 @@ class FakeTuyaCloud:
         # Opaque associated-users row keys (base64-like, with + / =) -> last id.
         self._row_keys: dict[str, str] = {}
         self._holds: dict[str, asyncio.Event] = {}
+        self._init_offline()
 
     # ------------------------------------------------------------- lifecycle
 

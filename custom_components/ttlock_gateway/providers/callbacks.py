@@ -25,6 +25,7 @@ from .bounds import (
     has_unsafe_text,
     opt_int,
 )
+from .dding_mapping import OPEN_EVENT, event_id as dding_event_id, open_details
 from .models import EventType, LockEvent, UnlockMethod
 from .ttlock_records import (
     normalize_lock_id,
@@ -67,7 +68,8 @@ class ParsedCallback:
     events: tuple[LockEvent, ...]
     # TTLock lockId / Dding uuid / None for jobs.
     lock_ref: str | None
-    # For JOB: job, status (bool), method, tag, data, msg, codes_error (bool).
+    # For JOB: job, status (bool), method (None if absent), tag, data, msg,
+    # codes_error (bool).
     job: dict[str, Any] | None
     reply: str
     reply_content_type: str
@@ -190,6 +192,20 @@ def _parse_form(text: str) -> dict[str, str]:
     return form
 
 
+def _job_keys(payload: dict[str, Any]) -> dict[str, Any]:
+    """Keys without stray quotes (seed 000 shows ``"job'"``, ``'tag"``).
+
+    A correctly spelled key wins over its misquoted twin.
+    """
+    result: dict[str, Any] = {}
+    for key, value in payload.items():
+        stripped = key.strip().strip("'\"").strip()
+        if stripped != key and (stripped in payload or stripped in result):
+            continue
+        result[stripped] = value
+    return result
+
+
 def _parse_json_object(payload: Any, now: datetime) -> ParsedCallback:
     if not isinstance(payload, dict):
         raise CallbackError("not a JSON object")
@@ -199,12 +215,17 @@ def _parse_json_object(payload: Any, now: datetime) -> ParsedCallback:
         return _parse_ttlock(payload, now)
     if "event" in payload and "uuid" in payload:
         return _parse_dding(payload, now)
-    if "job" in payload and "method" in payload:
-        return _parse_job(payload)
+    job_keys = _job_keys(payload)
+    # The service's open_lock "unknown lock" result has no method (OpenLockJob),
+    # but like every job result it carries the echoed tag and a msg.
+    if "job" in job_keys and (
+        "method" in job_keys or "tag" in job_keys or "msg" in job_keys
+    ):
+        return _parse_job(job_keys)
+    if "job" in job_keys:
+        raise CallbackError("missing field: method")
     if "event" in payload:
         raise CallbackError("missing field: uuid")
-    if "job" in payload:
-        raise CallbackError("missing field: method")
     if "lockId" in payload:
         raise CallbackError("missing field: records")
     raise CallbackError("unrecognised payload")
@@ -431,10 +452,14 @@ def _opt_text(payload: Mapping[str, Any], key: str) -> str | None:
     raise CallbackError(f"invalid field: {key}")
 
 
-def _dding_time(value: Any, now: datetime) -> tuple[datetime, str]:
-    """The event time and the token used in ``event_id``."""
+def _dding_time(value: Any, now: datetime) -> tuple[datetime, int]:
+    """The event time and its whole seconds (the token used in ``event_id``).
+
+    Seconds whatever the unit pushed, so the id equals the polled record's
+    (``dding_mapping.event_id``).
+    """
     if value is None:
-        return now, str(int(now.timestamp()))
+        return now, int(now.timestamp())
     number: float | None
     if isinstance(value, bool):
         number = None
@@ -444,11 +469,10 @@ def _dding_time(value: Any, now: datetime) -> tuple[datetime, str]:
         number = parse_int(value)
     if number is None or number < 0:
         raise CallbackError("invalid field: time")
-    token = str(int(number))
     seconds = number / 1000 if number > _MS_THRESHOLD else number
     if seconds > _MAX_EPOCH_S:
         raise CallbackError("invalid field: time")
-    return datetime.fromtimestamp(seconds, tz=UTC), token
+    return datetime.fromtimestamp(seconds, tz=UTC), int(seconds)
 
 
 def _battery(detail: Mapping[str, Any]) -> int | None:
@@ -495,7 +519,7 @@ def _parse_dding(payload: Mapping[str, Any], now: datetime) -> ParsedCallback:
     home_id = _opt_text(payload, "home_id")
     room_id = _opt_text(payload, "room_id")
     nickname = _opt_text(payload, "nickname")
-    when, time_token = _dding_time(payload.get("time"), now)
+    when, seconds = _dding_time(payload.get("time"), now)
 
     detail = payload.get("detail")
     if detail is None:
@@ -513,8 +537,13 @@ def _parse_dding(payload: Mapping[str, Any], now: datetime) -> ParsedCallback:
     battery: int | None = None
     code: str | None = None
     code_id: str | None = None
+    code_name: str | None = None
 
-    if name in _BATTERY_EVENTS:
+    if name == OPEN_EVENT:
+        # Public clients document detail {source, sourceid, source_name}
+        # (source 2 = a password), like the polled record of 6.11.
+        method, code_id, code_name = open_details(detail)
+    elif name in _BATTERY_EVENTS:
         battery = _battery(detail)
     elif name in _SINGLE_CODE_EVENTS:
         password = detail.get("password")
@@ -539,7 +568,7 @@ def _parse_dding(payload: Mapping[str, Any], now: datetime) -> ParsedCallback:
             raw["code_ids"] = ids[:MAX_RAW_LIST]
 
     event = LockEvent(
-        event_id=f"dding:{uuid}:{time_token}:{name}",
+        event_id=dding_event_id(uuid, seconds, name),
         lock_id=None,
         type=event_type,
         time=when,
@@ -547,6 +576,7 @@ def _parse_dding(payload: Mapping[str, Any], now: datetime) -> ParsedCallback:
         success=success,
         code=code,
         code_id=code_id,
+        code_name=code_name,
         battery=battery,
         source="push",
         raw=raw,
@@ -581,7 +611,9 @@ def _parse_job(payload: Mapping[str, Any]) -> ParsedCallback:
     if not job_ref:
         raise CallbackError("invalid field: job")
     method = payload.get("method")
-    if not isinstance(method, str) or not method or len(method) > _MAX_TEXT:
+    if method is not None and (
+        not isinstance(method, str) or not method or len(method) > _MAX_TEXT
+    ):
         raise CallbackError("invalid field: method")
     msg = payload.get("msg")
     if msg is not None and not isinstance(msg, str):

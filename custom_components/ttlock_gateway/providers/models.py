@@ -6,10 +6,14 @@ and the integration speaks only to the ``LockProvider`` protocol below.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+if TYPE_CHECKING:
+    from .offline_codes import OfflineCodeRequest
 
 
 class ProviderError(Exception):
@@ -81,12 +85,97 @@ class CodeStorageFullError(InvalidRequestError):
     """The lock has no room for another code."""
 
 
+class ProtectedCodeError(InvalidRequestError):
+    """The cloud protects this code (Dding's administrator password, id 999).
+
+    It cannot be deleted, frozen or changed through the API; the vendor's app
+    manages it.
+    """
+
+
+class UnknownHomeError(InvalidRequestError):
+    """Configured home (site) ids the cloud does not know or does not let us use.
+
+    Clouds whose account is made of partner-chosen homes (Dding) raise it when a
+    configured home id is not found or belongs to someone else.
+    """
+
+    def __init__(
+        self,
+        message: str = "",
+        code: int | str | None = None,
+        home_ids: tuple[str, ...] = (),
+    ) -> None:
+        super().__init__(message, code)
+        self.home_ids = home_ids
+
+
 class NotSupportedError(ProviderError):
     """The lock cannot do this, or the function is disabled in the vendor app."""
 
 
 class SubscriptionError(ProviderError):
     """The cloud project's plan lapsed or an API group is not subscribed (Tuya)."""
+
+
+class CodePacketProblem(StrEnum):
+    """Why a paid code packet does not allow another operation."""
+
+    MISSING = "missing"
+    EXPIRED = "expired"
+    EXHAUSTED = "exhausted"
+    UNKNOWN = "unknown"
+
+
+class CodePacketError(ProviderError):
+    """The account's paid code packet is missing, expired or used up.
+
+    The gateway service (seed 000) refuses operations marked * without an
+    active packet and spends one code per uploaded code (**).
+    """
+
+    def __init__(
+        self,
+        message: str = "",
+        code: int | str | None = None,
+        problem: CodePacketProblem = CodePacketProblem.UNKNOWN,
+    ) -> None:
+        super().__init__(message, code)
+        self.problem = problem
+
+
+class RetriesExhaustedError(ProviderError):
+    """The cloud retried the operation on its own and gave up: final.
+
+    Not transient: re-sending would start the cloud's retries all over again.
+    """
+
+
+class ResultPendingError(ProviderError):
+    """Sent and accepted; the result has not been reported yet.
+
+    The operation may still happen (or may have happened): this is neither a
+    success nor a failure. ``retrying`` is true when the cloud reported a
+    failed attempt and said it will try again by itself. A later result is
+    delivered to the provider's result listeners (``AsyncResultProvider``).
+    Not a ``TransientError``: re-sending could do the operation twice.
+    """
+
+    def __init__(
+        self,
+        message: str = "",
+        code: int | str | None = None,
+        *,
+        job_id: str,
+        operation: Operation,
+        lock_id: str | None = None,
+        retrying: bool = False,
+    ) -> None:
+        super().__init__(message, code)
+        self.job_id = job_id
+        self.operation = operation
+        self.lock_id = lock_id
+        self.retrying = retrying
 
 
 class LockState(StrEnum):
@@ -151,7 +240,43 @@ class CodeKind(StrEnum):
     PERIOD = "period"
     ONE_TIME = "one_time"
     CYCLIC = "cyclic"
+    # Entered on the keypad it makes the lock forget codes (TTLock's delete
+    # code, Tuya's clearing codes); never opens the door.
+    CLEAR = "clear"
     OTHER = "other"
+
+
+class OfflineKind(StrEnum):
+    """Kinds of codes the lock checks by itself, without a gateway.
+
+    The cloud computes them from key data it shares with the lock since
+    pairing (TTLock "random passcodes", Tuya "offline passwords"); see
+    docs/offline-codes.md for each cloud's rules.
+    """
+
+    ONE_TIME = "one_time"
+    PERIOD = "period"
+    PERMANENT = "permanent"
+    CYCLIC = "cyclic"
+    # A code that clears every (offline) code from the lock when entered.
+    CLEAR_ALL = "clear_all"
+    # A code that clears one offline code from the lock when entered (Tuya).
+    CLEAR_ONE = "clear_one"
+
+
+class Repeat(StrEnum):
+    """Days on which a cyclic offline code works (TTLock types 5-14)."""
+
+    WEEKEND = "weekend"
+    DAILY = "daily"
+    WORKDAY = "workday"
+    MONDAY = "monday"
+    TUESDAY = "tuesday"
+    WEDNESDAY = "wednesday"
+    THURSDAY = "thursday"
+    FRIDAY = "friday"
+    SATURDAY = "saturday"
+    SUNDAY = "sunday"
 
 
 class CodePhase(StrEnum):
@@ -173,6 +298,24 @@ class CodePhase(StrEnum):
     REVOKED = "revoked"
 
 
+class CodeOperation(StrEnum):
+    """A change of a code that the cloud carries out on the lock later (Dding)."""
+
+    ADD = "add"
+    DELETE = "delete"
+    UPDATE = "update"
+    FREEZE = "freeze"
+    UNFREEZE = "unfreeze"
+
+
+class OperationStage(StrEnum):
+    """How far the cloud got with a code's latest ``CodeOperation``."""
+
+    IN_PROGRESS = "in_progress"
+    FAILED = "failed"
+    DONE = "done"
+
+
 @dataclass(frozen=True, slots=True)
 class Capabilities:
     """What a lock can do remotely through its cloud."""
@@ -183,6 +326,27 @@ class Capabilities:
     codes: bool = False
     code_min_length: int = 4
     code_max_length: int = 9
+    # ``async_update_code`` / ``async_freeze_code`` + ``async_unfreeze_code`` /
+    # ``async_get_dynamic_code`` work (otherwise they raise NotSupportedError).
+    update_codes: bool = False
+    freeze_codes: bool = False
+    dynamic_codes: bool = False
+    # False where a code starting with 0 would not arrive as typed (the gateway
+    # service turns codes into integers: "0123" would become 123).
+    code_leading_zero: bool = True
+    # Offline codes (no gateway needed) this lock accepts, by kind; empty when
+    # it has none or the cloud gives no sign that it has (then
+    # ``async_add_offline_code`` is not offered).
+    offline_codes: tuple[OfflineKind, ...] = ()
+    # Deleting a code through the cloud reaches the lock with nobody at the
+    # door (gateway, Wi-Fi, the cloud's own link; the code's phase says when it
+    # is done). Offline codes say so themselves: ``OfflineRules``.
+    codes_deletable_remotely: bool = False
+
+    @property
+    def custom_codes(self) -> bool:
+        """Codes with digits we choose can be uploaded (``async_add_code``)."""
+        return self.codes
 
 
 @dataclass(slots=True)
@@ -204,6 +368,9 @@ class Lock:
     auto_lock_seconds: int | None = None
     # Extra identifiers a pushed callback may use (e.g. a Dding uuid, the MAC).
     aliases: tuple[str, ...] = ()
+    # The gateway the cloud says serves this lock (``Gateway.gateway_id``), or
+    # None when the cloud names none (Wi-Fi locks, Tuya, not yet resolved).
+    gateway_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,6 +387,47 @@ class Gateway:
 
 
 @dataclass(frozen=True, slots=True)
+class OfflineRules:
+    """How an offline code behaves on the lock (``Passcode.offline``).
+
+    The lock learns of such a code only when it is first entered; until then
+    nothing the cloud does reaches it, and without a gateway nothing ever does.
+    """
+
+    # The lock suspends the code unless it is entered at least once by then
+    # (TTLock: 24 h after the start, 6 h for one-time codes); None when the
+    # window ends first or no such rule applies.
+    first_use_by: datetime | None
+    # Works for one entry only (one-time and clearing codes).
+    single_use: bool = False
+    # A delete through the cloud makes the lock refuse it. False for every
+    # offline code we know: the lock accepts it until its window ends, a
+    # clearing code is entered, or the vendor app syncs the lock.
+    deletable_remotely: bool = False
+    # Cyclic codes: the days they work on; None otherwise.
+    repeat: Repeat | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OfflineRevocation:
+    """What revoking an offline code did (``async_revoke_offline_code``)."""
+
+    code_id: str
+    # The cloud marked it deleted (it leaves the cloud's list of codes).
+    cloud_deleted: bool
+    # The lock refuses it from now on (a gateway carried the delete).
+    lock_deleted: bool
+    # A clearing code to enter on the keypad to make the lock forget it (Tuya
+    # clear_one); None when the cloud gives none.
+    clear_code: Passcode | None = None
+
+    @property
+    def lock_still_accepts(self) -> bool:
+        """Whether the lock still opens with the code until it ends or is cleared."""
+        return not self.lock_deleted
+
+
+@dataclass(frozen=True, slots=True)
 class Passcode:
     """A keypad code stored on a lock."""
 
@@ -231,6 +439,19 @@ class Passcode:
     start: datetime | None = None
     end: datetime | None = None
     phase: CodePhase = CodePhase.DELIVERED
+    # The cloud's latest operation on the code and its stage, where the cloud
+    # reports one (Dding); ``phase`` already says what the lock accepts.
+    operation: CodeOperation | None = None
+    operation_stage: OperationStage | None = None
+    # The cloud refuses to delete, freeze or change it (Dding's admin password).
+    protected: bool = False
+    # Set for offline codes (computed by the cloud, checked by the lock).
+    offline: OfflineRules | None = None
+
+    @property
+    def is_offline(self) -> bool:
+        """Whether the lock checks this code by itself (no gateway involved)."""
+        return self.offline is not None
 
     @property
     def delivered(self) -> bool:
@@ -241,6 +462,14 @@ class Passcode:
     def live(self) -> bool:
         """Whether the code is (or will soon be) accepted by the lock."""
         return self.phase in (CodePhase.PENDING, CodePhase.DELIVERED)
+
+
+@dataclass(frozen=True, slots=True)
+class DynamicCode:
+    """A short-lived code the cloud generates for a lock (digits for the caller only)."""
+
+    code: str
+    expires: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -267,6 +496,74 @@ class LockEvent:
 
 
 @dataclass(frozen=True, slots=True)
+class CodePacket:
+    """The account's paid code packet (gateway service); see ``CodePacketError``."""
+
+    # Codes left; ``None`` when the packet is unlimited.
+    codes_left: int | None
+    expires_at: datetime | None
+
+    def problem(self, now: datetime) -> CodePacketProblem | None:
+        """What stops the next code at ``now``, if anything."""
+        if self.expires_at is not None and self.expires_at <= now:
+            return CodePacketProblem.EXPIRED
+        if self.codes_left is not None and self.codes_left < 1:
+            return CodePacketProblem.EXHAUSTED
+        return None
+
+
+class Operation(StrEnum):
+    """An operation whose result may be reported after the call returned."""
+
+    LIST_LOCKS = "list_locks"
+    UNLOCK = "unlock"
+    PASSAGE_MODE_ON = "passage_mode_on"
+    PASSAGE_MODE_OFF = "passage_mode_off"
+    ADD_CODE = "add_code"
+    DELETE_CODE = "delete_code"
+
+
+class ResultStatus(StrEnum):
+    """What a reported result says."""
+
+    # Done on the lock / in the cloud.
+    SUCCEEDED = "succeeded"
+    # Final failure (``error`` says why).
+    FAILED = "failed"
+    # An attempt failed; the cloud will try again by itself (not final).
+    RETRYING = "retrying"
+    # No result arrived within the tracker's lifetime for it: outcome unknown.
+    EXPIRED = "expired"
+
+
+@dataclass(frozen=True, slots=True)
+class OperationResult:
+    """A result reported after its call returned (late, or after a restart)."""
+
+    job_id: str
+    operation: Operation
+    status: ResultStatus
+    lock_id: str | None = None
+    # The cloud's own message, cleaned (never holds secrets or code digits).
+    message: str | None = None
+    error: ProviderError | None = None
+    # ADD_CODE succeeded: the code as it is on the lock (digits not included).
+    passcode: Passcode | None = None
+    # DELETE_CODE: the code id that was (or was to be) deleted.
+    code_id: str | None = None
+    # LIST_LOCKS succeeded.
+    locks: tuple[Lock, ...] | None = None
+
+    @property
+    def final(self) -> bool:
+        """Whether nothing more will be reported for this job."""
+        return self.status is not ResultStatus.RETRYING
+
+
+ResultListener = Callable[[OperationResult], None]
+
+
+@dataclass(frozen=True, slots=True)
 class AccountInfo:
     """Who the credentials belong to; ``unique_id`` identifies the config entry."""
 
@@ -275,11 +572,18 @@ class AccountInfo:
 
 
 class LockProvider(Protocol):
-    """What the integration needs from a cloud."""
+    """What the integration needs from a cloud.
+
+    Clients subclass it explicitly: the optional operations at the end have a
+    default that raises ``NotSupportedError``; ``Capabilities`` says which work.
+    """
 
     provider: str
     # Largest number of requests the client will have in flight at once.
     max_concurrency: int
+    # The cloud retries failed code uploads/deletions itself and reports the
+    # final outcome later: the integration must not retry them as well.
+    retries_code_uploads: bool
 
     async def async_login(self) -> AccountInfo:
         """Authenticate (or check the stored token) and identify the account."""
@@ -289,6 +593,12 @@ class LockProvider(Protocol):
 
     async def async_list_gateways(self) -> list[Gateway]:
         """Gateways of the account (empty when the cloud has no such notion)."""
+
+    async def async_list_gateway_locks(self, gateway_id: str) -> dict[str, int | None]:
+        """Locks a gateway serves: lock id -> signal strength (dBm) where known.
+
+        Empty when the cloud has no such notion.
+        """
 
     async def async_get_lock_details(self, lock: Lock) -> Lock:
         """Refresh per-lock details (passage mode, auto-lock time...)."""
@@ -309,8 +619,14 @@ class LockProvider(Protocol):
         code: str,
         start: datetime,
         end: datetime,
+        *,
+        phone: str | None = None,
     ) -> Passcode:
-        """Upload a time-bounded code (UTC datetimes)."""
+        """Upload a time-bounded code (UTC datetimes).
+
+        ``phone``: where a cloud sends the new code by SMS (Dding requires one);
+        clouds that do not send codes ignore it.
+        """
 
     async def async_delete_code(self, lock_id: str, code_id: str) -> None:
         """Delete a code."""
@@ -322,3 +638,154 @@ class LockProvider(Protocol):
         self, lock_id: str, start: datetime, end: datetime
     ) -> list[LockEvent]:
         """Records in [start, end], oldest first."""
+
+    # ------------------------------------------------- optional operations
+
+    async def async_update_code(
+        self,
+        lock_id: str,
+        code_id: str,
+        *,
+        name: str | None = None,
+        code: str | None = None,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        phone: str | None = None,
+    ) -> None:
+        """Change a code's name, digits or window (``Capabilities.update_codes``)."""
+        raise NotSupportedError("This cloud cannot change a code")
+
+    async def async_freeze_code(self, lock_id: str, code_id: str) -> None:
+        """Suspend a code without deleting it (``Capabilities.freeze_codes``)."""
+        raise NotSupportedError("This cloud cannot freeze a code")
+
+    async def async_unfreeze_code(self, lock_id: str, code_id: str) -> None:
+        """Make a frozen code work again (``Capabilities.freeze_codes``)."""
+        raise NotSupportedError("This cloud cannot unfreeze a code")
+
+    async def async_get_dynamic_code(self, lock_id: str) -> DynamicCode:
+        """A short-lived code generated by the cloud (``Capabilities.dynamic_codes``)."""
+        raise NotSupportedError("This cloud has no dynamic codes")
+
+    async def async_get_code_packet(self) -> CodePacket | None:
+        """The account's paid code packet; ``None`` where the cloud has none."""
+
+    async def async_add_offline_code(
+        self, lock_id: str, name: str, request: OfflineCodeRequest
+    ) -> Passcode:
+        """Have the cloud compute an offline code (``Capabilities.offline_codes``).
+
+        Bad requests raise ``OfflineCodeError`` before any call. The answer
+        holds the digits (for the caller only), the window the lock will
+        apply (rounded as the cloud rounds) and its ``OfflineRules``.
+        """
+        raise NotSupportedError("This cloud has no offline codes")
+
+    async def async_revoke_offline_code(
+        self, lock_id: str, code_id: str, *, through_gateway: bool, name: str = ""
+    ) -> OfflineRevocation:
+        """Withdraw an offline code; the answer says what the lock still accepts.
+
+        ``through_gateway``: the lock is reachable (gateway or Wi-Fi), so the
+        cloud may try to carry the delete to it.
+        """
+        raise NotSupportedError("This cloud has no offline codes")
+
+
+# ------------------------------------------------------------------- push
+# A cloud that pushes over a connection it keeps open (Tuya's message service)
+# reports states as well as happenings: a battery level or a bolt position is
+# applied to the lock, not announced as an event.
+
+
+@dataclass(frozen=True, slots=True)
+class LockStatus:
+    """A lock's reported state at ``time`` (``None`` fields say nothing)."""
+
+    lock_id: str
+    time: datetime
+    battery: int | None = None
+    state: LockState | None = None
+    source: str = "push"
+
+
+@dataclass(frozen=True, slots=True)
+class PushBatch:
+    """What one pushed message says: events to announce, states to apply."""
+
+    events: tuple[LockEvent, ...] = ()
+    statuses: tuple[LockStatus, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class PushHealth:
+    """How a push connection is doing, for repairs and polling intervals.
+
+    ``down_since`` is set from the first failed attempt (or the drop) until a
+    connection is established again; ``last_error`` is a short reason such as
+    ``auth_failed``, ``refused``, ``dropped`` or ``unreachable``, never a secret.
+    """
+
+    connected: bool
+    connected_since: datetime | None
+    down_since: datetime | None
+    last_message: datetime | None
+    last_error: str | None
+    auth_failed: bool
+    reconnects: int
+    messages: int
+    rejected: int
+
+
+class PushConsumer(Protocol):
+    """A connection that delivers ``PushBatch``es to the callback it was given."""
+
+    async def async_start(self) -> None:
+        """Start connecting (idempotent: one connection at most)."""
+
+    async def async_stop(self) -> None:
+        """Close the connection and stop reconnecting."""
+
+    @property
+    def health(self) -> PushHealth:
+        """The connection's state now."""
+
+
+@runtime_checkable
+class AsyncResultProvider(Protocol):
+    """A provider whose operations finish later, reported to a callback URL.
+
+    Operations wait a while for their result; when it does not come in time
+    they raise ``ResultPendingError`` and the result goes to the listeners.
+    """
+
+    async def async_set_callback(self, url: str) -> None:
+        """Tell the cloud where to report results (the entry's webhook)."""
+
+    def resolve_job(self, job: Mapping[str, Any]) -> bool:
+        """Feed one parsed job callback; whether it was ours and pending."""
+
+    def add_result_listener(self, listener: ResultListener) -> Callable[[], None]:
+        """Call ``listener`` for results no caller waits for; returns unsubscribe."""
+
+    def export_pending(self) -> list[dict[str, Any]]:
+        """The jobs still waiting for a result, as JSON-safe dicts (no secrets)."""
+
+    def import_pending(self, items: Iterable[Mapping[str, Any]]) -> int:
+        """Take over exported jobs (after a restart); returns how many were valid."""
+
+    def expire_pending(self) -> list[OperationResult]:
+        """Give up on jobs past their lifetime (listeners get EXPIRED results)."""
+
+
+@runtime_checkable
+class CodeUsageProvider(Protocol):
+    """A provider that can look up a code's uses directly."""
+
+    async def async_get_code_events(self, lock_id: str, code: str) -> list[LockEvent]:
+        """The lock's records made with this code (newest last, at most 100)."""
+
+    async def async_get_first_use(
+        self, lock_ids: Sequence[str], code: str
+    ) -> LockEvent | None:
+        """The first successful entry with this code on any of these locks."""

@@ -23,6 +23,7 @@ from typing import Any, Final
 import aiohttp
 
 from .bounds import (
+    MAX_TEXT,
     InvalidAnswerError,
     auto_lock_seconds,
     clean_text,
@@ -41,19 +42,37 @@ from .models import (
     CannotConnectError,
     Capabilities,
     CodeKind,
+    CodePacket,
     CodeStorageFullError,
     DuplicateCodeError,
     Gateway,
     InvalidRequestError,
     Lock,
     LockEvent,
+    LockProvider,
     LockState,
     NotSupportedError,
+    OfflineRevocation,
     Passcode,
     ProviderError,
     RateLimitError,
     TransientError,
     WrongRegionError,
+)
+from .offline_codes import OfflineCodeRequest, check_name, ttlock_plan
+from .ttlock_random import (
+    DELETE_CLOUD_ONLY,
+    DELETE_PATH,
+    DELETE_THROUGH_GATEWAY,
+    GET_PATH,
+    INVALID_PARAMETER,
+    NO_PASSCODE_DATA,
+    UNUSED_CODE,
+    find_listed_code,
+    get_params,
+    offline_kinds,
+    passcode_from_answer,
+    window_taken,
 )
 from .ttlock_records import record_to_event
 
@@ -253,6 +272,8 @@ def capabilities_from_feature_value(raw: Any, *, has_gateway: bool) -> Capabilit
         codes=reachable,
         code_min_length=CODE_MIN_LENGTH,
         code_max_length=CODE_MAX_LENGTH,
+        offline_codes=offline_kinds(value),
+        codes_deletable_remotely=reachable,
     )
 
 
@@ -472,10 +493,12 @@ def gateway_from_dict(data: Mapping[str, Any]) -> Gateway:
     )
 
 
-class TTLockClient:
+class TTLockClient(LockProvider):
     """TTLock Open API v3 client implementing ``models.LockProvider``."""
 
     provider = "ttlock"
+    # Failed uploads are reported at once; the integration retries them.
+    retries_code_uploads = False
 
     def __init__(
         self,
@@ -888,6 +911,30 @@ class TTLockClient:
                 _LOGGER.debug("TTLock gateway list entry skipped: %s", err)
         return gateways
 
+    async def async_list_gateway_locks(self, gateway_id: str) -> dict[str, int | None]:
+        """``/v3/gateway/listLock``: the locks a gateway reaches, with their RSSI.
+
+        One call per gateway (cheaper than ``listByLock``, one per lock). The
+        cloud caches the link for 30 minutes after the gateway last saw the lock
+        (document-pages/en/cloud/gateway/listLock), so an offline gateway lists
+        nothing: callers keep the link they had.
+        """
+        data = await self._call(
+            "GET", "/v3/gateway/listLock", {"gatewayId": gateway_id}
+        )
+        entries = data.get("list")
+        links: dict[str, int | None] = {}
+        for entry in entries if isinstance(entries, list) else []:
+            if not isinstance(entry, Mapping):
+                continue
+            try:
+                lock_id = require_id(entry.get("lockId"), "listLock lockId")
+            except InvalidAnswerError:
+                continue
+            # dBm: the docs' scale is about -100 (weak) to -40 (strong).
+            links[lock_id] = opt_int(entry.get("rssi"), minimum=-150, maximum=0)
+        return links
+
     async def async_get_lock_details(self, lock: Lock) -> Lock:
         """The lock updated from ``/v3/lock/detail``."""
         data = await self._call("GET", "/v3/lock/detail", {"lockId": lock.lock_id})
@@ -937,8 +984,10 @@ class TTLockClient:
         code: str,
         start: datetime,
         end: datetime,
+        *,
+        phone: str | None = None,
     ) -> Passcode:
-        """Upload a custom period code through the gateway."""
+        """Upload a custom period code through the gateway (``phone`` unused)."""
         data = await self._gateway_call(
             "POST",
             "/v3/keyboardPwd/add",
@@ -1056,3 +1105,83 @@ class TTLockClient:
             if event is not None:
                 events.append(event)
         return events
+
+    async def async_get_code_packet(self) -> CodePacket | None:
+        """No paid code packets on this cloud."""
+        return None
+
+    # ------------------------------------------------------------ offline codes
+
+    async def async_get_random_code(
+        self, lock_id: str, name: str, request: OfflineCodeRequest
+    ) -> Passcode:
+        """A random passcode the lock checks by itself: no gateway needed.
+
+        The request is checked against TTLock's rules before any call
+        (``OfflineCodeError``); the answer's window is the cloud's rounding.
+        """
+        check_name(name, max_length=MAX_TEXT)
+        plan = ttlock_plan(request, datetime.now(UTC))
+        try:
+            payload = await self._call(
+                "POST", GET_PATH, get_params(lock_id, name, plan)
+            )
+        except InvalidRequestError as err:
+            if err.code == NO_PASSCODE_DATA:
+                raise NotSupportedError(
+                    "This lock was paired without the data random passcodes need",
+                    err.code,
+                ) from None
+            if err.code != INVALID_PARAMETER or plan.window.end is None:
+                raise
+            # A window the lock already has: ours when an earlier answer was
+            # lost (timeout, reload); adopt it rather than fail the guest.
+            listed = await self._call(
+                "GET",
+                "/v3/lock/listKeyboardPwd",
+                {"lockId": lock_id, "pageNo": 1, "pageSize": 100, "orderBy": 1},
+            )
+            found = find_listed_code(lock_id, name, request.kind, plan, listed)
+            if found is None:
+                raise window_taken(plan, err) from None
+            _LOGGER.debug("TTLock code for this window already made: adopted")
+            return found
+        return passcode_from_answer(lock_id, name, request.kind, plan, payload)
+
+    async def async_add_offline_code(
+        self, lock_id: str, name: str, request: OfflineCodeRequest
+    ) -> Passcode:
+        """``LockProvider`` name of ``async_get_random_code``."""
+        return await self.async_get_random_code(lock_id, name, request)
+
+    async def async_revoke_offline_code(
+        self, lock_id: str, code_id: str, *, through_gateway: bool, name: str = ""
+    ) -> OfflineRevocation:
+        """Delete a random passcode; the answer says whether the lock forgot it.
+
+        Through a gateway (deleteType 2) the lock is told, once it knows the
+        code (it has been entered). Otherwise, and for a code never entered
+        (-3008), the cloud only marks it deleted (deleteType 1): the lock keeps
+        accepting it until its window ends or a delete code is entered.
+        """
+        if through_gateway:
+            try:
+                await self._gateway_call(
+                    "POST",
+                    DELETE_PATH,
+                    lock_id,
+                    {"keyboardPwdId": code_id, "deleteType": DELETE_THROUGH_GATEWAY},
+                )
+            except InvalidRequestError as err:
+                if err.code != UNUSED_CODE:
+                    raise
+                _LOGGER.debug("TTLock code never entered: deleting it in the cloud")
+            else:
+                return OfflineRevocation(code_id, cloud_deleted=True, lock_deleted=True)
+        await self._gateway_call(
+            "POST",
+            DELETE_PATH,
+            lock_id,
+            {"keyboardPwdId": code_id, "deleteType": DELETE_CLOUD_ONLY},
+        )
+        return OfflineRevocation(code_id, cloud_deleted=True, lock_deleted=False)

@@ -63,18 +63,23 @@ from .models import (
     AuthError,
     CannotConnectError,
     CodeKind,
+    CodePacket,
     CodePhase,
     Gateway,
     InvalidRequestError,
     Lock,
     LockEvent,
+    LockProvider,
     NotSupportedError,
+    OfflineKind,
+    OfflineRevocation,
     Passcode,
     ProviderError,
     RateLimitError,
     SubscriptionError,
     TransientError,
 )
+from .offline_codes import OfflineCodeRequest, check_name
 from .tuya_crypto import (
     PIN_CASE_UPPER,
     decrypt_ticket_key,
@@ -100,6 +105,14 @@ from .tuya_mapping import (
     status_map,
     temp_password,
     to_ms,
+)
+from .tuya_offline import (
+    DYNAMIC_PATH,
+    NAME_MAX_LENGTH,
+    OFFLINE_PATH,
+    dynamic_from_result,
+    passcode_from_result,
+    tuya_plan,
 )
 
 __all__ = [
@@ -207,10 +220,12 @@ def _token_text(raw: Any) -> str | None:
 REMOTE_UNLOCK_RECHECK: Final = 24 * 3600.0
 
 
-class TuyaClient:
+class TuyaClient(LockProvider):
     """Tuya Cloud OpenAPI client implementing ``models.LockProvider``."""
 
     provider = "tuya"
+    # Failed uploads are reported at once; the integration retries them.
+    retries_code_uploads = False
 
     def __init__(
         self,
@@ -647,15 +662,15 @@ class TuyaClient:
             # The uid names the config entry: an empty one would make a second
             # project look already configured.
             raise InvalidAnswerError("The Tuya cloud did not name the user (uid)")
-        locks = await self.async_list_locks()
+        await self.async_list_locks()
         where = (
             self._data_center
             if self._base_url == DATA_CENTERS.get(self._data_center)
             else "custom"
         )
+        # No lock count in the title: it goes stale as locks join or leave.
         return AccountInfo(
-            unique_id=f"{self._access_id}_{uid}",
-            title=f"Tuya Cloud ({where}, {len(locks)} locks)",
+            unique_id=f"{self._access_id}_{uid}", title=f"Tuya Cloud ({where})"
         )
 
     async def async_list_locks(self) -> list[Lock]:
@@ -683,6 +698,10 @@ class TuyaClient:
     async def async_list_gateways(self) -> list[Gateway]:
         """Tuya gateways are not exposed as such."""
         return []
+
+    async def async_list_gateway_locks(self, gateway_id: str) -> dict[str, int | None]:
+        """Tuya gateways are not listed as gateways here: no links to report."""
+        return {}
 
     async def _remote_unlock_enabled(self, device_id: str) -> bool:
         try:
@@ -805,8 +824,13 @@ class TuyaClient:
         code: str,
         start: datetime,
         end: datetime,
+        *,
+        phone: str | None = None,
     ) -> Passcode:
-        """Fresh ticket, encrypted PIN, ``temp-password`` (epoch seconds)."""
+        """Fresh ticket, encrypted PIN, ``temp-password`` (epoch seconds).
+
+        ``phone`` is unused: Tuya does not send codes.
+        """
         device = await self._device(lock_id)
         length = (
             SUB_DEVICE_CODE_LENGTH if is_sub_device_lock(device) else WIFI_CODE_LENGTH
@@ -962,3 +986,45 @@ class TuyaClient:
                     if start_ms <= t_ms <= end_ms:
                         events[event.event_id] = event
         return sorted(events.values(), key=lambda e: (e.time, e.event_id))
+
+    async def async_get_code_packet(self) -> CodePacket | None:
+        """No paid code packets on this cloud."""
+        return None
+
+    # ------------------------------------------------------------ offline codes
+
+    async def async_add_offline_code(
+        self, lock_id: str, name: str, request: OfflineCodeRequest
+    ) -> Passcode:
+        """An offline temporary password (multiple, once or a clearing code).
+
+        Checked against Tuya's rules before any call (``OfflineCodeError``);
+        the window in the answer is the cloud's own.
+        """
+        check_name(name, max_length=NAME_MAX_LENGTH)
+        plan = tuya_plan(request, name, datetime.now(UTC))
+        result = await self._call(
+            "POST", OFFLINE_PATH.format(device_id=lock_id), json_body=plan.body
+        )
+        return passcode_from_result(lock_id, name, request.kind, plan, result)
+
+    async def async_revoke_offline_code(
+        self, lock_id: str, code_id: str, *, through_gateway: bool, name: str = ""
+    ) -> OfflineRevocation:
+        """A clearing code for one offline password (Tuya cannot delete them).
+
+        The lock keeps accepting the password until the clearing code is
+        entered on its keypad or the password's window ends.
+        """
+        request = OfflineCodeRequest(
+            OfflineKind.CLEAR_ONE, start=datetime.now(UTC), target_code_id=code_id
+        )
+        clear = await self.async_add_offline_code(lock_id, name, request)
+        return OfflineRevocation(
+            code_id, cloud_deleted=False, lock_deleted=False, clear_code=clear
+        )
+
+    async def async_get_dynamic_password(self, lock_id: str) -> tuple[str, datetime]:
+        """A dynamic password (digits, when it stops working: about 5 minutes)."""
+        result = await self._call("GET", DYNAMIC_PATH.format(device_id=lock_id))
+        return dynamic_from_result(result, datetime.now(UTC))

@@ -36,6 +36,7 @@ from .models import (
     Passcode,
     UnlockMethod,
 )
+from .tuya_offline import offline_kinds
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -252,6 +253,9 @@ def lock_from_device(device: Mapping[str, Any], *, remote_unlock: bool) -> Lock:
         codes=True,
         code_min_length=length,
         code_max_length=length,
+        offline_codes=offline_kinds(frozenset(status)),
+        # The cloud carries deletes to the lock; the phase says when it is done.
+        codes_deletable_remotely=True,
     )
     passage = status.get("normal_open_switch")
     online = device.get("online")

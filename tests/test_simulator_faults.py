@@ -1,0 +1,118 @@
+"""The development simulator's fault switch (POST /_sim/fault), seen from Home Assistant.
+
+The simulator serves the same fakes as the suite; these tests run it on free
+loopback ports and check each fault reaches the integration as a user would
+see it: a translated error, a repair, a silent re-sign-in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+import socket
+from typing import Any
+
+import aiohttp
+from homeassistant.components.lock import DOMAIN as LOCK_DOMAIN, SERVICE_UNLOCK
+from homeassistant.const import ATTR_ENTITY_ID
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import HomeAssistantError
+from homeassistant.helpers import issue_registry as ir
+import pytest
+
+from custom_components.ttlock_gateway.const import DOMAIN
+from simulator import FRONT_DOOR_ID, Simulator, SimulatorConfig
+from tests.common import setup_entry, ttlock_data
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+async def sim(socket_enabled: Any) -> AsyncIterator[Simulator]:
+    """The simulator on free ports, no pushes."""
+    simulator = Simulator(
+        SimulatorConfig(ttlock_port=_free_port(), tuya_port=_free_port())
+    )
+    await simulator.start()
+    yield simulator
+    await simulator.stop()
+
+
+async def _fault(sim: Simulator, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(f"{sim.ttlock.base_url}/_sim/fault", json=body) as resp,
+    ):
+        return resp.status, await resp.json()
+
+
+async def _unlock(hass: HomeAssistant) -> None:
+    await hass.services.async_call(
+        LOCK_DOMAIN, SERVICE_UNLOCK, {ATTR_ENTITY_ID: "lock.front_door"}, blocking=True
+    )
+
+
+async def test_fault_switch_validates_and_reports(sim: Simulator) -> None:
+    """Unknown faults are refused with the list of known ones; GET shows the active."""
+    status, body = await _fault(sim, {"fault": "meteor"})
+    assert status == 400
+    assert "quota" in body["faults"]
+    status, body = await _fault(sim, {"fault": "quota"})
+    assert (status, body["active"]) == (200, ["quota"])
+    status, body = await _fault(sim, {"fault": "clear"})
+    assert body["active"] == []
+
+
+async def test_offline_gateway_then_back(hass: HomeAssistant, sim: Simulator) -> None:
+    """gateway_offline: unlock says the gateway is offline; off again it works."""
+    await setup_entry(hass, ttlock_data(sim.ttlock))
+    await _fault(sim, {"fault": "gateway_offline"})
+    with pytest.raises(HomeAssistantError) as err:
+        await _unlock(hass)
+    assert err.value.translation_key == "gateway_offline"
+    await _fault(sim, {"fault": "gateway_offline", "on": False})
+    await _unlock(hass)
+    assert sim.ttlock.unlocks == [FRONT_DOOR_ID]
+
+
+async def test_busy_gateway_is_retried_then_said(
+    hass: HomeAssistant, sim: Simulator
+) -> None:
+    """busy: gateway-bound calls answer -3003; the client backs off, then says so."""
+    entry = await setup_entry(hass, ttlock_data(sim.ttlock))
+    # No waiting in a test: the client's busy back-off delays are zeroed.
+    entry.runtime_data.provider._busy_retry_delays = (0.0, 0.0, 0.0)
+    await _fault(sim, {"fault": "busy"})
+    with pytest.raises(HomeAssistantError) as err:
+        await _unlock(hass)
+    assert err.value.translation_key == "lock_busy"
+    assert sim.ttlock.calls["/v3/lock/unlock"] == 4  # first try and three retries
+    assert sim.ttlock.unlocks == []
+
+
+async def test_quota_raises_the_repair(hass: HomeAssistant, sim: Simulator) -> None:
+    """quota: the next refresh meets 30006 and the API-limit repair appears."""
+    entry = await setup_entry(hass, ttlock_data(sim.ttlock))
+    issue_id = f"rate_limited_{entry.entry_id}"
+    await _fault(sim, {"fault": "quota"})
+    await entry.runtime_data.coordinator.async_refresh()
+    await hass.async_block_till_done()
+    assert ir.async_get(hass).async_get_issue(DOMAIN, issue_id)
+    await _fault(sim, {"fault": "quota", "on": False})
+    await entry.runtime_data.coordinator.async_refresh()
+    assert not ir.async_get(hass).async_get_issue(DOMAIN, issue_id)
+
+
+async def test_revoked_tokens_sign_in_again_unnoticed(
+    hass: HomeAssistant, sim: Simulator
+) -> None:
+    """token_revoked: access and refresh tokens die; the stored sign-in heals it."""
+    await setup_entry(hass, ttlock_data(sim.ttlock))
+    logins = sim.ttlock.calls["/oauth2/token"]
+    await _fault(sim, {"fault": "token_revoked"})
+    await _unlock(hass)
+    assert sim.ttlock.unlocks == [FRONT_DOOR_ID]
+    assert sim.ttlock.calls["/oauth2/token"] > logins
