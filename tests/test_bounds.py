@@ -95,7 +95,8 @@ def test_flags_and_levels() -> None:
     assert opt_bool(2) is None
     assert opt_bool(math.nan) is None
     assert percent(-1) is None  # Tuya: "do not show the level"
-    assert percent(55.7) == 55
+    assert percent(55.0) == 55
+    assert percent(55.7) is None  # Tuya's mapper takes the whole percent itself
     assert percent(math.inf) is None
     assert auto_lock_seconds(-1) is None  # TTLock: off
     assert auto_lock_seconds(30) == 30

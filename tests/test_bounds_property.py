@@ -133,6 +133,12 @@ def _check_raw(raw: Any, where: str) -> None:
             assert len(value) <= MAX_RAW_LIST, f"{where}.{key}: {len(value)} items"
             for item in value:
                 _check_scalar(item, f"{where}.{key}[]")
+        elif isinstance(value, dict):
+            # One level of scalars at most (Tuya's status item {code, value}).
+            assert len(value) <= MAX_RAW_KEYS, f"{where}.{key}"
+            for sub_key, item in value.items():
+                _check_text(sub_key, f"{where}.{key} key")
+                _check_scalar(item, f"{where}.{key}.{sub_key}")
         else:
             _check_scalar(value, f"{where}.{key}")
 

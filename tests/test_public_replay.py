@@ -199,11 +199,16 @@ def test_ttlock_lock_details(name: str, expected: tuple[Any, ...]) -> None:
     ) == expected
     assert lock.has_gateway is True
     # featureValue bits 8, 10 and 22 (cloud/lock/featureValue), with a gateway.
-    assert lock.capabilities == Capabilities(
-        remote_unlock=True, remote_lock=True, passage_mode=True, codes=True
+    caps = lock.capabilities
+    assert (caps.remote_unlock, caps.remote_lock, caps.passage_mode, caps.codes) == (
+        True,
+        True,
+        True,
+        True,
     )
     assert lock.mac == data["lockMac"].upper()
-    assert "<" not in repr(lock)  # adminPwd, lockKey, aesKeyStr, noKeyPwd
+    for secret in ("adminPwd", "lockKey", "aesKeyStr", "noKeyPwd"):
+        assert data[secret] not in repr(lock)
 
 
 @pytest.mark.parametrize(
@@ -238,12 +243,14 @@ def test_ttlock_lock_list() -> None:
         True,
         "00:00:00:00:00:01",
     )
-    assert front.capabilities == Capabilities(codes=True)  # featureValue "0"
-    assert (shed.lock_id, shed.has_gateway, shed.capabilities) == (
-        "2",
-        False,
-        Capabilities(),
-    )
+
+    def remote(caps: Capabilities) -> tuple[bool, ...]:
+        return (caps.remote_unlock, caps.remote_lock, caps.passage_mode, caps.codes)
+
+    # featureValue "0": no remote feature; codes through the gateway only.
+    assert remote(front.capabilities) == (False, False, False, True)
+    assert (shed.lock_id, shed.has_gateway) == ("2", False)
+    assert remote(shed.capabilities) == (False, False, False, False)
 
 
 def test_ttlock_card_callback() -> None:
@@ -428,15 +435,14 @@ def test_tuya_remote_unlocks_doc() -> None:
     )
 
 
-def test_tuya_log_raw_is_flat() -> None:
-    """seed 002 alarm-logs v1.1 carries media_infos (a list of objects): the
-    event keeps flat fields and the status item only."""
+def test_tuya_log_raw_is_bounded() -> None:
+    """seed 002 alarm-logs v1.1 carries media_infos (a list of objects) and a
+    status list: the event keeps flat fields and this status item only."""
     (event,) = _events("tuya_alarm_logs_v1_1.json", "records", alarm=True)
     assert event.raw == {
         "update_time": 1613979671000,
         "nick_name": "",
-        "code": "alarm_lock",
-        "value": "wrong_password",
+        "status": {"code": "alarm_lock", "value": "wrong_password"},
     }
 
 

@@ -168,12 +168,7 @@ def opt_bool(raw: Any) -> bool | None:
 
 
 def percent(raw: Any) -> int | None:
-    """A battery level 0-100, else ``None`` (-1 "not shown", 120: unknown).
-
-    A fractional level (55.7) is cut to its whole percent.
-    """
-    if isinstance(raw, float) and math.isfinite(raw) and 0 <= raw <= 100:
-        return int(raw)
+    """A battery level 0-100, else ``None`` (-1 "not shown", 120: unknown)."""
     return opt_int(raw, minimum=0, maximum=100)
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import UTC, datetime
 import logging
+import math
 from typing import Any, Final
 
 from .bounds import (
@@ -107,7 +108,7 @@ _MAX_MS: Final = MAX_EPOCH_S * 1000 + 999
 _MAX_MODEL: Final = 64
 _MAX_TOKEN: Final = 64
 # Fields of a log entry kept in ``LockEvent.raw`` (seed 002; media_infos and
-# anything nested stay out, the status item is kept as code/value).
+# anything nested stay out, the status item is kept as {code, value}).
 _LOG_RAW_FIELDS: Final = ("update_time", "user_id", "nick_name", "unlock_name")
 
 
@@ -187,7 +188,11 @@ def battery_from_status(status: Mapping[str, Any]) -> int | None:
     """
     for code in ("residual_electricity", "battery_percentage"):
         if code in status:
-            number = percent(status.get(code))
+            value = status.get(code)
+            # Some firmware sends a fraction (55.7): its whole percent.
+            if isinstance(value, float) and math.isfinite(value):
+                value = math.floor(value)
+            number = percent(value)
             if number is not None:
                 return number
     state = status.get("battery_state")
@@ -316,8 +321,12 @@ def log_event(
     ok, raw_value = json_scalar(value)
     raw = {
         **bounded_raw(record, _LOG_RAW_FIELDS),
-        "code": clean_text(code, max_length=_MAX_TOKEN),
-        "value": raw_value if ok else _token(value),
+        # The status item as the v1.0/v1.1 open-logs object (automations read
+        # raw.status.value): its two scalars only, whatever else came with it.
+        "status": {
+            "code": clean_text(code, max_length=_MAX_TOKEN),
+            "value": raw_value if ok else _token(value),
+        },
     }
     return LockEvent(
         event_id=f"tuya:{lock_id}:{t_ms}:{_token(code)}:{_token(value)}",
