@@ -8,7 +8,7 @@ any input. No Home Assistant imports.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from enum import StrEnum
 import json
@@ -60,6 +60,9 @@ class ParsedCallback:
     job: dict[str, Any] | None
     reply: str
     reply_content_type: str
+    # TTLock's sender fields (``lockMac``, ``admin``), checked against the lock.
+    lock_mac: str | None = None
+    admin: str | None = None
 
 
 class CallbackError(ValueError):
@@ -200,7 +203,6 @@ def _parse_json_object(payload: Any, now: datetime) -> ParsedCallback:
 
 
 def _parse_ttlock(payload: Mapping[str, Any], now: datetime) -> ParsedCallback:
-    del now  # TTLock records carry their own dates
     lock_id = normalize_lock_id(payload.get("lockId"))
     if lock_id is None:
         raise CallbackError("invalid field: lockId")
@@ -222,6 +224,10 @@ def _parse_ttlock(payload: Mapping[str, Any], now: datetime) -> ParsedCallback:
         event = record_to_event(record_in, source="push")
         if event is None:
             raise CallbackError("invalid record")
+        if event.received is None:
+            # No serverDate: order it by when the push reached us, not by
+            # the lock's clock.
+            event = replace(event, received=now)
         events.append(event)
 
     return ParsedCallback(
@@ -231,7 +237,19 @@ def _parse_ttlock(payload: Mapping[str, Any], now: datetime) -> ParsedCallback:
         job=None,
         reply=TTLOCK_REPLY,
         reply_content_type="text/plain",
+        lock_mac=_sender_text(payload.get("lockMac")),
+        admin=_sender_text(payload.get("admin")),
     )
+
+
+def _sender_text(value: Any) -> str | None:
+    """A sender field as text, or None when absent or not a sane string."""
+    if not isinstance(value, str):
+        return None
+    text = value.strip()
+    if not text or len(text) > _MAX_TEXT or not text.isprintable():
+        return None
+    return text
 
 
 # --------------------------------------------------------------------------- #
@@ -257,10 +275,10 @@ def _opt_text(payload: Mapping[str, Any], key: str) -> str | None:
     raise CallbackError(f"invalid field: {key}")
 
 
-def _dding_time(value: Any, now: datetime) -> tuple[datetime, str]:
-    """The event time and the token used in ``event_id``."""
+def _dding_time(value: Any) -> datetime | None:
+    """The event time (seconds or milliseconds alike), None when not given."""
     if value is None:
-        return now, str(int(now.timestamp()))
+        return None
     number: float | None
     if isinstance(value, bool):
         number = None
@@ -270,11 +288,10 @@ def _dding_time(value: Any, now: datetime) -> tuple[datetime, str]:
         number = parse_int(value)
     if number is None or number < 0:
         raise CallbackError("invalid field: time")
-    token = str(int(number))
     seconds = number / 1000 if number > _MS_THRESHOLD else number
     if seconds > _MAX_EPOCH_S:
         raise CallbackError("invalid field: time")
-    return datetime.fromtimestamp(seconds, tz=UTC), token
+    return datetime.fromtimestamp(seconds, tz=UTC)
 
 
 def _battery(detail: Mapping[str, Any]) -> int | None:
@@ -318,7 +335,7 @@ def _parse_dding(payload: Mapping[str, Any], now: datetime) -> ParsedCallback:
     home_id = _opt_text(payload, "home_id")
     room_id = _opt_text(payload, "room_id")
     nickname = _opt_text(payload, "nickname")
-    when, time_token = _dding_time(payload.get("time"), now)
+    stamped = _dding_time(payload.get("time"))
 
     detail = payload.get("detail")
     if detail is None:
@@ -361,11 +378,14 @@ def _parse_dding(payload: Mapping[str, Any], now: datetime) -> ParsedCallback:
                     ids.append(ref)
             raw["code_ids"] = ids
 
+    # One alarm is one event whether its time came in seconds or milliseconds;
+    # without a time only a short window (the coordinator's) tells repeats apart.
+    token = "-" if stamped is None else str(int(stamped.timestamp()))
     event = LockEvent(
-        event_id=f"dding:{uuid}:{time_token}:{name}",
+        event_id=f"dding:{uuid}:{token}:{name}",
         lock_id=None,
         type=event_type,
-        time=when,
+        time=stamped or now,
         method=method,
         success=success,
         code=code,
@@ -373,6 +393,8 @@ def _parse_dding(payload: Mapping[str, Any], now: datetime) -> ParsedCallback:
         battery=battery,
         source="push",
         raw=raw,
+        received=stamped,
+        time_known=stamped is not None,
     )
     reply = json.dumps({"ErrNo": 0, "ErrMsg": "", "count": 1}, separators=(",", ":"))
     return ParsedCallback(
@@ -413,6 +435,8 @@ def _parse_job(payload: Mapping[str, Any]) -> ParsedCallback:
         else:
             raise CallbackError("invalid field: msg")
 
+    if msg is not None and len(msg) > _MAX_JOB_MSG:
+        msg = msg[:_MAX_JOB_MSG] + "…"
     job: dict[str, Any] = {
         "job": job_ref,
         "status": _job_flag(payload, "status"),
@@ -422,6 +446,7 @@ def _parse_job(payload: Mapping[str, Any]) -> ParsedCallback:
         "msg": msg,
         "codes_error": _job_flag(payload, "codes_error"),
     }
+    _bound_job(job)
     return ParsedCallback(
         kind=CallbackKind.JOB,
         events=(),
@@ -430,3 +455,70 @@ def _parse_job(payload: Mapping[str, Any]) -> ParsedCallback:
         reply=JOB_REPLY,
         reply_content_type="application/json",
     )
+
+
+# The job's free-form ``tag`` and ``data`` go onto the event bus: deeper values
+# make the websocket sender fail ("Recursion limit reached", a 632-byte body
+# nested 300 levels) and large ones are refused by the recorder. Past these
+# bounds a field is replaced by a summary saying so, never dropped silently.
+MAX_JOB_DEPTH: Final = 10
+MAX_JOB_EVENT_BYTES: Final = 16 * 1024
+_MAX_JOB_MSG: Final = 1024
+_SUMMARY_KEYS: Final = 20
+# Room for the entry_id the webhook adds to the event.
+_JOB_EVENT_OVERHEAD: Final = 64
+
+
+def _depth(value: Any) -> int:
+    """Nesting depth of a JSON value (a scalar is 0), without recursion."""
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        item, level = stack.pop()
+        if isinstance(item, dict):
+            children: Any = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        level += 1
+        deepest = max(deepest, level)
+        if deepest > MAX_JOB_DEPTH:
+            return deepest  # enough to know it is too deep
+        stack.extend((child, level) for child in children)
+    return deepest
+
+
+def _json_size(value: Any) -> int:
+    return len(
+        json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    )
+
+
+def _summary(value: Any, reason: str, size: int | None) -> dict[str, Any]:
+    """What a too-deep or too-large value was, in a few hundred bytes."""
+    summary: dict[str, Any] = {
+        "summarised": reason,
+        "type": type(value).__name__,
+    }
+    if size is not None:
+        summary["bytes"] = size
+    if isinstance(value, dict):
+        summary["keys"] = [_safe_name(str(key)) for key in list(value)[:_SUMMARY_KEYS]]
+        summary["length"] = len(value)
+    elif isinstance(value, list):
+        summary["length"] = len(value)
+    return summary
+
+
+def _bound_job(job: dict[str, Any]) -> None:
+    """Summarise ``data`` (then ``tag``) until the job fits the bus bounds."""
+    for key in ("data", "tag"):
+        if _depth(job[key]) > MAX_JOB_DEPTH:
+            job[key] = _summary(job[key], f"deeper than {MAX_JOB_DEPTH} levels", None)
+    for key in ("data", "tag"):
+        if _json_size(job) + _JOB_EVENT_OVERHEAD <= MAX_JOB_EVENT_BYTES:
+            return
+        job[key] = _summary(
+            job[key], f"larger than {MAX_JOB_EVENT_BYTES} bytes", _json_size(job[key])
+        )

@@ -26,6 +26,7 @@ from .models import (
     AuthError,
     CannotConnectError,
     Capabilities,
+    CloudList,
     CodeKind,
     CodeStorageFullError,
     DuplicateCodeError,
@@ -479,16 +480,30 @@ class TTLockClient:
         self, path: str, params: Mapping[str, Any], page_size: int
     ) -> list[dict[str, Any]]:
         """Every ``list`` entry of a paged GET endpoint."""
-        items: list[dict[str, Any]] = []
+        return await self._paged_counted(path, params, page_size)
+
+    async def _paged_counted(
+        self, path: str, params: Mapping[str, Any], page_size: int
+    ) -> CloudList[dict[str, Any]]:
+        """Like ``_paged``; ``complete`` when the answer's ``total`` matches.
+
+        An answer without ``list`` or with a ``total`` we did not receive
+        (a page that came back empty) is not proof that an item is gone.
+        """
+        items: CloudList[dict[str, Any]] = CloudList()
         page_no = 1
+        total: int | None = None
         while True:
             payload = await self._call(
                 "GET", path, {**params, "pageNo": page_no, "pageSize": page_size}
             )
             entries = payload.get("list") or []
             items.extend(entry for entry in entries if isinstance(entry, dict))
+            if page_no == 1:
+                total = _opt_int(payload.get("total"))
             pages = _opt_int(payload.get("pages")) or 0
             if page_no >= pages or not entries:
+                items.complete = bool(items) and total == len(items)
                 return items
             page_no += 1
 
@@ -503,13 +518,17 @@ class TTLockClient:
 
     async def async_list_locks(self) -> list[Lock]:
         """Every lock of the account (one call per 1000 locks)."""
-        entries = await self._paged("/v3/lock/list", {}, LOCK_PAGE_SIZE)
-        return [lock_from_dict(entry) for entry in entries]
+        entries = await self._paged_counted("/v3/lock/list", {}, LOCK_PAGE_SIZE)
+        return CloudList(
+            (lock_from_dict(entry) for entry in entries), complete=entries.complete
+        )
 
     async def async_list_gateways(self) -> list[Gateway]:
         """Gateways of the account."""
-        entries = await self._paged("/v3/gateway/list", {}, GATEWAY_PAGE_SIZE)
-        return [gateway_from_dict(entry) for entry in entries]
+        entries = await self._paged_counted("/v3/gateway/list", {}, GATEWAY_PAGE_SIZE)
+        return CloudList(
+            (gateway_from_dict(entry) for entry in entries), complete=entries.complete
+        )
 
     async def async_get_lock_details(self, lock: Lock) -> Lock:
         """The lock updated from ``/v3/lock/detail``."""
