@@ -242,7 +242,7 @@ async def test_reload_right_after_a_push_does_not_announce_it_again(
         "notifyType": "1",
         "lockId": str(home.back),
         "lockMac": "",
-        "admin": "owner",
+        "admin": ttlock_cloud.USERNAME,
         "records": json.dumps([record]),
     }
     response = await client.post(f"/api/webhook/{TTLOCK_WEBHOOK_ID}", data=form)

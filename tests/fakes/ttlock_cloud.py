@@ -190,7 +190,7 @@ class FakeTTLockCloud:
             features |= 1 << BIT_PASSAGE
         if wifi:
             features |= 1 << BIT_WIFI
-        mac = ":".join(f"{(lid >> (8 * i)) & 0xFF:02X}" for i in range(5, -1, -1))
+        mac = self.lock_mac(lid)
         self.locks[lid] = {
             "lockId": lid,
             "lockName": f"M201_{lid & 0xFFFF:04x}",
@@ -218,6 +218,11 @@ class FakeTTLockCloud:
         self.records.setdefault(lid, [])
         self.open_state[lid] = 0
         return lid
+
+    @staticmethod
+    def lock_mac(lock_id: int) -> str:
+        """The MAC the fake gives a lock (upper-case hex, colons, as TTLock lists it)."""
+        return ":".join(f"{(lock_id >> (8 * i)) & 0xFF:02X}" for i in range(5, -1, -1))
 
     def remove_lock(self, lock_id: int) -> None:
         self.locks.pop(lock_id, None)
