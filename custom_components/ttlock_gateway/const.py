@@ -29,6 +29,8 @@ CONF_USER_UID: Final = "user_uid"
 TUYA_DATA_CENTERS: Final = ("eu", "eu_west", "us", "us_east", "cn", "in", "sg")
 
 CONF_WEBHOOK_ID: Final = "webhook_id"
+# Options-flow action (never stored): replace the webhook id.
+CONF_NEW_WEBHOOK_URL: Final = "new_webhook_url"
 
 # Options (schedules from the gateway service's documented schedulers).
 CONF_LOCK_LIST_INTERVAL: Final = "lock_list_interval"  # minutes

@@ -704,8 +704,9 @@ class LockCoordinator(DataUpdateCoordinator[AccountData]):
         """Apply pushed events; return those that were new."""
         if (data := self.current_data) is None:
             return []
-        fresh = self._apply_events(data, events, announce=True)
-        if not fresh:
+        touched: set[str] = set()
+        fresh = self._apply_events(data, events, announce=True, touched=touched)
+        if not fresh and not touched:
             return fresh
         self.save_soon()
         # Only the locks concerned rewrite their state: with many locks a full
@@ -713,7 +714,7 @@ class LockCoordinator(DataUpdateCoordinator[AccountData]):
         if any(event.type in _ACCOUNT_WIDE for event in fresh):
             self.async_update_listeners()
         else:
-            for lock_id in {event.lock_id for event in fresh if event.lock_id}:
+            for lock_id in touched | {e.lock_id for e in fresh if e.lock_id}:
                 self.async_update_lock(lock_id)
         return fresh
 
@@ -763,7 +764,12 @@ class LockCoordinator(DataUpdateCoordinator[AccountData]):
             act.seen.prune(window_start)
 
     def _apply_events(
-        self, data: AccountData, events: Iterable[LockEvent], *, announce: bool
+        self,
+        data: AccountData,
+        events: Iterable[LockEvent],
+        *,
+        announce: bool,
+        touched: set[str] | None = None,
     ) -> list[LockEvent]:
         """Apply records in cloud-time order; return those not seen before.
 
@@ -792,6 +798,8 @@ class LockCoordinator(DataUpdateCoordinator[AccountData]):
                 # not again, but it still tells an unknown state.
                 if lock_id is not None and data.locks[lock_id].state is None:
                     self._apply_state(data.locks[lock_id], act, event)
+                    if touched is not None:
+                        touched.add(lock_id)
                 continue
             history = event.cloud_time < act.seen.horizon(window_start)
             if history and event.source == "push":

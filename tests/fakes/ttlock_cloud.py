@@ -244,7 +244,10 @@ class FakeTTLockCloud:
         keyboard_pwd: str = "",
         lock_date_ms: int | None = None,
         record_type_from_lock: int = 0,
+        server_date_ms: int | None = None,
     ) -> dict[str, Any]:
+        """A record the lock synced: lockDate is the lock's clock, serverDate
+        when the cloud received it (now unless given: a late sync)."""
         now = _now_ms()
         record = {
             "recordId": self._new_id(),
@@ -255,7 +258,7 @@ class FakeTTLockCloud:
             "username": username,
             "keyboardPwd": keyboard_pwd,
             "lockDate": lock_date_ms if lock_date_ms is not None else now,
-            "serverDate": now,
+            "serverDate": server_date_ms if server_date_ms is not None else now,
             "electricQuantity": self.locks.get(lock_id, {}).get("electricQuantity", 0),
         }
         self.records.setdefault(lock_id, []).append(record)
