@@ -12,6 +12,7 @@ a damaged file costs at most what it held.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 import hashlib
 from typing import Any
@@ -19,6 +20,7 @@ from typing import Any
 from homeassistant.helpers.storage import Store
 from homeassistant.util import dt as dt_util
 
+from .activity import LockActivity, SeenRecords, sane_time
 from .providers.models import (
     Capabilities,
     EventType,
@@ -248,3 +250,122 @@ def event_from_store(raw: Any) -> LockEvent | None:
         received=dt_from_store(raw.get("received")),
         time_known=raw.get("time_known") is not False,
     )
+
+
+# --------------------------------------------------------------------------- #
+# The whole account
+
+
+@dataclass(slots=True)
+class StoredAccount:
+    """What the coordinator saves and restores."""
+
+    webhook_seen: bool
+    last_list: datetime | None
+    last_activity_poll: datetime | None
+    # Device object id (lock id / "gateway_<id>") -> lists it was missing from.
+    missing: dict[str, int]
+    activity: dict[str, LockActivity]
+    locks: dict[str, Lock]
+    gateways: dict[str, Gateway]
+    gateway_times: dict[str, datetime]
+
+
+def _activity_from_store(item: dict[str, Any], now: datetime) -> LockActivity:
+    seen_raw = item.get("seen")
+    seen_items = [
+        (str(event_id), when)
+        for event_id, raw_when in (
+            seen_raw.items() if isinstance(seen_raw, dict) else ()
+        )
+        if (when := dt_from_store(raw_when)) is not None
+    ]
+    return LockActivity(
+        last_time=sane_time(dt_from_store(item.get("last_time")), now),
+        last_event=event_from_store(item.get("last_event")),
+        state_time=sane_time(dt_from_store(item.get("state_time")), now),
+        battery_time=sane_time(dt_from_store(item.get("battery_time")), now),
+        online_time=sane_time(dt_from_store(item.get("online_time")), now),
+        details_time=sane_time(dt_from_store(item.get("details_time")), now),
+        seen=SeenRecords(
+            seen_items, sane_time(dt_from_store(item.get("seen_floor")), now)
+        ),
+    )
+
+
+def decode_account(
+    stored: dict[str, Any], now: datetime, webhook_id: str
+) -> StoredAccount:
+    """What the file holds; times ahead of ``now`` (the clock moved back) dropped."""
+    seen_for = stored.get("webhook_seen")
+    missing = stored.get("missing")
+    account = StoredAccount(
+        webhook_seen=seen_for == LEGACY_WEBHOOK_SEEN
+        or (isinstance(seen_for, str) and seen_for == webhook_digest(webhook_id)),
+        last_list=sane_time(dt_from_store(stored.get("last_list")), now),
+        last_activity_poll=sane_time(
+            dt_from_store(stored.get("last_activity_poll")), now
+        ),
+        missing={
+            str(key): count
+            for key, count in (missing.items() if isinstance(missing, dict) else ())
+            if isinstance(count, int) and not isinstance(count, bool) and count > 0
+        },
+        activity={},
+        locks={},
+        gateways={},
+        gateway_times={},
+    )
+    raw_locks = stored.get("locks")
+    for lock_id, item in (raw_locks if isinstance(raw_locks, dict) else {}).items():
+        if not isinstance(item, dict):
+            continue
+        act = _activity_from_store(item, now)
+        account.activity[str(lock_id)] = act
+        if (lock := lock_from_store(item.get("lock"))) is not None:
+            account.locks[lock.lock_id] = lock
+            act.restored = True
+    raw_gateways = stored.get("gateways")
+    for item in (raw_gateways if isinstance(raw_gateways, dict) else {}).values():
+        if not isinstance(item, dict):
+            continue
+        if (gateway := gateway_from_store(item.get("gateway"))) is not None:
+            account.gateways[gateway.gateway_id] = gateway
+            if when := sane_time(dt_from_store(item.get("online_time")), now):
+                account.gateway_times[gateway.gateway_id] = when
+    return account
+
+
+def encode_account(account: StoredAccount, webhook_id: str) -> dict[str, Any]:
+    """The file's content (version 2)."""
+    return {
+        "webhook_seen": webhook_digest(webhook_id) if account.webhook_seen else None,
+        "last_list": dt_to_store(account.last_list),
+        "last_activity_poll": dt_to_store(account.last_activity_poll),
+        "missing": dict(account.missing),
+        "locks": {
+            lock_id: {
+                "lock": lock_to_store(lock)
+                if (lock := account.locks.get(lock_id))
+                else None,
+                "last_time": dt_to_store(act.last_time),
+                "last_event": event_to_store(act.last_event)
+                if act.last_event
+                else None,
+                "state_time": dt_to_store(act.state_time),
+                "battery_time": dt_to_store(act.battery_time),
+                "online_time": dt_to_store(act.online_time),
+                "details_time": dt_to_store(act.details_time),
+                "seen": {event_id: when.isoformat() for event_id, when in act.seen},
+                "seen_floor": dt_to_store(act.seen.floor),
+            }
+            for lock_id, act in account.activity.items()
+        },
+        "gateways": {
+            gateway_id: {
+                "gateway": gateway_to_store(gateway),
+                "online_time": dt_to_store(account.gateway_times.get(gateway_id)),
+            }
+            for gateway_id, gateway in account.gateways.items()
+        },
+    }

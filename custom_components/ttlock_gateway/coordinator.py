@@ -32,23 +32,14 @@ from .activity import (
     MAX_SEEN_PER_LOCK,
     MIN_SEEN_WINDOW,
     LockActivity,
-    SeenRecords,
     is_newer,
-    sane_time,
 )
 from .activity_store import (
-    LEGACY_WEBHOOK_SEEN,
     STORAGE_VERSION,
     ActivityStore,
-    dt_from_store,
-    dt_to_store,
-    event_from_store,
-    event_to_store,
-    gateway_from_store,
-    gateway_to_store,
-    lock_from_store,
-    lock_to_store,
-    webhook_digest,
+    StoredAccount,
+    decode_account,
+    encode_account,
 )
 from .const import (
     CONF_ACTIVITY_INTERVAL,
@@ -61,6 +52,13 @@ from .const import (
     EVENT_LOCK,
     LOGGER,
     RETRY_AFTER_FAILURE,
+)
+from .devices import (
+    GATEWAY_PREFIX,
+    MissingCounter,
+    device_objects,
+    registry_objects,
+    remove_devices,
 )
 from .providers.models import (
     AuthError,
@@ -87,9 +85,6 @@ ISSUE_SUBSCRIPTION = "subscription_lapsed"
 # Each activity poll starts this long before the previous one ended: a record
 # whose lock clock is slow (the cloud may file it by lockDate) is not missed.
 POLL_OVERLAP = timedelta(minutes=15)
-# A lock absent from this many successful lists in a row has left the account
-# (one odd answer, e.g. an empty list, is not enough).
-MISSING_LISTS_TO_REMOVE = 2
 # Seen ids are pruned at most this often (pruning walks every id).
 _PRUNE_EVERY = timedelta(minutes=1)
 # The first scheduled list after a restore comes at least this late.
@@ -102,8 +97,6 @@ _STATE_BY_EVENT: dict[EventType, LockState] = {
     EventType.UNLOCKED: LockState.UNLOCKED,
     EventType.LOCKED: LockState.LOCKED,
 }
-
-_GATEWAY_PREFIX = "gateway_"
 
 
 def _gateway_ref(event: LockEvent) -> str | None:
@@ -193,8 +186,7 @@ class LockCoordinator(DataUpdateCoordinator[AccountData]):
         self.new_gateway_callbacks: list[Callable[[list[str]], None]] = []
         self._known_locks: set[str] = set()
         self._known_gateways: set[str] = set()
-        # Device object id (lock id / "gateway_<id>") -> lists it was missing from.
-        self._missing: dict[str, int] = {}
+        self._missing = MissingCounter()
         self._restored_data: AccountData | None = None
         self._listed_this_run = False
         self._relock_timers: dict[str, CALLBACK_TYPE] = {}
@@ -222,108 +214,35 @@ class LockCoordinator(DataUpdateCoordinator[AccountData]):
 
     def _restore(self, stored: dict[str, Any], now: datetime) -> None:
         """Bring back what the last run knew; times ahead of now are dropped."""
-        seen_for = stored.get("webhook_seen")
-        self.webhook_seen = seen_for == LEGACY_WEBHOOK_SEEN or (
-            isinstance(seen_for, str)
-            and seen_for == webhook_digest(self.config_entry.data[CONF_WEBHOOK_ID])
-        )
-        self.last_activity_poll = sane_time(
-            dt_from_store(stored.get("last_activity_poll")), now
-        )
-        self.last_list = sane_time(dt_from_store(stored.get("last_list")), now)
-        missing = stored.get("missing")
-        if isinstance(missing, dict):
-            self._missing = {
-                str(key): count
-                for key, count in missing.items()
-                if isinstance(count, int) and count > 0
-            }
-        locks: dict[str, Lock] = {}
-        raw_locks = stored.get("locks")
-        for lock_id, item in (raw_locks if isinstance(raw_locks, dict) else {}).items():
-            if not isinstance(item, dict):
-                continue
-            act = self._restore_activity(item, now)
-            self.activity[str(lock_id)] = act
-            if (lock := lock_from_store(item.get("lock"))) is not None:
-                locks[lock.lock_id] = lock
-                act.restored = True
-        gateways: dict[str, Gateway] = {}
-        raw_gateways = stored.get("gateways")
-        for item in (raw_gateways if isinstance(raw_gateways, dict) else {}).values():
-            if not isinstance(item, dict):
-                continue
-            if (gateway := gateway_from_store(item.get("gateway"))) is not None:
-                gateways[gateway.gateway_id] = gateway
-                if when := sane_time(dt_from_store(item.get("online_time")), now):
-                    self.gateway_times[gateway.gateway_id] = when
-        if locks or gateways:
-            self._restored_data = AccountData(locks=locks, gateways=gateways)
-
-    @staticmethod
-    def _restore_activity(item: dict[str, Any], now: datetime) -> LockActivity:
-        seen_raw = item.get("seen")
-        seen_items = [
-            (str(event_id), when)
-            for event_id, raw_when in (
-                seen_raw.items() if isinstance(seen_raw, dict) else ()
+        saved = decode_account(stored, now, self.config_entry.data[CONF_WEBHOOK_ID])
+        self.webhook_seen = saved.webhook_seen
+        self.last_activity_poll = saved.last_activity_poll
+        self.last_list = saved.last_list
+        self._missing = MissingCounter(saved.missing)
+        self.activity = saved.activity
+        self.gateway_times = saved.gateway_times
+        if saved.locks or saved.gateways:
+            self._restored_data = AccountData(
+                locks=saved.locks, gateways=saved.gateways
             )
-            if (when := dt_from_store(raw_when)) is not None
-        ]
-        return LockActivity(
-            last_time=sane_time(dt_from_store(item.get("last_time")), now),
-            last_event=event_from_store(item.get("last_event")),
-            state_time=sane_time(dt_from_store(item.get("state_time")), now),
-            battery_time=sane_time(dt_from_store(item.get("battery_time")), now),
-            online_time=sane_time(dt_from_store(item.get("online_time")), now),
-            details_time=sane_time(dt_from_store(item.get("details_time")), now),
-            seen=SeenRecords(
-                seen_items, sane_time(dt_from_store(item.get("seen_floor")), now)
-            ),
-        )
 
     @callback
     def _data_to_store(self) -> dict[str, Any]:
-        now = dt_util.utcnow()
-        self._prune(now, force=True)
+        self._prune(dt_util.utcnow(), force=True)
         data = self.current_data or self._restored_data
-        locks = data.locks if data else {}
-        gateways = data.gateways if data else {}
-        return {
-            "webhook_seen": (
-                webhook_digest(self.config_entry.data[CONF_WEBHOOK_ID])
-                if self.webhook_seen
-                else None
+        return encode_account(
+            StoredAccount(
+                webhook_seen=self.webhook_seen,
+                last_list=self.last_list,
+                last_activity_poll=self.last_activity_poll,
+                missing=self._missing.counts,
+                activity=self.activity,
+                locks=data.locks if data else {},
+                gateways=data.gateways if data else {},
+                gateway_times=self.gateway_times,
             ),
-            "last_list": dt_to_store(self.last_list),
-            "last_activity_poll": dt_to_store(self.last_activity_poll),
-            "missing": dict(self._missing),
-            "locks": {
-                lock_id: {
-                    "lock": lock_to_store(lock)
-                    if (lock := locks.get(lock_id))
-                    else None,
-                    "last_time": dt_to_store(act.last_time),
-                    "last_event": (
-                        event_to_store(act.last_event) if act.last_event else None
-                    ),
-                    "state_time": dt_to_store(act.state_time),
-                    "battery_time": dt_to_store(act.battery_time),
-                    "online_time": dt_to_store(act.online_time),
-                    "details_time": dt_to_store(act.details_time),
-                    "seen": {event_id: when.isoformat() for event_id, when in act.seen},
-                    "seen_floor": dt_to_store(act.seen.floor),
-                }
-                for lock_id, act in self.activity.items()
-            },
-            "gateways": {
-                gateway_id: {
-                    "gateway": gateway_to_store(gateway),
-                    "online_time": dt_to_store(self.gateway_times.get(gateway_id)),
-                }
-                for gateway_id, gateway in gateways.items()
-            },
-        }
+            self.config_entry.data[CONF_WEBHOOK_ID],
+        )
 
     @callback
     def save_soon(self) -> None:
@@ -517,18 +436,6 @@ class LockCoordinator(DataUpdateCoordinator[AccountData]):
             data.gateways[gateway.gateway_id] = gateway
         return listed
 
-    def _registry_objects(self) -> set[str]:
-        """Object ids (lock id / "gateway_<id>") of this entry's devices."""
-        prefix = f"{self.account_id}_"
-        objects: set[str] = set()
-        for device in dr.async_entries_for_config_entry(
-            dr.async_get(self.hass), self.config_entry.entry_id
-        ):
-            for domain, ident in device.identifiers:
-                if domain == DOMAIN and ident.startswith(prefix):
-                    objects.add(ident.removeprefix(prefix))
-        return objects
-
     def _reconcile(
         self,
         data: AccountData,
@@ -538,39 +445,32 @@ class LockCoordinator(DataUpdateCoordinator[AccountData]):
         locks_complete: bool,
         gateways_complete: bool,
     ) -> list[str]:
-        """Which locks and gateways left: missing twice in a row, or from a complete list.
+        """Which locks and gateways left (see ``devices``); they are forgotten.
 
         On the first list of a run, devices of the registry count too: a lock
         removed while Home Assistant was stopped is noticed.
         """
-        known = set(data.locks) | {_GATEWAY_PREFIX + gw for gw in data.gateways}
+        known = set(data.locks) | {GATEWAY_PREFIX + gw for gw in data.gateways}
         if not self._listed_this_run:
-            known |= self._registry_objects()
-        present = listed | {_GATEWAY_PREFIX + gw for gw in listed_gws}
-        for key in present:
-            self._missing.pop(key, None)
-        gone: list[str] = []
-        for key in sorted(known - present):
-            is_gateway = key.startswith(_GATEWAY_PREFIX)
-            complete = gateways_complete if is_gateway else locks_complete
-            count = self._missing.get(key, 0) + 1
-            if complete or count >= MISSING_LISTS_TO_REMOVE:
-                gone.append(key)
-                self._forget(data, key)
-            else:
-                self._missing[key] = count
-                LOGGER.debug(
-                    "%s %s missing from the list; kept until the next one",
-                    "Gateway" if is_gateway else "Lock",
-                    key.removeprefix(_GATEWAY_PREFIX),
-                )
+            known |= registry_objects(
+                self.hass, self.config_entry.entry_id, f"{self.account_id}_"
+            )
+        present = listed | {GATEWAY_PREFIX + gw for gw in listed_gws}
+        gone = self._missing.sweep(
+            known,
+            present,
+            locks_complete=locks_complete,
+            gateways_complete=gateways_complete,
+        )
+        for object_id in gone:
+            self._forget(data, object_id)
         return gone
 
     def _forget(self, data: AccountData, key: str) -> None:
         """Drop a lock or gateway from the data and from memory."""
-        self._missing.pop(key, None)
-        if key.startswith(_GATEWAY_PREFIX):
-            gateway_id = key.removeprefix(_GATEWAY_PREFIX)
+        self._missing.forget(key)
+        if key.startswith(GATEWAY_PREFIX):
+            gateway_id = key.removeprefix(GATEWAY_PREFIX)
             data.gateways.pop(gateway_id, None)
             self.gateway_times.pop(gateway_id, None)
             self._known_gateways.discard(gateway_id)
@@ -587,19 +487,14 @@ class LockCoordinator(DataUpdateCoordinator[AccountData]):
         data = self.current_data
         if data is None or object_id in self._missing:
             return False
-        if object_id.startswith(_GATEWAY_PREFIX):
-            return object_id.removeprefix(_GATEWAY_PREFIX) in data.gateways
+        if object_id.startswith(GATEWAY_PREFIX):
+            return object_id.removeprefix(GATEWAY_PREFIX) in data.gateways
         return object_id in data.locks
 
     @callback
     def async_forget_device(self, device: dr.DeviceEntry) -> bool:
         """Let the user delete a device the cloud no longer lists."""
-        prefix = f"{self.account_id}_"
-        objects = [
-            ident.removeprefix(prefix)
-            for domain, ident in device.identifiers
-            if domain == DOMAIN and ident.startswith(prefix)
-        ]
+        objects = device_objects(device, f"{self.account_id}_")
         if any(self.is_listed(object_id) for object_id in objects):
             return False
         if (data := self.current_data) is not None:
@@ -974,13 +869,12 @@ class LockCoordinator(DataUpdateCoordinator[AccountData]):
     def _publish(self, data: AccountData, gone: list[str]) -> None:
         """Drop devices that left; announce new locks/gateways to the platforms."""
         if gone:
-            device_registry = dr.async_get(self.hass)
-            for key in gone:
-                if device := device_registry.async_get_device_by_identifier(
-                    (DOMAIN, self.device_key(key)), self.config_entry.entry_id
-                ):
-                    LOGGER.debug("Removing the device of %s: left the account", key)
-                    device_registry.async_remove_device(device.id)
+            LOGGER.debug("Removing the devices of %s: left the account", gone)
+            remove_devices(
+                self.hass,
+                self.config_entry.entry_id,
+                (self.device_key(key) for key in gone),
+            )
         self._index_aliases(data)
         # Platforms build entities from self.data: publish it before announcing.
         self.data = data
