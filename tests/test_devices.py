@@ -177,3 +177,25 @@ async def _async_setup_config(hass: HomeAssistant) -> bool:
     from homeassistant.setup import async_setup_component
 
     return await async_setup_component(hass, "config", {})
+
+
+async def test_ttlock_list_short_of_its_total_is_not_proof(
+    hass: HomeAssistant, ttlock_cloud: FakeTTLockCloud, freezer: FrozenDateTimeFactory
+) -> None:
+    """The answer says one more lock than it holds (a page lost): a lock missing
+    from it goes only after a second list, not at once."""
+    home = seed_ttlock_home(ttlock_cloud)
+    entry = await setup_entry(hass, ttlock_data(ttlock_cloud))
+    original = ttlock_cloud._lock_list
+
+    def short(params: dict[str, str]) -> dict[str, Any]:
+        answer = original(params)
+        answer["total"] += 1
+        return answer
+
+    ttlock_cloud._lock_list = short  # type: ignore[method-assign]
+    ttlock_cloud.remove_lock(home.shed)
+    await _advance(hass, freezer, timedelta(minutes=61))
+    assert "Shed" in _device_names(hass, entry)
+    await _advance(hass, freezer, timedelta(minutes=61))
+    assert "Shed" not in _device_names(hass, entry)
