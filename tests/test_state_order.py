@@ -8,6 +8,7 @@ our own actions were sent, never by the lock's clock.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -21,6 +22,7 @@ from homeassistant.components.lock import DOMAIN as LOCK_DOMAIN
 from homeassistant.const import ATTR_ENTITY_ID, SERVICE_UNLOCK
 from homeassistant.core import HomeAssistant
 from homeassistant.util import dt as dt_util
+import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
     async_capture_events,
@@ -134,6 +136,10 @@ async def test_record_from_the_future_is_ignored(
         ),
     )
     assert hass.states.get("lock.gate").state == "unlocked"
+    # Last activity: the cloud's time, not the lock's year 9999.
+    last = dt_util.parse_datetime(hass.states.get("sensor.gate_last_activity").state)
+    assert last is not None
+    assert abs(last.timestamp() * 1000 - now) < 1000
     await _post(
         client,
         ttlock_callback(
@@ -413,3 +419,37 @@ async def test_pushes_and_polls_end_to_end_give_the_newest_state(
         state = hass.states.get("lock.gate")
         assert state is not None
         assert state.state == (expected.value if expected else "unknown"), records
+
+
+async def test_push_during_a_slow_refresh_is_not_lost(
+    hass: HomeAssistant,
+    ttlock_cloud: FakeTTLockCloud,
+    hass_client_no_auth: ClientFactory,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The cloud answers the activity poll late; a push that lands meanwhile is
+    still shown once the refresh publishes its result."""
+    gate, entry = await _account(hass, ttlock_cloud)
+    coordinator = entry.runtime_data.coordinator
+    client = await hass_client_no_auth()
+    coordinator.last_activity_poll = None  # the poll is due
+    asked, answer = asyncio.Event(), asyncio.Event()
+    original = coordinator.provider.async_get_lock_details
+
+    async def late(lock: Any) -> Any:
+        asked.set()
+        await answer.wait()
+        return await original(lock)
+
+    monkeypatch.setattr(coordinator.provider, "async_get_lock_details", late)
+    refresh = hass.async_create_task(coordinator.async_refresh())
+    await asked.wait()
+    await _post(
+        client, ttlock_callback(ttlock_cloud, gate, [ttlock_record(gate, 4, _now_ms())])
+    )
+    assert hass.states.get("lock.gate").state == "unlocked"
+    answer.set()
+    await refresh
+    await hass.async_block_till_done()
+    assert coordinator.last_update_success
+    assert hass.states.get("lock.gate").state == "unlocked"

@@ -284,9 +284,10 @@ class LockCoordinator(DataUpdateCoordinator[AccountData]):
     async def _async_update_data(self) -> AccountData:
         now = dt_util.utcnow()
         previous = self.current_data
+        first_restore = False
         if previous is None and (restored := self._restored_data) is not None:
             self._restored_data = None
-            self._rearm_relock_timers(restored)
+            first_restore = True
             if self._restore_is_fresh(restored, now) and (
                 self.hass.state is not CoreState.running
             ):
@@ -298,6 +299,7 @@ class LockCoordinator(DataUpdateCoordinator[AccountData]):
                 self.update_interval = max(
                     self.last_list + self._normal_interval - now, _MIN_FIRST_DELAY
                 )
+                self._rearm_relock_timers(restored)
                 self._publish(restored, gone=[])
                 return restored
             previous = restored
@@ -369,6 +371,9 @@ class LockCoordinator(DataUpdateCoordinator[AccountData]):
             if stale:
                 await self._async_fetch_details(data, stale)
         self._listed_this_run = True
+        if first_restore:
+            # Only now: a setup that fails here leaves no timer behind.
+            self._rearm_relock_timers(data)
         self._publish(data, gone)
         self.save_soon()
         return data
