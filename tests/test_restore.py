@@ -40,7 +40,7 @@ from tests.common import (
     ttlock_record,
     tuya_data,
 )
-from tests.fakes.ttlock_cloud import FakeTTLockCloud
+from tests.fakes.ttlock_cloud import FakeTTLockCloud, _Answer
 from tests.fakes.tuya_cloud import FakeTuyaCloud
 
 type ClientFactory = Callable[[], Awaitable[TestClient]]
@@ -413,3 +413,53 @@ async def test_stored_times_ahead_of_the_clock_do_not_block(
         ),
     )
     assert hass.states.get("lock.back_door").state == "locked"
+
+
+async def test_details_missed_at_setup_come_with_the_next_list(
+    hass: HomeAssistant,
+    ttlock_cloud: FakeTTLockCloud,
+    freezer: FrozenDateTimeFactory,
+    hass_storage: dict[str, Any],
+) -> None:
+    """Details the store lacks are fetched at setup; one that fails then (the
+    cloud errs for that lock) is fetched with the next list, and after that no
+    list asks for details until the activity poll."""
+    home = seed_ttlock_home(ttlock_cloud)
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        title="Test account",
+        data=ttlock_data(ttlock_cloud),
+        unique_id="fake-client-id_acct",
+    )
+    entry.add_to_hass(hass)
+    recent = (dt_util.utcnow() - timedelta(minutes=10)).isoformat()
+    hass_storage[f"{DOMAIN}.{entry.entry_id}.activity"] = {
+        "version": 1,
+        "minor_version": 1,
+        "key": f"{DOMAIN}.{entry.entry_id}.activity",
+        "data": {"webhook_seen": True, "last_activity_poll": recent, "locks": {}},
+    }
+    original = ttlock_cloud._lock_detail
+
+    def flaky(params: dict[str, str]) -> dict[str, Any]:
+        if params.get("lockId") == str(home.front):
+            ttlock_cloud._lock_detail = original  # type: ignore[method-assign]
+            raise _Answer(90000, "internal server error")
+        return original(params)
+
+    ttlock_cloud._lock_detail = flaky  # type: ignore[method-assign]
+    ttlock_cloud.reset_calls()
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.LOADED
+    assert ttlock_cloud.calls[DETAIL] == 3
+    assert hass.states.get("switch.front_door_passage_mode").state == STATE_UNKNOWN
+    assert hass.states.get("switch.back_door_passage_mode").state == "off"
+
+    await _advance(hass, freezer, timedelta(minutes=61))
+    assert ttlock_cloud.calls[DETAIL] == 4
+    assert hass.states.get("switch.front_door_passage_mode").state == "off"
+    for _ in range(3):
+        await _advance(hass, freezer, timedelta(minutes=61))
+    assert ttlock_cloud.calls[DETAIL] == 4
+    assert ttlock_cloud.calls[RECORDS] == 0

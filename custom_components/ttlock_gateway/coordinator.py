@@ -360,9 +360,10 @@ class LockCoordinator(DataUpdateCoordinator[AccountData]):
         self.restored = False
         if self._activity_due(now):
             await self._async_poll_activity(data, now)
-        elif not self._listed_this_run:
-            # Details that storage did not hold, or that are older than the
-            # activity interval, are fetched now rather than in up to 6 hours.
+        else:
+            # Details that storage did not hold, that are older than the
+            # activity interval (a restart) or that a failed poll missed, and
+            # those of a lock that just joined: now, not in up to 6 hours.
             stale = [
                 data.locks[lock_id]
                 for lock_id in listed
@@ -517,7 +518,7 @@ class LockCoordinator(DataUpdateCoordinator[AccountData]):
                 act = self.activity.setdefault(lock.lock_id, LockActivity())
                 first = act.last_time is None
                 start = act.last_time or now - self.activity_interval
-                asked = dt_util.utcnow().replace(microsecond=0)
+                asked = dt_util.utcnow()
                 try:
                     detailed = await self.provider.async_get_lock_details(lock)
                     events = await self.provider.async_get_events(
@@ -554,7 +555,7 @@ class LockCoordinator(DataUpdateCoordinator[AccountData]):
 
         async def fetch(lock: Lock) -> None:
             async with limit:
-                asked = dt_util.utcnow().replace(microsecond=0)
+                asked = dt_util.utcnow()
                 try:
                     detailed = await self.provider.async_get_lock_details(lock)
                 except AuthError:
@@ -590,9 +591,12 @@ class LockCoordinator(DataUpdateCoordinator[AccountData]):
         live.aliases = tuple(dict.fromkeys((*detailed.aliases, *live.aliases)))
         live.passage_mode = detailed.passage_mode
         live.auto_lock_seconds = detailed.auto_lock_seconds
-        if detailed.battery is not None and is_newer(asked, act.battery_time):
+        # Battery as of the request, in whole seconds (see _merge); details
+        # exactly, so they are never older than the poll that fetched them.
+        as_of = asked.replace(microsecond=0)
+        if detailed.battery is not None and is_newer(as_of, act.battery_time):
             live.battery = detailed.battery
-            act.battery_time = asked
+            act.battery_time = as_of
         act.details_time = asked
         act.restored = False
         self._index_aliases_for(live)
