@@ -248,16 +248,19 @@ def log_event(
             "",
         ):
             code_id = str(value)
+    when = datetime.fromtimestamp(t_ms / 1000, UTC)
     return LockEvent(
         event_id=f"tuya:{lock_id}:{t_ms}:{code}:{value}",
         lock_id=lock_id,
         type=event_type,
-        time=datetime.fromtimestamp(t_ms / 1000, UTC),
+        time=when,
         method=method,
         success=success,
         user=str(user) if user else None,
         code_id=code_id,
         raw=dict(record),
+        # Tuya logs carry only the cloud's update_time: it orders them too.
+        received=when,
     )
 
 
