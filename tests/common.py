@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+import json
 from typing import Any
+from urllib.parse import urlencode
 
-from homeassistant.core import HomeAssistant
+from homeassistant.core import CoreState, HomeAssistant
+from homeassistant.helpers import entity_registry as er
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.ttlock_gateway.const import (
@@ -97,3 +100,62 @@ async def setup_entry(
     await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done()
     return entry
+
+
+async def restart_entry(hass: HomeAssistant, entry: MockConfigEntry) -> None:
+    """Home Assistant stops and starts again with the same storage.
+
+    The entry is unloaded (what it keeps is written, as on the final write at
+    stop) and set up again while Home Assistant is starting, as at boot.
+    """
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    await hass.async_block_till_done()
+    hass.set_state(CoreState.not_running)
+    try:
+        assert await hass.config_entries.async_setup(entry.entry_id)
+        await hass.async_block_till_done()
+    finally:
+        hass.set_state(CoreState.running)
+
+
+def entry_states(hass: HomeAssistant, entry: MockConfigEntry) -> dict[str, Any]:
+    """State and attributes of every entity of the entry (enabled ones)."""
+    registry = er.async_get(hass)
+    states: dict[str, Any] = {}
+    for reg in er.async_entries_for_config_entry(registry, entry.entry_id):
+        if (state := hass.states.get(reg.entity_id)) is not None:
+            states[reg.entity_id] = (state.state, dict(state.attributes))
+    return states
+
+
+def ttlock_record(
+    lock_id: int, record_type: int, when_ms: int, **extra: Any
+) -> dict[str, Any]:
+    """One record as TTLock pushes it; serverDate is when the cloud got it."""
+    return {
+        "lockId": lock_id,
+        "recordType": record_type,
+        "recordTypeFromLock": 0,
+        "success": 1,
+        "username": "Guest",
+        "keyboardPwd": "",
+        "lockDate": when_ms,
+        "serverDate": when_ms,
+        "electricQuantity": 70,
+        **extra,
+    }
+
+
+def ttlock_callback(
+    cloud: FakeTTLockCloud, lock_id: int, records: list[dict[str, Any]]
+) -> str:
+    """The form body TTLock posts (hass-ttlock's captured sample has these fields)."""
+    return urlencode(
+        {
+            "notifyType": 1,
+            "lockId": lock_id,
+            "lockMac": cloud.locks[lock_id]["lockMac"],
+            "admin": cloud.USERNAME,
+            "records": json.dumps(records),
+        }
+    )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 import json
 from typing import Any
 from urllib.parse import urlencode
@@ -410,20 +410,33 @@ def test_dding_open_detail() -> None:
 
 
 def test_dding_time_variants() -> None:
-    """Seconds, milliseconds and a missing time (-> now)."""
-    body = _json(_dding("brokenAlarm", time=1_767_322_800_250))
-    (event,) = parse_callback(JSON_CT, body, now=NOW).events
-    assert event.time == datetime(2026, 1, 2, 3, 0, 0, 250_000, tzinfo=UTC)
-    # The id holds whole seconds whatever the unit: the polled record of the
-    # same opening (6.11, in ms) gets the same id.
-    assert event.event_id == "dding:a1b2c3d4e5f6:1767322800:brokenAlarm"
+    """Seconds and milliseconds are one alarm; a missing time is not made up."""
+    body = _json(_dding("brokenAlarm", time=1_767_322_800_000))
+    (in_ms,) = parse_callback(JSON_CT, body, now=NOW).events
+    assert in_ms.time == datetime(2026, 1, 2, 3, 0, tzinfo=UTC)
+    assert in_ms.received == in_ms.time
+    assert in_ms.time_known
+    body = _json(_dding("brokenAlarm", time=1_767_322_800))
+    (in_s,) = parse_callback(JSON_CT, body, now=NOW).events
+    assert (
+        in_s.event_id == in_ms.event_id == "dding:a1b2c3d4e5f6:1767322800:brokenAlarm"
+    )
+    # Milliseconds within the second are the same alarm too.
+    body = _json(_dding("brokenAlarm", time=1_767_322_800_999))
+    assert parse_callback(JSON_CT, body, now=NOW).events[0].event_id == in_s.event_id
+
     payload = _dding("brokenAlarm")
     del payload["time"]
     del payload["room_id"]
     (event,) = parse_callback(JSON_CT, _json(payload), now=NOW).events
     assert event.time == NOW
+    assert event.received is None
+    assert not event.time_known
     assert event.raw["room_id"] is None
-    assert event.event_id == f"dding:a1b2c3d4e5f6:{int(NOW.timestamp())}:brokenAlarm"
+    # The same id whenever it arrives: the coordinator's short window decides.
+    assert event.event_id == "dding:a1b2c3d4e5f6:-:brokenAlarm"
+    later = parse_callback(JSON_CT, _json(payload), now=NOW + timedelta(seconds=5))
+    assert later.events[0].event_id == event.event_id
 
 
 # --------------------------------------------------------------------------- #
@@ -776,11 +789,12 @@ def test_one_impossible_record_does_not_cost_the_batch() -> None:
     assert parsed.reply == "success"
     (event,) = parsed.events
     assert event.method is UnlockMethod.CARD
-    # Nothing readable at all is still refused.
+    # Only impossible records: nothing to announce, still "success".
+    only = _ttlock_form([_record(lockDate=-5, serverDate="x")])
+    assert parse_callback(FORM, only, now=NOW).events == ()
+    # Records without any date field: not a records callback, refused.
     with pytest.raises(CallbackError, match="invalid record"):
-        parse_callback(
-            FORM, _ttlock_form([_record(lockDate=-5, serverDate="x")]), now=NOW
-        )
+        parse_callback(FORM, _ttlock_form([{"recordType": 4}]), now=NOW)
 
 
 def test_record_lock_date_from_the_server_when_the_lock_clock_is_impossible() -> None:

@@ -8,7 +8,6 @@ from datetime import timedelta
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import issue_registry as ir
-import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.ttlock_gateway.const import (
@@ -20,7 +19,6 @@ from custom_components.ttlock_gateway.const import (
 )
 from tests.common import TTLockHome, seed_ttlock_home, setup_entry, ttlock_data
 from tests.fakes.ttlock_cloud import FakeTTLockCloud
-from tests.ha_reports import HomeAssistantReport
 from tests.test_code_queue import (
     ADD_PATH,
     BACK,
@@ -123,14 +121,6 @@ async def test_permanent_error_on_retry_stops_retrying(
     assert ttlock_cloud.calls[ADD_PATH] == 2
 
 
-# Issue 14 replaces async_update_device(remove_config_entry_id=...), which Home
-# Assistant reports as deprecated (tests/ha_reports.py makes that a failure).
-# Strict: once issue 14 lands this passes and the mark must go.
-@pytest.mark.xfail(
-    strict=True,
-    raises=HomeAssistantReport,
-    reason="issue 14: stale devices removed with a deprecated device-registry call",
-)
 async def test_queued_code_for_a_lock_that_left_the_account(
     hass: HomeAssistant, ttlock_cloud: FakeTTLockCloud, freezer: FrozenDateTimeFactory
 ) -> None:

@@ -889,7 +889,7 @@ async def test_expose_codes_option_takes_effect(
                 "notifyType": 1,
                 "lockId": front,
                 "lockMac": ttlock_cloud.locks[front]["lockMac"],
-                "admin": "owner",
+                "admin": ttlock_cloud.USERNAME,
                 "records": json.dumps(
                     [
                         {

@@ -23,7 +23,6 @@ from tests.common import (
 )
 from tests.fakes.ttlock_cloud import FakeTTLockCloud
 from tests.fakes.tuya_cloud import FakeTuyaCloud
-from tests.ha_reports import HomeAssistantReport
 
 
 async def _advance(
@@ -107,14 +106,6 @@ async def test_history_before_setup_sets_state_without_events(
     assert events == []
 
 
-# Issue 14 replaces async_update_device(remove_config_entry_id=...), which Home
-# Assistant reports as deprecated (tests/ha_reports.py makes that a failure).
-# Strict: once issue 14 lands this passes and the mark must go.
-@pytest.mark.xfail(
-    strict=True,
-    raises=HomeAssistantReport,
-    reason="issue 14: stale devices removed with a deprecated device-registry call",
-)
 async def test_locks_added_and_removed_between_polls(
     hass: HomeAssistant,
     ttlock_cloud: FakeTTLockCloud,
@@ -272,7 +263,7 @@ async def test_reload_right_after_a_push_does_not_announce_it_again(
         "notifyType": "1",
         "lockId": str(home.back),
         "lockMac": "",
-        "admin": "owner",
+        "admin": ttlock_cloud.USERNAME,
         "records": json.dumps([record]),
     }
     response = await client.post(f"/api/webhook/{TTLOCK_WEBHOOK_ID}", data=form)

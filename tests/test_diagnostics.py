@@ -111,7 +111,10 @@ async def test_entry_and_device_diagnostics(
     assert last["type"] == "unlocked"
     assert last["method"] == "code"
     assert "code" not in last
-    assert front["battery"] == 64
+    # The record is a minute older than the lock list fetched at setup: the
+    # list's battery stays (a value changes only for a newer source).
+    assert front["battery"] == 80
+    assert front["activity"]["battery_time"] == "2026-11-01T12:00:00+00:00"
     assert front["capabilities"]["remote_unlock"] is True
     # The documented schedules: an hourly lock list, activity every 6 hours.
     assert diag["api_budget"]["lock_list_interval_minutes"] == 60
@@ -150,3 +153,67 @@ async def test_tuya_entry_diagnostics_redacted(
     # No external URL configured: nothing to show rather than an internal one.
     assert diag["webhook"]["url"] is None
     assert [lock["name"] for lock in diag["locks"]] == ["Flat door"]
+
+
+async def test_macs_and_uuids_redacted_inside_other_values(
+    hass: HomeAssistant,
+    ttlock_cloud: FakeTTLockCloud,
+    hass_client: ClientSessionGenerator,
+    hass_client_no_auth: ClientSessionGenerator,
+) -> None:
+    """A Dding record id holds the uuid (here the lock's MAC, lower case); a
+    gateway without a name is named by its MAC: neither shows anywhere."""
+    assert await async_setup_component(hass, "diagnostics", {})
+    home = seed_ttlock_home(ttlock_cloud)
+    ttlock_cloud.gateways[home.gateway]["gatewayName"] = ""
+    gateway_mac = ttlock_cloud.gateways[home.gateway]["gatewayMac"]
+    entry = await setup_entry(hass, ttlock_data(ttlock_cloud))
+    mac = ttlock_cloud.locks[home.back]["lockMac"]
+    client = await hass_client_no_auth()
+    for event, uuid in (("brokenAlarm", mac.lower()), ("brokenAlarm", "dd-uuid-7f3a")):
+        resp = await client.post(
+            f"/api/webhook/{TTLOCK_WEBHOOK_ID}",
+            json={
+                "event": event,
+                "time": int(dt_util.utcnow().timestamp()),
+                "uuid": uuid,
+                "home_id": "h",
+            },
+        )
+        assert resp.status == 200
+    await hass.async_block_till_done()
+    coordinator = entry.runtime_data.coordinator
+    back = coordinator.activity[str(home.back)].last_event
+    assert back is not None
+    assert mac.lower() in back.event_id  # the leak this guards against
+
+    diag = await get_diagnostics_for_config_entry(hass, hass_client, entry)
+    dumped = json.dumps(diag)
+    forms = {
+        value
+        for raw in (mac, gateway_mac)
+        for value in (
+            raw,
+            raw.lower(),
+            raw.replace(":", ""),
+            raw.replace(":", "").lower(),
+        )
+    }
+    for form in forms:
+        assert form not in dumped, form
+    gateway = diag["gateways"][0]
+    assert gateway["name"] == "**REDACTED**"
+    back_diag = next(
+        lock for lock in diag["locks"] if lock["lock_id"] == str(home.back)
+    )
+    assert back_diag["activity"]["last_event"]["event_id"].startswith("dding:")
+    assert "REDACTED" in back_diag["activity"]["last_event"]["event_id"]
+
+    registry = dr.async_get(hass)
+    device = registry.async_get_device_by_identifier(
+        (DOMAIN, coordinator.device_key(f"gateway_{home.gateway}")), entry.entry_id
+    )
+    assert device is not None
+    device_diag = await get_diagnostics_for_device(hass, hass_client, entry, device)
+    for form in forms:
+        assert form not in json.dumps(device_diag), form

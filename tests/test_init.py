@@ -52,7 +52,7 @@ def _keypad_unlock(cloud: FakeTTLockCloud, lock_id: int) -> str:
             "notifyType": 1,
             "lockId": lock_id,
             "lockMac": cloud.locks[lock_id]["lockMac"],
-            "admin": "owner",
+            "admin": cloud.USERNAME,
             "records": json.dumps(
                 [
                     {
@@ -167,23 +167,48 @@ async def test_setup_retry_when_cloud_down(
     hass: HomeAssistant,
     ttlock_cloud: FakeTTLockCloud,
     freezer: FrozenDateTimeFactory,
+    hass_client_no_auth: ClientFactory,
     outage: str,
 ) -> None:
-    """Cloud down at start: SETUP_RETRY, no webhook; the retry succeeds once it is back."""
-    seed_ttlock_home(ttlock_cloud)
+    """Cloud down at start: SETUP_RETRY with the webhook already listening; a push
+    then is kept (answered as taken) and applied once the retry succeeds."""
+    home = seed_ttlock_home(ttlock_cloud)
     ttlock_cloud.set_outage(outage)
     entry = await setup_entry(hass, ttlock_data(ttlock_cloud))
     assert entry.state is ConfigEntryState.SETUP_RETRY
-    assert TTLOCK_WEBHOOK_ID not in hass.data.get(webhook.DOMAIN, {})
+    assert TTLOCK_WEBHOOK_ID in hass.data[webhook.DOMAIN]
     assert not _reauth_flows(hass, entry.entry_id)
 
-    ttlock_cloud.set_outage(None)
+    events = async_capture_events(hass, EVENT_LOCK)
+    client = await hass_client_no_auth()
+    resp = await client.post(
+        f"/api/webhook/{TTLOCK_WEBHOOK_ID}",
+        data=_keypad_unlock(ttlock_cloud, home.back),
+        headers={"Content-Type": FORM},
+    )
+    assert resp.status == 200
+    assert await resp.text() == "success"
+    await hass.async_block_till_done()
+    assert events == []
+
+    # A second failed attempt keeps both the webhook and what it holds.
     freezer.tick(timedelta(minutes=2))
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert entry.state is ConfigEntryState.SETUP_RETRY
+    assert TTLOCK_WEBHOOK_ID in hass.data[webhook.DOMAIN]
+
+    ttlock_cloud.set_outage(None)
+    freezer.tick(timedelta(minutes=5))
     async_fire_time_changed(hass)
     await hass.async_block_till_done(wait_background_tasks=True)
     assert entry.state is ConfigEntryState.LOADED
     assert TTLOCK_WEBHOOK_ID in hass.data[webhook.DOMAIN]
     assert hass.states.get("lock.front_door").state != STATE_UNAVAILABLE
+    assert [(e.data["entity_id"], e.data["type"]) for e in events] == [
+        ("lock.back_door", "unlocked")
+    ]
+    assert hass.states.get("lock.back_door").state == "unlocked"
 
 
 async def test_setup_retry_closed_port(

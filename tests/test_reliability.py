@@ -157,7 +157,7 @@ def ttlock_form(lock_id: int, records: list[dict[str, Any]]) -> bytes:
         {
             "notifyType": 1,
             "lockId": lock_id,
-            "lockMac": "AA:BB:CC:DD:EE:FF",
+            "lockMac": FakeTTLockCloud.lock_mac(lock_id),
             "admin": FakeTTLockCloud.USERNAME,
             "records": json.dumps(records),
         }

@@ -88,7 +88,7 @@ def ttlock_form(
             "notifyType": 1,
             "lockId": lock_id,
             "lockMac": cloud.locks[lock_id]["lockMac"],
-            "admin": "owner",
+            "admin": cloud.USERNAME,
             "records": json.dumps(records),
         }
     )

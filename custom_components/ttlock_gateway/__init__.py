@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant, callback
-from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers import config_validation as cv, device_registry as dr
 from homeassistant.helpers.storage import Store
 from homeassistant.helpers.typing import ConfigType
 
@@ -16,7 +17,7 @@ from .const import CONF_WEBHOOK_ID, DOMAIN, LOGGER
 from .coordinator import LockCoordinator, RuntimeData, TTLockGatewayConfigEntry
 from .gateway_links import GatewayLinks
 from .services import async_setup_services
-from .webhook import CONF_CLOUDHOOK_URL, async_setup_webhook
+from .webhook import CONF_CLOUDHOOK_URL, async_get_inbox, async_setup_webhook
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 
@@ -38,7 +39,12 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
 async def async_setup_entry(
     hass: HomeAssistant, entry: TTLockGatewayConfigEntry
 ) -> bool:
-    """Log in, fetch the locks, then bring up webhook, code queue and platforms."""
+    """Restore or fetch the locks, then bring up webhook, code queue and platforms.
+
+    The webhook is registered first and stays registered while setup retries:
+    pushes are kept until the entry is loaded.
+    """
+    inbox = async_get_inbox(hass, entry)
     provider = create_provider(hass, entry.data)
     coordinator = LockCoordinator(hass, entry, provider)
     await coordinator.async_config_entry_first_refresh()
@@ -48,7 +54,9 @@ async def async_setup_entry(
     )
     entry.async_on_unload(coordinator.async_shutdown_timers)
     entry.async_on_unload(coordinator.async_flush)
-    await async_setup_webhook(hass, entry)
+    # Keeps the schedule running when the account has no lock (no entity).
+    entry.async_on_unload(coordinator.async_add_listener(lambda: None))
+    await async_setup_webhook(hass, entry, inbox)
     await queue.async_start()
     entry.async_on_unload(queue.async_stop)
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
@@ -64,6 +72,16 @@ async def async_setup_entry(
 
     entry.async_on_unload(coordinator.async_add_listener(_relink))
     return True
+
+
+async def async_remove_config_entry_device(
+    hass: HomeAssistant, entry: TTLockGatewayConfigEntry, device: dr.DeviceEntry
+) -> bool:
+    """Let the user delete a lock's or gateway's device the cloud no longer lists."""
+    if entry.state is not ConfigEntryState.LOADED:
+        # Nothing to compare with; a device still in the account comes back.
+        return True
+    return entry.runtime_data.coordinator.async_forget_device(device)
 
 
 async def async_remove_entry(

@@ -42,6 +42,7 @@ from .const import (
     CONF_CLIENT_SECRET,
     CONF_DATA_CENTER,
     CONF_EXPOSE_CODES,
+    CONF_NEW_WEBHOOK_URL,
     CONF_PASSWORD_MD5,
     CONF_PROVIDER,
     CONF_REGION,
@@ -70,6 +71,7 @@ from .providers.models import (
     WrongRegionError,
 )
 from .providers.ttlock import md5_password
+from .webhook import CONF_CLOUDHOOK_URL
 
 _SECRET = TextSelector(TextSelectorConfig(type=TextSelectorType.PASSWORD))
 _URL = TextSelector(TextSelectorConfig(type=TextSelectorType.URL))
@@ -392,7 +394,7 @@ def _minutes(minimum: int, maximum: int) -> NumberSelector:
 
 
 class TTLockGatewayOptionsFlow(OptionsFlowWithReload):
-    """Code retries and clean-up, code privacy.
+    """Code retries and clean-up, code privacy; a new webhook URL.
 
     No polling intervals (Home Assistant's rule for integrations): the lock list
     is read hourly and the activity every 6 hours as a safety net for pushed
@@ -400,11 +402,16 @@ class TTLockGatewayOptionsFlow(OptionsFlowWithReload):
     options and calls ``homeassistant.update_entity`` from an automation.
     """
 
+    _options: dict[str, Any]
+
     async def async_step_init(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
         """One form with every option; the entry reloads on save."""
         if user_input is not None:
+            if user_input.pop(CONF_NEW_WEBHOOK_URL, False):
+                self._options = user_input
+                return await self.async_step_new_webhook_url()
             # Saved whole: options of older versions (polling intervals) go.
             return self.async_create_entry(
                 data={
@@ -439,6 +446,52 @@ class TTLockGatewayOptionsFlow(OptionsFlowWithReload):
                 vol.Required(
                     CONF_EXPOSE_CODES, default=options.get(CONF_EXPOSE_CODES, False)
                 ): BooleanSelector(),
+                # An action, not an option: never stored, off each time.
+                vol.Optional(CONF_NEW_WEBHOOK_URL): BooleanSelector(),
             }
         )
         return self.async_show_form(step_id="init", data_schema=schema)
+
+    async def async_step_new_webhook_url(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Replace the webhook id: the old callback URL stops working at once.
+
+        The id is the URL's only secret; a new one is the way out when the URL
+        leaked. Shown first, applied on confirmation, then the entry reloads
+        and the repair notice shows the URL until a callback arrives there.
+        """
+        entry = self.config_entry
+        if user_input is None:
+            self._new_webhook_id = webhook.async_generate_id()
+            try:
+                url = webhook.async_generate_url(
+                    self.hass,
+                    self._new_webhook_id,
+                    allow_internal=False,
+                    prefer_external=True,
+                )
+            except NoURLAvailableError:
+                url = f"/api/webhook/{self._new_webhook_id}"
+            return self.async_show_form(
+                step_id="new_webhook_url",
+                description_placeholders={"webhook_url": url},
+            )
+        old_id = entry.data[CONF_WEBHOOK_ID]
+        data = {
+            key: value for key, value in entry.data.items() if key != CONF_CLOUDHOOK_URL
+        }
+        data[CONF_WEBHOOK_ID] = self._new_webhook_id
+        if CONF_CLOUDHOOK_URL in entry.data and "cloud" in self.hass.config.components:
+            from homeassistant.components import cloud
+
+            try:
+                await cloud.async_delete_cloudhook(self.hass, old_id)
+            except cloud.CloudNotAvailable:
+                LOGGER.debug(
+                    "Home Assistant Cloud not available to delete the cloudhook"
+                )
+        self.hass.config_entries.async_update_entry(entry, data=data)
+        # The webhook is registered at setup: reload even when no option changed.
+        self.hass.config_entries.async_schedule_reload(entry.entry_id)
+        return self.async_create_entry(data=self._options)

@@ -29,6 +29,8 @@ CONF_USER_UID: Final = "user_uid"
 TUYA_DATA_CENTERS: Final = ("eu", "eu_west", "us", "us_east", "cn", "in", "sg")
 
 CONF_WEBHOOK_ID: Final = "webhook_id"
+# Options-flow action (never stored): replace the webhook id.
+CONF_NEW_WEBHOOK_URL: Final = "new_webhook_url"
 
 # Polling schedules (the gateway service's documented schedulers, seed 000). Not
 # options: Home Assistant's rule is that integrations choose the polling pace;

@@ -1,16 +1,21 @@
-"""One coordinator per account: the hourly lock list, with the 6-hourly activity poll gated inside it."""
+"""One coordinator per account: the hourly lock list, with the 6-hourly activity poll gated inside it.
+
+What the account looked like is saved in the activity store and restored at
+setup: a restart within the list interval costs no call at all, and nothing
+that was known shows ``unknown``. The cloud then verifies it on the normal
+schedule. Values are ordered by cloud time (see ``activity``).
+"""
 
 from __future__ import annotations
 
 import asyncio
-from collections import deque
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, cast
 
 from homeassistant.config_entries import ConfigEntry
-from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
+from homeassistant.core import CALLBACK_TYPE, CoreState, HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryAuthFailed
 from homeassistant.helpers import (
     device_registry as dr,
@@ -19,21 +24,43 @@ from homeassistant.helpers import (
 )
 from homeassistant.helpers.dispatcher import async_dispatcher_send
 from homeassistant.helpers.event import async_call_later
-from homeassistant.helpers.storage import Store
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
 from homeassistant.util import dt as dt_util
 
+from .activity import (
+    FUTURE_TOLERANCE,
+    MAX_SEEN_PER_LOCK,
+    MIN_SEEN_WINDOW,
+    LockActivity,
+    is_newer,
+)
+from .activity_store import (
+    STORAGE_VERSION,
+    ActivityStore,
+    StoredAccount,
+    decode_account,
+    encode_account,
+)
 from .const import (
     ACTIVITY_INTERVAL,
     CONF_EXPOSE_CODES,
+    CONF_WEBHOOK_ID,
     DOMAIN,
     EVENT_LOCK,
     LOCK_LIST_INTERVAL,
     LOGGER,
     RETRY_AFTER_FAILURE,
 )
+from .devices import (
+    GATEWAY_PREFIX,
+    MissingCounter,
+    device_objects,
+    registry_objects,
+    remove_devices,
+)
 from .providers.models import (
     AuthError,
+    CloudList,
     EventType,
     Gateway,
     Lock,
@@ -49,13 +76,19 @@ from .unknown_sender import async_log_unknown_sender
 if TYPE_CHECKING:
     from .code_queue import CodeQueue
 
-STORAGE_VERSION = 1
-# Enough to recognise a record seen by push when the 6-hourly poll returns it.
-SEEN_IDS_PER_LOCK = 500
+__all__ = ["LockActivity", "LockCoordinator"]
 
 ISSUE_RATE_LIMITED = "rate_limited"
 ISSUE_RATE_LIMITED_MONTHLY = "rate_limited_monthly"
 ISSUE_SUBSCRIPTION = "subscription_lapsed"
+
+# Each activity poll starts this long before the previous one ended: a record
+# whose lock clock is slow (the cloud may file it by lockDate) is not missed.
+POLL_OVERLAP = timedelta(minutes=15)
+# Seen ids are pruned at most this often (pruning walks every id).
+_PRUNE_EVERY = timedelta(minutes=1)
+# The first scheduled list after a restore comes at least this late.
+_MIN_FIRST_DELAY = timedelta(seconds=30)
 
 # Events that change gateways, which several locks' entities may show.
 _ACCOUNT_WIDE = frozenset({EventType.GATEWAY_OFFLINE, EventType.GATEWAY_ONLINE})
@@ -72,6 +105,12 @@ def _gateway_ref(event: LockEvent) -> str | None:
     return str(ref) if ref is not None else None
 
 
+def ref_key(ref: str) -> str:
+    """An identifier as compared: MACs without separators and case."""
+    compact = ref.strip().replace(":", "").replace("-", "")
+    return compact.upper() if compact.isalnum() else ref.strip()
+
+
 def lock_update_signal(entry_id: str, lock_id: str) -> str:
     """Dispatcher signal asking one lock's entities to write their state."""
     return f"{DOMAIN}_{entry_id}_{lock_id}_update"
@@ -83,18 +122,12 @@ def event_signal(entry_id: str, lock_id: str) -> str:
 
 
 @dataclass(slots=True)
-class LockActivity:
-    """What we remember about a lock's records between polls and restarts."""
-
-    last_time: datetime | None = None
-    last_event: LockEvent | None = None
-    state_time: datetime | None = None
-    seen: deque[str] = field(default_factory=lambda: deque(maxlen=SEEN_IDS_PER_LOCK))
-
-
-@dataclass(slots=True)
 class AccountData:
-    """The coordinator's data: every lock and gateway of the account."""
+    """The coordinator's data: every lock and gateway of the account.
+
+    One object for the entry's lifetime, updated in place, so a push applied
+    while a refresh is under way is not lost when the refresh publishes.
+    """
 
     locks: dict[str, Lock]
     gateways: dict[str, Gateway]
@@ -134,15 +167,27 @@ class LockCoordinator(DataUpdateCoordinator[AccountData]):
         )
         self.provider = provider
         self.activity_interval = ACTIVITY_INTERVAL
+        # Long enough that a pushed record is still known when the poll returns it.
+        self.seen_window = max(MIN_SEEN_WINDOW, 2 * self.activity_interval)
         self.activity: dict[str, LockActivity] = {}
+        # Cloud time of each gateway's online value.
+        self.gateway_times: dict[str, datetime] = {}
         self.last_activity_poll: datetime | None = None
+        self.last_list: datetime | None = None
         self.webhook_seen = False
+        # True while the data shown came from storage and no list confirmed it.
+        self.restored = False
         self.new_lock_callbacks: list[Callable[[list[str]], None]] = []
         self.new_gateway_callbacks: list[Callable[[list[str]], None]] = []
         self._known_locks: set[str] = set()
         self._known_gateways: set[str] = set()
+        self._missing = MissingCounter()
+        self._restored_data: AccountData | None = None
+        self._listed_this_run = False
         self._relock_timers: dict[str, CALLBACK_TYPE] = {}
-        self._store: Store[dict[str, Any]] = Store(
+        self._alias_index: dict[str, str] = {}
+        self._last_prune: datetime | None = None
+        self._store = ActivityStore(
             hass, STORAGE_VERSION, f"{DOMAIN}.{entry.entry_id}.activity"
         )
 
@@ -156,40 +201,107 @@ class LockCoordinator(DataUpdateCoordinator[AccountData]):
         """Prefix that keeps unique ids apart when a lock is in two accounts."""
         return self.config_entry.unique_id or self.config_entry.entry_id
 
+    # ------------------------------------------------------------- storage
+
     async def _async_setup(self) -> None:
         stored = await self._store.async_load() or {}
-        self.webhook_seen = bool(stored.get("webhook_seen"))
-        if poll := stored.get("last_activity_poll"):
-            self.last_activity_poll = dt_util.parse_datetime(poll)
-        for lock_id, item in stored.get("locks", {}).items():
-            act = LockActivity()
-            if last := item.get("last_time"):
-                act.last_time = dt_util.parse_datetime(last)
-            act.seen.extend(item.get("seen", []))
-            self.activity[lock_id] = act
+        self._restore(stored, dt_util.utcnow())
+
+    def _restore(self, stored: dict[str, Any], now: datetime) -> None:
+        """Bring back what the last run knew; times ahead of now are dropped."""
+        saved = decode_account(stored, now, self.config_entry.data[CONF_WEBHOOK_ID])
+        self.webhook_seen = saved.webhook_seen
+        self.last_activity_poll = saved.last_activity_poll
+        self.last_list = saved.last_list
+        self._missing = MissingCounter(saved.missing)
+        self.activity = saved.activity
+        self.gateway_times = saved.gateway_times
+        if saved.locks or saved.gateways:
+            self._restored_data = AccountData(
+                locks=saved.locks, gateways=saved.gateways
+            )
 
     @callback
     def _data_to_store(self) -> dict[str, Any]:
-        return {
-            "webhook_seen": self.webhook_seen,
-            "last_activity_poll": (
-                self.last_activity_poll.isoformat() if self.last_activity_poll else None
+        self._prune(dt_util.utcnow(), force=True)
+        data = self.current_data or self._restored_data
+        return encode_account(
+            StoredAccount(
+                webhook_seen=self.webhook_seen,
+                last_list=self.last_list,
+                last_activity_poll=self.last_activity_poll,
+                missing=self._missing.counts,
+                activity=self.activity,
+                locks=data.locks if data else {},
+                gateways=data.gateways if data else {},
+                gateway_times=self.gateway_times,
             ),
-            "locks": {
-                lock_id: {
-                    "last_time": act.last_time.isoformat() if act.last_time else None,
-                    "seen": list(act.seen),
-                }
-                for lock_id, act in self.activity.items()
-            },
-        }
+            self.config_entry.data[CONF_WEBHOOK_ID],
+        )
 
     @callback
     def save_soon(self) -> None:
-        """Persist activity and webhook state (debounced)."""
+        """Persist what we know (debounced)."""
         self._store.async_delay_save(self._data_to_store, 5)
 
+    async def async_save_now(self) -> None:
+        """Persist at once (a reload right after must not lose it)."""
+        await self._store.async_save(self._data_to_store())
+
+    async def async_flush(self) -> None:
+        """Write activity now: a reload must not forget which records were announced."""
+        await self.async_save_now()
+
+    # ------------------------------------------------------------- refresh
+
+    def _activity_due(self, now: datetime) -> bool:
+        return (
+            self.last_activity_poll is None
+            or self.last_activity_poll > now
+            or now - self.last_activity_poll >= self.activity_interval
+        )
+
+    def _details_fresh(self, lock_id: str, now: datetime) -> bool:
+        act = self.activity.get(lock_id)
+        when = act.details_time if act else None
+        return when is not None and timedelta(0) <= now - when < self.activity_interval
+
+    def _restore_is_fresh(self, restored: AccountData, now: datetime) -> bool:
+        """Whether the stored data is as fresh as the schedule asks: no call needed."""
+        if self.last_list is None or not (
+            timedelta(0) <= now - self.last_list < self._normal_interval
+        ):
+            return False
+        if self._activity_due(now):
+            return False
+        return all(self._details_fresh(lock_id, now) for lock_id in restored.locks)
+
     async def _async_update_data(self) -> AccountData:
+        now = dt_util.utcnow()
+        previous = self.current_data
+        first_restore = False
+        if previous is None and (restored := self._restored_data) is not None:
+            self._restored_data = None
+            first_restore = True
+            if self._restore_is_fresh(restored, now) and (
+                self.hass.state is not CoreState.running
+            ):
+                # Home Assistant is starting and nothing is due: show what was
+                # stored, list when the schedule says. (A reload while running
+                # is asked for by the user, often to see a change: it lists.)
+                assert self.last_list is not None
+                self.restored = True
+                self.update_interval = max(
+                    self.last_list + self._normal_interval - now, _MIN_FIRST_DELAY
+                )
+                self._rearm_relock_timers(restored)
+                self._publish(restored, gone=[])
+                return restored
+            previous = restored
+            self.restored = True
+
+        # Values the list gives are at least as new as the request.
+        asked = now.replace(microsecond=0)
         try:
             locks = await self.provider.async_list_locks()
             gateways = (
@@ -238,45 +350,169 @@ class LockCoordinator(DataUpdateCoordinator[AccountData]):
         )
         ir.async_delete_issue(self.hass, DOMAIN, self._issue_id(ISSUE_SUBSCRIPTION))
 
-        merged = self._merge(locks)
-        data = AccountData(
-            locks=merged, gateways={gw.gateway_id: gw for gw in gateways}
+        # The same object all along: pushes during this refresh land in it.
+        data = previous or AccountData(locks={}, gateways={})
+        listed = self._merge(data, locks, asked)
+        listed_gws = self._merge_gateways(data, gateways, asked)
+        gone = self._reconcile(
+            data,
+            listed,
+            listed_gws,
+            locks_complete=isinstance(locks, CloudList) and locks.complete,
+            gateways_complete=isinstance(gateways, CloudList) and gateways.complete,
         )
-        now = dt_util.utcnow()
-        if (
-            self.last_activity_poll is None
-            or now - self.last_activity_poll >= self.activity_interval
-        ):
+        self.last_list = asked
+        self.restored = False
+        if self._activity_due(now):
             await self._async_poll_activity(data, now)
-        self._async_add_remove(data)
+        else:
+            # Details that storage did not hold, that are older than the
+            # activity interval (a restart) or that a failed poll missed, and
+            # those of a lock that just joined: now, not in up to 6 hours.
+            stale = [
+                data.locks[lock_id]
+                for lock_id in listed
+                if not self._details_fresh(lock_id, now)
+            ]
+            if stale:
+                await self._async_fetch_details(data, stale)
+        self._listed_this_run = True
+        if first_restore:
+            # Only now: a setup that fails here leaves no timer behind.
+            self._rearm_relock_timers(data)
+        self._publish(data, gone)
+        self.save_soon()
         return data
 
-    def _merge(self, locks: list[Lock]) -> dict[str, Lock]:
-        """Keep what only details, events or actions told us; the list lacks it."""
-        previous = data.locks if (data := self.current_data) else {}
-        merged: dict[str, Lock] = {}
+    def _merge(self, data: AccountData, locks: list[Lock], asked: datetime) -> set[str]:
+        """Fold the list into the live locks; return the ids it listed.
+
+        The list lacks what only details, events or actions told us; where it
+        has a value (battery, online, Tuya's bolt state) that value is as of
+        the request and replaces an older one.
+        """
+        listed: set[str] = set()
         for lock in locks:
-            if old := previous.get(lock.lock_id):
-                lock = replace(
-                    lock,
-                    state=lock.state if lock.state is not None else old.state,
-                    passage_mode=(
-                        lock.passage_mode
-                        if lock.passage_mode is not None
-                        else old.passage_mode
-                    ),
-                    auto_lock_seconds=(
-                        lock.auto_lock_seconds
-                        if lock.auto_lock_seconds is not None
-                        else old.auto_lock_seconds
-                    ),
-                    firmware=lock.firmware or old.firmware,
-                    model=lock.model or old.model,
-                    battery=lock.battery if lock.battery is not None else old.battery,
-                    online=lock.online if lock.online is not None else old.online,
-                )
-            merged[lock.lock_id] = lock
-        return merged
+            listed.add(lock.lock_id)
+            act = self.activity.setdefault(lock.lock_id, LockActivity())
+            live = data.locks.get(lock.lock_id)
+            if live is None:
+                data.locks[lock.lock_id] = live = lock
+                state, lock.state = lock.state, None
+                if lock.battery is not None:
+                    act.battery_time = asked
+                if lock.online is not None:
+                    act.online_time = asked
+            else:
+                state = lock.state
+                live.name = lock.name
+                live.capabilities = lock.capabilities
+                live.has_gateway = lock.has_gateway
+                live.shared = lock.shared
+                live.manufacturer = lock.manufacturer or live.manufacturer
+                live.firmware = lock.firmware or live.firmware
+                live.model = lock.model or live.model
+                if lock.mac:
+                    live.mac = lock.mac
+                live.aliases = tuple(dict.fromkeys((*lock.aliases, *live.aliases)))
+                if lock.passage_mode is not None:
+                    live.passage_mode = lock.passage_mode
+                if lock.auto_lock_seconds is not None:
+                    live.auto_lock_seconds = lock.auto_lock_seconds
+                if lock.battery is not None and is_newer(asked, act.battery_time):
+                    live.battery = lock.battery
+                    act.battery_time = asked
+                if lock.online is not None and is_newer(asked, act.online_time):
+                    live.online = lock.online
+                    act.online_time = asked
+            if state is not None and is_newer(asked, act.state_time):
+                self._set_state(live, state, asked)
+        self._index_aliases(data)
+        return listed
+
+    def _merge_gateways(
+        self, data: AccountData, gateways: list[Gateway], asked: datetime
+    ) -> set[str]:
+        listed: set[str] = set()
+        for gateway in gateways:
+            listed.add(gateway.gateway_id)
+            old = data.gateways.get(gateway.gateway_id)
+            if old is not None and not is_newer(
+                asked, self.gateway_times.get(gateway.gateway_id)
+            ):
+                # A pushed alarm newer than the request decides connectivity.
+                gateway = replace(gateway, online=old.online)
+            else:
+                self.gateway_times[gateway.gateway_id] = asked
+            data.gateways[gateway.gateway_id] = gateway
+        return listed
+
+    def _reconcile(
+        self,
+        data: AccountData,
+        listed: set[str],
+        listed_gws: set[str],
+        *,
+        locks_complete: bool,
+        gateways_complete: bool,
+    ) -> list[str]:
+        """Which locks and gateways left (see ``devices``); they are forgotten.
+
+        On the first list of a run, devices of the registry count too: a lock
+        removed while Home Assistant was stopped is noticed.
+        """
+        known = set(data.locks) | {GATEWAY_PREFIX + gw for gw in data.gateways}
+        if not self._listed_this_run:
+            known |= registry_objects(
+                self.hass, self.config_entry.entry_id, f"{self.account_id}_"
+            )
+        present = listed | {GATEWAY_PREFIX + gw for gw in listed_gws}
+        gone = self._missing.sweep(
+            known,
+            present,
+            locks_complete=locks_complete,
+            gateways_complete=gateways_complete,
+        )
+        for object_id in gone:
+            self._forget(data, object_id)
+        return gone
+
+    def _forget(self, data: AccountData, key: str) -> None:
+        """Drop a lock or gateway from the data and from memory."""
+        self._missing.forget(key)
+        if key.startswith(GATEWAY_PREFIX):
+            gateway_id = key.removeprefix(GATEWAY_PREFIX)
+            data.gateways.pop(gateway_id, None)
+            self.gateway_times.pop(gateway_id, None)
+            self._known_gateways.discard(gateway_id)
+            return
+        data.locks.pop(key, None)
+        self.activity.pop(key, None)
+        self._known_locks.discard(key)
+        if cancel := self._relock_timers.pop(key, None):
+            cancel()
+        self._index_aliases(data)
+
+    def is_listed(self, object_id: str) -> bool:
+        """Whether the cloud's last list had this lock (or "gateway_<id>")."""
+        data = self.current_data
+        if data is None or object_id in self._missing:
+            return False
+        if object_id.startswith(GATEWAY_PREFIX):
+            return object_id.removeprefix(GATEWAY_PREFIX) in data.gateways
+        return object_id in data.locks
+
+    @callback
+    def async_forget_device(self, device: dr.DeviceEntry) -> bool:
+        """Let the user delete a device the cloud no longer lists."""
+        objects = device_objects(device, f"{self.account_id}_")
+        if any(self.is_listed(object_id) for object_id in objects):
+            return False
+        if (data := self.current_data) is not None:
+            for object_id in objects:
+                self._forget(data, object_id)
+        self.save_soon()
+        return True
 
     async def _async_poll_activity(self, data: AccountData, now: datetime) -> None:
         """Details and new records of every lock, bounded by the client's concurrency."""
@@ -287,6 +523,7 @@ class LockCoordinator(DataUpdateCoordinator[AccountData]):
                 act = self.activity.setdefault(lock.lock_id, LockActivity())
                 first = act.last_time is None
                 start = act.last_time or now - self.activity_interval
+                asked = dt_util.utcnow()
                 try:
                     detailed = await self.provider.async_get_lock_details(lock)
                     events = await self.provider.async_get_events(
@@ -301,11 +538,13 @@ class LockCoordinator(DataUpdateCoordinator[AccountData]):
                         type(err).__name__,
                     )
                     return
-                data.locks[lock.lock_id] = detailed
+                if (live := data.locks.get(lock.lock_id)) is None:
+                    return  # removed while we asked
+                self._apply_details(live, act, detailed, asked)
                 # Records from before the first poll are history: they set the
                 # state but are not announced as if they had just happened.
                 self._apply_events(data, events, announce=not first)
-                act.last_time = max(act.last_time or start, now - timedelta(minutes=5))
+                act.last_time = max(act.last_time or start, now - POLL_OVERLAP)
 
         try:
             await asyncio.gather(*(poll(lock) for lock in list(data.locks.values())))
@@ -314,15 +553,69 @@ class LockCoordinator(DataUpdateCoordinator[AccountData]):
                 translation_domain=DOMAIN, translation_key="auth_failed"
             ) from err
         self.last_activity_poll = now
-        self.save_soon()
+
+    async def _async_fetch_details(self, data: AccountData, locks: list[Lock]) -> None:
+        """Details only (no records), for locks whose stored details are stale."""
+        limit = asyncio.Semaphore(max(1, self.provider.max_concurrency))
+
+        async def fetch(lock: Lock) -> None:
+            async with limit:
+                asked = dt_util.utcnow()
+                try:
+                    detailed = await self.provider.async_get_lock_details(lock)
+                except AuthError:
+                    raise
+                except ProviderError as err:
+                    LOGGER.debug(
+                        "Details of lock %s not fetched: %s",
+                        lock.lock_id,
+                        type(err).__name__,
+                    )
+                    return
+                if (live := data.locks.get(lock.lock_id)) is not None:
+                    act = self.activity.setdefault(lock.lock_id, LockActivity())
+                    self._apply_details(live, act, detailed, asked)
+
+        try:
+            await asyncio.gather(*(fetch(lock) for lock in locks))
+        except AuthError as err:
+            raise ConfigEntryAuthFailed(
+                translation_domain=DOMAIN, translation_key="auth_failed"
+            ) from err
+
+    def _apply_details(
+        self, live: Lock, act: LockActivity, detailed: Lock, asked: datetime
+    ) -> None:
+        """Copy what the detail call says into the live lock."""
+        live.name = detailed.name
+        live.capabilities = detailed.capabilities
+        live.has_gateway = detailed.has_gateway
+        live.model = detailed.model or live.model
+        live.firmware = detailed.firmware or live.firmware
+        live.mac = detailed.mac or live.mac
+        live.aliases = tuple(dict.fromkeys((*detailed.aliases, *live.aliases)))
+        live.passage_mode = detailed.passage_mode
+        live.auto_lock_seconds = detailed.auto_lock_seconds
+        # Battery as of the request, in whole seconds (see _merge); details
+        # exactly, so they are never older than the poll that fetched them.
+        as_of = asked.replace(microsecond=0)
+        if detailed.battery is not None and is_newer(as_of, act.battery_time):
+            live.battery = detailed.battery
+            act.battery_time = as_of
+        act.details_time = asked
+        act.restored = False
+        self._index_aliases_for(live)
+
+    # ------------------------------------------------------------- events
 
     @callback
     def async_handle_events(self, events: Iterable[LockEvent]) -> list[LockEvent]:
         """Apply pushed events; return those that were new."""
         if (data := self.current_data) is None:
             return []
-        fresh = self._apply_events(data, events, announce=True)
-        if not fresh:
+        touched: set[str] = set()
+        fresh = self._apply_events(data, events, announce=True, touched=touched)
+        if not fresh and not touched:
             return fresh
         self.save_soon()
         # Only the locks concerned rewrite their state: with many locks a full
@@ -330,7 +623,7 @@ class LockCoordinator(DataUpdateCoordinator[AccountData]):
         if any(event.type in _ACCOUNT_WIDE for event in fresh):
             self.async_update_listeners()
         else:
-            for lock_id in {event.lock_id for event in fresh if event.lock_id}:
+            for lock_id in touched | {e.lock_id for e in fresh if e.lock_id}:
                 self.async_update_lock(lock_id)
         return fresh
 
@@ -341,90 +634,173 @@ class LockCoordinator(DataUpdateCoordinator[AccountData]):
             self.hass, lock_update_signal(self.config_entry.entry_id, lock_id)
         )
 
+    def _index_aliases(self, data: AccountData) -> None:
+        self._alias_index = {}
+        for lock in data.locks.values():
+            self._index_aliases_for(lock)
+
+    def _index_aliases_for(self, lock: Lock) -> None:
+        for alias in (*lock.aliases, lock.mac):
+            if alias:
+                self._alias_index.setdefault(ref_key(alias), lock.lock_id)
+
     def resolve_lock_id(self, data: AccountData, event: LockEvent) -> str | None:
-        """Find the lock an event belongs to, by id or by an alias (MAC, uuid)."""
+        """Find the lock an event belongs to: by id, else by an alias (MAC, uuid).
+
+        A Dding ``uuid`` may be the lock's id or its MAC in any case or
+        separator style.
+        """
         if event.lock_id and event.lock_id in data.locks:
             return event.lock_id
         ref = event.lock_id or event.raw.get("uuid")
-        if ref is None:
+        if not isinstance(ref, str) or not ref:
             return None
-        for lock in data.locks.values():
-            if ref in lock.aliases:
-                return lock.lock_id
-        return None
+        if ref in data.locks:
+            return ref
+        lock_id = self._alias_index.get(ref_key(ref))
+        return lock_id if lock_id in data.locks else None
+
+    def _prune(self, now: datetime, *, force: bool = False) -> None:
+        if (
+            not force
+            and self._last_prune is not None
+            and timedelta(0) <= now - self._last_prune < _PRUNE_EVERY
+        ):
+            return
+        self._last_prune = now
+        window_start = now - self.seen_window
+        for act in self.activity.values():
+            act.seen.prune(window_start)
 
     def _apply_events(
-        self, data: AccountData, events: Iterable[LockEvent], *, announce: bool
+        self,
+        data: AccountData,
+        events: Iterable[LockEvent],
+        *,
+        announce: bool,
+        touched: set[str] | None = None,
     ) -> list[LockEvent]:
+        """Apply records in cloud-time order; return those not seen before.
+
+        A record dated more than ``FUTURE_TOLERANCE`` ahead is ignored. One
+        older than the seen-id window cannot be told from a replay: pushed, it
+        is ignored; polled, it is history (applied where newer, not announced).
+        """
+        now = dt_util.utcnow()
+        self._prune(now)
+        window_start = now - self.seen_window
         fresh: list[LockEvent] = []
-        for event in sorted(events, key=lambda ev: ev.time):
+        for event in sorted(events, key=lambda ev: (ev.cloud_time, ev.time)):
+            if event.cloud_time > now + FUTURE_TOLERANCE:
+                LOGGER.debug(
+                    "Ignored a %s record dated %s, ahead of the cloud's clock",
+                    event.type.value,
+                    event.cloud_time.isoformat(),
+                )
+                continue
             lock_id = self.resolve_lock_id(data, event)
+            if lock_id is not None and event.lock_id != lock_id:
+                event = replace(event, lock_id=lock_id)
             act = self.activity.setdefault(lock_id or "", LockActivity())
-            if event.event_id in act.seen:
+            if act.seen.is_repeat(event, now):
                 # Announced before (e.g. pushed, then polled after a restart):
                 # not again, but it still tells an unknown state.
                 if lock_id is not None and data.locks[lock_id].state is None:
-                    self._apply_to_lock(
-                        data, data.locks[lock_id], act, replace(event, lock_id=lock_id)
-                    )
+                    self._apply_state(data.locks[lock_id], act, event)
+                    if touched is not None:
+                        touched.add(lock_id)
                 continue
-            act.seen.append(event.event_id)
+            history = event.cloud_time < act.seen.horizon(window_start)
+            if history and event.source == "push":
+                LOGGER.debug(
+                    "Ignored a pushed %s record from %s: older than what is "
+                    "remembered, so a replay cannot be ruled out",
+                    event.type.value,
+                    event.cloud_time.isoformat(),
+                )
+                continue
+            act.seen.add(event, now)
+            if len(act.seen) > MAX_SEEN_PER_LOCK * 6 // 5:
+                act.seen.prune(window_start)
             if lock_id is not None:
-                event = replace(event, lock_id=lock_id)
                 self._apply_to_lock(data, data.locks[lock_id], act, event)
             elif event.type in _ACCOUNT_WIDE:
                 self._apply_to_gateways(data, event, _gateway_ref(event))
             fresh.append(event)
-            if announce:
+            if announce and not history:
                 self._announce(event)
         return fresh
 
     def _apply_to_lock(
         self, data: AccountData, lock: Lock, act: LockActivity, event: LockEvent
     ) -> None:
-        if act.last_event is None or event.time >= act.last_event.time:
+        """A record changes a value only if it is newer than the value's source."""
+        when = event.cloud_time
+        if act.last_event is None or is_newer(when, act.last_event.cloud_time):
             act.last_event = event
-        if event.battery is not None:
+        if event.battery is not None and is_newer(when, act.battery_time):
             lock.battery = event.battery
-        if event.type in (EventType.LOCK_OFFLINE, EventType.LOCK_ONLINE):
+            act.battery_time = when
+        if event.type in (
+            EventType.LOCK_OFFLINE,
+            EventType.LOCK_ONLINE,
+        ) and is_newer(when, act.online_time):
             lock.online = event.type is EventType.LOCK_ONLINE
+            act.online_time = when
         if event.type in _ACCOUNT_WIDE:
             # A lock's alarm about its centre: the clouds do not say which
             # gateway serves the lock, so every gateway of the account follows.
             self._apply_to_gateways(data, event, None)
+        self._apply_state(lock, act, event)
+
+    def _apply_state(self, lock: Lock, act: LockActivity, event: LockEvent) -> None:
         new_state = _STATE_BY_EVENT.get(event.type)
         if new_state is None or not event.success:
             return
-        if act.state_time is not None and event.time < act.state_time:
-            return
-        self._set_state(lock, new_state, event.time)
+        if is_newer(event.cloud_time, act.state_time):
+            self._set_state(lock, new_state, event.cloud_time)
 
-    @staticmethod
     def _apply_to_gateways(
-        data: AccountData, event: LockEvent, ref: str | None
+        self, data: AccountData, event: LockEvent, ref: str | None
     ) -> None:
         """Gateway offline/online: the one ``ref`` names (id or MAC), else all."""
         online = event.type is EventType.GATEWAY_ONLINE
+        key = ref_key(ref) if ref is not None else None
         named = [
             gw_id
             for gw_id, gw in data.gateways.items()
-            if ref is not None and ref in (gw_id, gw.mac)
+            if key is not None
+            and (ref == gw_id or (gw.mac is not None and ref_key(gw.mac) == key))
         ]
         if ref is not None and not named:
             return
+        when = event.cloud_time
         for gw_id in named or list(data.gateways):
-            data.gateways[gw_id] = replace(data.gateways[gw_id], online=online)
+            if is_newer(when, self.gateway_times.get(gw_id)):
+                data.gateways[gw_id] = replace(data.gateways[gw_id], online=online)
+                self.gateway_times[gw_id] = when
+
+    # ------------------------------------------------------------- state
 
     @callback
     def set_lock_state(
         self, lock_id: str, state: LockState, when: datetime | None = None
     ) -> None:
-        """Record a known state; an unlock falls back to locked after the auto-lock time."""
-        if (data := self.current_data) is not None and (
+        """Record what our own action did, as of ``when`` (when it was sent).
+
+        A record the cloud received after that still wins. An unlock falls
+        back to locked after the auto-lock time.
+        """
+        if (data := self.current_data) is None or (
             lock := data.locks.get(lock_id)
-        ):
-            self._set_state(lock, state, when or dt_util.utcnow())
+        ) is None:
+            return
+        when = when or dt_util.utcnow()
+        act = self.activity.setdefault(lock_id, LockActivity())
+        if is_newer(when, act.state_time):
+            self._set_state(lock, state, when)
             self.async_update_lock(lock_id)
+            self.save_soon()
 
     def _set_state(self, lock: Lock, state: LockState, when: datetime) -> None:
         lock_id = lock.lock_id
@@ -448,10 +824,18 @@ class LockCoordinator(DataUpdateCoordinator[AccountData]):
                 if data is not None and (current := data.locks.get(lock_id)):
                     current.state = LockState.LOCKED
                     self.async_update_lock(lock_id)
+                    self.save_soon()
 
             self._relock_timers[lock_id] = async_call_later(
                 self.hass, remaining, _relock
             )
+
+    def _rearm_relock_timers(self, data: AccountData) -> None:
+        """A restored unlock still falls back to locked at its auto-lock time."""
+        for lock in data.locks.values():
+            act = self.activity.get(lock.lock_id)
+            if lock.state is LockState.UNLOCKED and act and act.state_time:
+                self._set_state(lock, LockState.UNLOCKED, act.state_time)
 
     @callback
     def _announce(self, event: LockEvent) -> None:
@@ -493,38 +877,34 @@ class LockCoordinator(DataUpdateCoordinator[AccountData]):
             # No event entity to show it: one logbook row of its own.
             async_log_unknown_sender(self.hass, event)
 
+    # ------------------------------------------------------------- devices
+
     def device_key(self, object_id: str) -> str:
         """Identifier of a lock's or gateway's device and base of its unique ids."""
         return f"{self.account_id}_{object_id}"
 
-    def _async_add_remove(self, data: AccountData) -> None:
-        """Announce new locks/gateways to the platforms; drop devices that left."""
-        current = set(data.locks)
-        current_gws = set(data.gateways)
-        if self._known_locks or self._known_gateways:
-            device_registry = dr.async_get(self.hass)
-            gone_keys = [*(self._known_locks - current)] + [
-                f"gateway_{gw}" for gw in self._known_gateways - current_gws
-            ]
-            for gone in gone_keys:
-                if device := device_registry.async_get_device_by_identifier(
-                    (DOMAIN, self.device_key(gone)), self.config_entry.entry_id
-                ):
-                    device_registry.async_update_device(
-                        device.id, remove_config_entry_id=self.config_entry.entry_id
-                    )
+    def _publish(self, data: AccountData, gone: list[str]) -> None:
+        """Drop devices that left; announce new locks/gateways to the platforms."""
+        if gone:
+            LOGGER.debug("Removing the devices of %s: left the account", gone)
+            remove_devices(
+                self.hass,
+                self.config_entry.entry_id,
+                (self.device_key(key) for key in gone),
+            )
+        self._index_aliases(data)
         # Platforms build entities from self.data: publish it before announcing.
         self.data = data
+        current = set(data.locks)
+        current_gws = set(data.gateways)
         if new := sorted(current - self._known_locks):
             self._known_locks |= set(new)
-            if self.current_data is not None:
-                for cb in self.new_lock_callbacks:
-                    cb(new)
+            for cb in self.new_lock_callbacks:
+                cb(new)
         if new_gws := sorted(current_gws - self._known_gateways):
             self._known_gateways |= set(new_gws)
-            if self.current_data is not None:
-                for cb in self.new_gateway_callbacks:
-                    cb(new_gws)
+            for cb in self.new_gateway_callbacks:
+                cb(new_gws)
         self._known_locks &= current
         self._known_gateways &= current_gws
 
@@ -551,7 +931,3 @@ class LockCoordinator(DataUpdateCoordinator[AccountData]):
         for cancel in self._relock_timers.values():
             cancel()
         self._relock_timers.clear()
-
-    async def async_flush(self) -> None:
-        """Write activity now: a reload must not forget which records were announced."""
-        await self._store.async_save(self._data_to_store())

@@ -4,13 +4,19 @@ The webhook id is a credential: whoever knows it can push events to Home Assista
 so the id is redacted and the webhook URL is shown with the id replaced by
 ``**REDACTED**``. Code digits never appear; neither do user names, MAC addresses
 or the account's login.
+
+MACs and uuids are also redacted where they hide inside other values: record ids
+(``dding:<uuid>:…``), gateway names that fall back to the MAC, raw fields. Every
+MAC and uuid the entry knows is replaced wherever it appears, in any case or
+separator style, and anything shaped like a MAC is replaced too.
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict
 from datetime import datetime
-from typing import Any
+import re
+from typing import Any, cast
 
 from homeassistant.components import webhook
 from homeassistant.components.diagnostics import REDACTED, async_redact_data
@@ -66,8 +72,58 @@ TO_REDACT = {
 }
 
 
+# Anything shaped like a MAC (AA:BB:CC:DD:EE:FF, aa-bb-…, 12 hex digits in a row).
+_MAC_SHAPE = re.compile(
+    r"(?<![0-9A-Fa-f])(?:[0-9A-Fa-f]{2}[:-]){5}[0-9A-Fa-f]{2}(?![0-9A-Fa-f])"
+    r"|(?<![0-9A-Za-z])[0-9A-Fa-f]{12}(?![0-9A-Za-z])"
+)
+
+
 def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
+
+
+def _identifiers(coordinator: LockCoordinator) -> list[str]:
+    """Every MAC and uuid the entry knows, in the spellings a text may use.
+
+    Longest first: a MAC is replaced whole, not a part of it.
+    """
+    found: set[str] = set()
+    data = coordinator.current_data
+    for lock in data.locks.values() if data else ():
+        found.update(v for v in (lock.mac, *lock.aliases) if v)
+    for gateway in data.gateways.values() if data else ():
+        if gateway.mac:
+            found.add(gateway.mac)
+    for act in coordinator.activity.values():
+        if act.last_event is not None and isinstance(
+            uuid := act.last_event.raw.get("uuid"), str
+        ):
+            found.add(uuid)
+    spellings: set[str] = set()
+    for value in found:
+        if len(value) < 4:
+            continue
+        compact = value.replace(":", "").replace("-", "")
+        spellings.update({value, value.upper(), value.lower()})
+        spellings.update({compact, compact.upper(), compact.lower()})
+    return sorted(spellings, key=len, reverse=True)
+
+
+def _scrub(value: Any, identifiers: list[str]) -> Any:
+    """Replace known identifiers and MAC-shaped text in every string and key."""
+    if isinstance(value, dict):
+        return {
+            _scrub(k, identifiers): _scrub(v, identifiers) for k, v in value.items()
+        }
+    if isinstance(value, list | tuple):
+        return [_scrub(item, identifiers) for item in value]
+    if not isinstance(value, str) or value == REDACTED:
+        return value
+    for identifier in identifiers:
+        if identifier in value:
+            value = value.replace(identifier, REDACTED)
+    return _MAC_SHAPE.sub(REDACTED, value)
 
 
 def _webhook_url(hass: HomeAssistant, entry: TTLockGatewayConfigEntry) -> str | None:
@@ -90,6 +146,7 @@ def _event(event: LockEvent | None) -> dict[str, Any] | None:
     data = asdict(event)
     data.pop("code", None)
     data["time"] = _iso(event.time)
+    data["received"] = _iso(event.received)
     return data
 
 
@@ -100,6 +157,10 @@ def _lock(coordinator: LockCoordinator, lock: Lock) -> dict[str, Any]:
         "activity": {
             "last_record_time": _iso(act.last_time),
             "state_time": _iso(act.state_time),
+            "battery_time": _iso(act.battery_time),
+            "online_time": _iso(act.online_time),
+            "details_time": _iso(act.details_time),
+            "restored": act.restored,
             "records_remembered": len(act.seen),
             "last_event": _event(act.last_event),
         },
@@ -135,7 +196,8 @@ async def async_get_config_entry_diagnostics(
     data = coordinator.current_data
     locks = data.locks if data else {}
     gateways = data.gateways if data else {}
-    return async_redact_data(
+    identifiers = _identifiers(coordinator)
+    redacted = async_redact_data(
         {
             "entry": {
                 "title": entry.title,
@@ -155,6 +217,8 @@ async def async_get_config_entry_diagnostics(
                     else None
                 ),
                 "last_activity_poll": _iso(coordinator.last_activity_poll),
+                "last_list": _iso(coordinator.last_list),
+                "restored": coordinator.restored,
             },
             "api_budget": _budget(len(locks), len(gateways)),
             "locks": [_lock(coordinator, lock) for lock in locks.values()],
@@ -162,6 +226,7 @@ async def async_get_config_entry_diagnostics(
         },
         TO_REDACT,
     )
+    return cast(dict[str, Any], _scrub(redacted, identifiers))
 
 
 async def async_get_device_diagnostics(
@@ -179,4 +244,8 @@ async def async_get_device_diagnostics(
         for gateway in data.gateways.values():
             if coordinator.device_key(f"gateway_{gateway.gateway_id}") in keys:
                 result["gateway"] = _gateway(gateway)
-    return async_redact_data(result, TO_REDACT)
+    identifiers = _identifiers(coordinator)
+    return cast(
+        dict[str, Any],
+        _scrub(async_redact_data(result, TO_REDACT), identifiers),
+    )

@@ -39,6 +39,10 @@ class GatewayLinks:
         if data is None:
             return
         key = (frozenset(data.locks), frozenset(data.gateways))
+        if self._resolved_for is None and self._restore_from_registry():
+            # A restart: the links written last run are still true; asking the
+            # cloud again would cost a call per gateway at every start.
+            self._resolved_for = key
         if key != self._resolved_for and data.gateways:
             best: dict[str, tuple[int, str]] = {}
             try:
@@ -57,6 +61,38 @@ class GatewayLinks:
                 self._resolved_for = key
                 self._links.update({lock: gw for lock, (_, gw) in best.items()})
         self._apply()
+
+    @callback
+    def _restore_from_registry(self) -> bool:
+        """Take the links from the device registry; whether every lock that has
+        a gateway is linked there (nothing left to ask the cloud)."""
+        data = self._coordinator.current_data
+        if data is None:
+            return False
+        registry = dr.async_get(self._hass)
+        entry_id = self._coordinator.config_entry.entry_id
+        gateway_by_device: dict[str, str] = {}
+        for gateway_id in data.gateways:
+            device = registry.async_get_device_by_identifier(
+                (DOMAIN, self._coordinator.device_key(f"gateway_{gateway_id}")),
+                entry_id,
+            )
+            if device is not None:
+                gateway_by_device[device.id] = gateway_id
+        links: dict[str, str] = {}
+        for lock_id, lock in data.locks.items():
+            device = registry.async_get_device_by_identifier(
+                (DOMAIN, self._coordinator.device_key(lock_id)), entry_id
+            )
+            via = device.via_device_id if device is not None else None
+            if via is not None and via in gateway_by_device:
+                links[lock_id] = gateway_by_device[via]
+            elif lock.has_gateway:
+                return False
+        if not links:
+            return False
+        self._links.update(links)
+        return True
 
     @callback
     def _apply(self) -> None:

@@ -9,6 +9,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+from homeassistant.util import dt as dt_util
 
 from .const import DOMAIN
 from .coordinator import LockCoordinator, TTLockGatewayConfigEntry
@@ -63,6 +64,8 @@ class CloudLock(LockBaseEntity, LockEntity):
     async def async_unlock(self, **kwargs: Any) -> None:
         """Unlock through the gateway or Wi-Fi."""
         issue_id = f"remote_unlock_disabled_{self.coordinator.device_key(self.lock_id)}"
+        # Ordered by when we sent it: a record the cloud receives later wins.
+        sent = dt_util.utcnow()
         try:
             await self.coordinator.provider.async_unlock(self.lock_id)
         except NotSupportedError as err:
@@ -83,7 +86,7 @@ class CloudLock(LockBaseEntity, LockEntity):
         except ProviderError as err:
             raise translate_error(err, self.cloud_lock.name) from err
         ir.async_delete_issue(self.hass, DOMAIN, issue_id)
-        self.coordinator.set_lock_state(self.lock_id, LockState.UNLOCKED)
+        self.coordinator.set_lock_state(self.lock_id, LockState.UNLOCKED, sent)
 
     async def async_lock(self, **kwargs: Any) -> None:
         """Lock remotely where the lock supports it."""
@@ -93,7 +96,8 @@ class CloudLock(LockBaseEntity, LockEntity):
                 translation_key="remote_lock_not_supported",
                 translation_placeholders={"name": self.cloud_lock.name},
             )
+        sent = dt_util.utcnow()
         await call_cloud(
             self.coordinator.provider.async_lock(self.lock_id), self.cloud_lock.name
         )
-        self.coordinator.set_lock_state(self.lock_id, LockState.LOCKED)
+        self.coordinator.set_lock_state(self.lock_id, LockState.LOCKED, sent)

@@ -18,6 +18,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.typing import StateType
 
+from .activity import FUTURE_TOLERANCE
 from .coordinator import LockCoordinator, TTLockGatewayConfigEntry
 from .entity import LockBaseEntity, async_track_locks
 from .providers.models import EventType
@@ -46,9 +47,15 @@ class LockSensorDescription(SensorEntityDescription):
 
 
 def _last_activity(coordinator: LockCoordinator, lock_id: str) -> datetime | None:
+    """When the newest record happened by the lock's clock, unless that clock is
+    far ahead of when the cloud received it (a lock set to 9999): then the cloud's."""
     act = coordinator.activity.get(lock_id)
     event = act.last_event if act else None
-    return event.time if event else None
+    if event is None:
+        return None
+    if event.time > event.cloud_time + FUTURE_TOLERANCE:
+        return event.cloud_time
+    return event.time
 
 
 SENSORS: tuple[LockSensorDescription, ...] = (

@@ -54,6 +54,7 @@ class PassageModeSwitch(LockBaseEntity, SwitchEntity):
         )
         self.cloud_lock.passage_mode = enabled
         self.coordinator.async_update_lock(self.lock_id)
+        self.coordinator.save_soon()
 
     async def async_turn_on(self, **kwargs: Any) -> None:
         """Keep the door open."""

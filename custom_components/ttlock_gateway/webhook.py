@@ -1,16 +1,32 @@
-"""The entry's webhook: pushed callbacks become lock events and bus events."""
+"""The entry's webhook: pushed callbacks become lock events and bus events.
+
+The webhook id is the only secret of the callback URL: whoever knows the URL can
+post to it. So what a body claims is checked against what we know (a TTLock
+``lockMac`` must be the lock's, ``admin`` this account where it is the lock's top
+admin) and a body changes nothing it does not prove newer (see ``activity``).
+The options flow can replace the id ("new webhook URL").
+
+The webhook is registered at the first setup attempt and stays registered while
+the entry retries: pushes that arrive before the entry is loaded are kept (up to
+``MAX_BUFFERED``; past that the sender is told to retry) and applied once it is.
+"""
 
 from __future__ import annotations
 
+import asyncio
+from collections import deque
 from typing import cast
 
-from aiohttp.hdrs import CONTENT_TYPE, METH_POST
+from aiohttp.hdrs import CONTENT_TYPE, METH_POST, RETRY_AFTER
 from aiohttp.web import Request, Response
 from homeassistant.components import webhook
-from homeassistant.core import HomeAssistant, callback
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.const import CONF_USERNAME
+from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.network import NoURLAvailableError
 from homeassistant.util import dt as dt_util
+from homeassistant.util.hass_dict import HassKey
 
 from .const import (
     CONF_PROVIDER,
@@ -18,18 +34,40 @@ from .const import (
     DOMAIN,
     EVENT_JOB,
     LOGGER,
-    PROVIDER_TUYA,
+    PROVIDER_TTLOCK,
 )
-from .coordinator import TTLockGatewayConfigEntry
+from .coordinator import LockCoordinator, TTLockGatewayConfigEntry, ref_key
 from .providers.callbacks import (
     MAX_BODY_BYTES,
     CallbackError,
     CallbackKind,
+    ParsedCallback,
     parse_callback,
 )
 
 CONF_CLOUDHOOK_URL = "cloudhook_url"
 ISSUE_WEBHOOK_NOT_CALLED = "webhook_not_called"
+ISSUE_NO_EXTERNAL_URL = "webhook_no_external_url"
+
+# A whole body must arrive within this many seconds: a sender trickling one
+# byte a second must not hold a request (and its memory) open for minutes.
+READ_DEADLINE = 5.0
+# Pushes kept while the entry is not loaded yet (setup retrying).
+MAX_BUFFERED = 1000
+# Clouds that call the webhook; Tuya has no push here yet, so its entries get
+# no "set the callback URL" repair they could never satisfy.
+PROVIDERS_WITH_CALLBACK = frozenset({PROVIDER_TTLOCK})
+
+DATA_INBOXES: HassKey[dict[str, PushInbox]] = HassKey(f"{DOMAIN}_inboxes")
+
+_WAITING_STATES = frozenset(
+    {
+        ConfigEntryState.SETUP_IN_PROGRESS,
+        ConfigEntryState.SETUP_RETRY,
+        ConfigEntryState.LOADED,
+        ConfigEntryState.UNLOAD_IN_PROGRESS,
+    }
+)
 
 
 async def async_webhook_url(
@@ -85,71 +123,217 @@ def _issue_id(entry: TTLockGatewayConfigEntry) -> str:
     return f"{ISSUE_WEBHOOK_NOT_CALLED}_{entry.entry_id}"
 
 
-async def async_setup_webhook(
-    hass: HomeAssistant, entry: TTLockGatewayConfigEntry
-) -> None:
-    """Register the webhook; nag through a repair issue until a callback arrives."""
-    webhook_id = entry.data[CONF_WEBHOOK_ID]
-    coordinator = entry.runtime_data.coordinator
+class PushInbox:
+    """One entry's webhook, from its first setup attempt until the entry goes."""
 
-    async def handle(
-        hass: HomeAssistant, webhook_id: str, request: Request
+    def __init__(self, hass: HomeAssistant, entry: TTLockGatewayConfigEntry) -> None:
+        """Register the webhook and follow the entry's state."""
+        self.hass = hass
+        self.entry = entry
+        self.webhook_id: str = entry.data[CONF_WEBHOOK_ID]
+        self.coordinator: LockCoordinator | None = None
+        self._live = False
+        self._pending: deque[ParsedCallback] = deque()
+        self._unsub_state: CALLBACK_TYPE | None = entry.async_on_state_change(
+            self._state_changed
+        )
+        webhook.async_register(
+            hass,
+            DOMAIN,
+            f"TTLock Gateway ({entry.title})",
+            self.webhook_id,
+            self._handle,
+            local_only=False,
+            allowed_methods=[METH_POST],
+        )
+
+    @property
+    def pending(self) -> int:
+        """Pushes waiting for the entry to load."""
+        return len(self._pending)
+
+    @callback
+    def attach(self, coordinator: LockCoordinator) -> None:
+        """The loaded entry's coordinator; kept pushes go to it once loaded."""
+        self.coordinator = coordinator
+
+    @callback
+    def close(self) -> None:
+        """Unregister the webhook; what is still kept is dropped (entry gone)."""
+        if self._unsub_state is not None:
+            # Not while the entry is calling its state listeners.
+            self.hass.loop.call_soon(self._unsub_state)
+            self._unsub_state = None
+        if self._pending:
+            LOGGER.debug(
+                "%s: %d pushed callbacks dropped, the entry was not loaded",
+                self.entry.title,
+                len(self._pending),
+            )
+            self._pending.clear()
+        self.coordinator = None
+        self._live = False
+        inboxes = self.hass.data.get(DATA_INBOXES, {})
+        if inboxes.get(self.entry.entry_id) is self:
+            del inboxes[self.entry.entry_id]
+            webhook.async_unregister(self.hass, self.webhook_id)
+
+    @callback
+    def _state_changed(self) -> None:
+        state = self.entry.state
+        if state is ConfigEntryState.LOADED and self.coordinator is not None:
+            self._live = True
+            while self._pending:
+                self._deliver(self._pending.popleft())
+        elif state not in _WAITING_STATES:
+            self.close()
+
+    async def _handle(
+        self, hass: HomeAssistant, webhook_id: str, request: Request
     ) -> Response:
-        body = await _read_body(request)
+        try:
+            async with asyncio.timeout(READ_DEADLINE):
+                body = await _read_body(request)
+        except TimeoutError:
+            LOGGER.debug(
+                "Callback on %s: body not received within %s s",
+                self.entry.title,
+                READ_DEADLINE,
+            )
+            return Response(status=408, text="request body too slow")
         try:
             # From the header: Home Assistant Cloud's MockRequest has no content_type.
             parsed = parse_callback(
                 request.headers.get(CONTENT_TYPE, ""), body, now=dt_util.utcnow()
             )
         except CallbackError as err:
-            LOGGER.debug("Rejected callback on %s: %s", entry.title, err.reason)
+            LOGGER.debug("Rejected callback on %s: %s", self.entry.title, err.reason)
             return Response(status=400, text=err.reason)
-        _mark_seen()
-        if parsed.kind is CallbackKind.JOB and parsed.job is not None:
-            hass.bus.async_fire(EVENT_JOB, {"entry_id": entry.entry_id, **parsed.job})
+        if not self._live:
+            if len(self._pending) >= MAX_BUFFERED:
+                LOGGER.debug(
+                    "Callback on %s refused: %d kept until the entry loads",
+                    self.entry.title,
+                    len(self._pending),
+                )
+                # Not 200: the sender must know it was not taken and retry.
+                return Response(
+                    status=503, text="not ready, retry", headers={RETRY_AFTER: "60"}
+                )
+            self._pending.append(parsed)
         else:
-            coordinator.async_handle_events(parsed.events)
+            self._deliver(parsed)
         return Response(text=parsed.reply, content_type=parsed.reply_content_type)
 
     @callback
-    def _mark_seen() -> None:
+    def _deliver(self, parsed: ParsedCallback) -> None:
+        coordinator = self.coordinator
+        if coordinator is None:  # pragma: no cover - closed while delivering
+            return
+        if reason := self._sender_mismatch(coordinator, parsed):
+            # Answered like any other: the sender learns nothing from it.
+            LOGGER.debug(
+                "Ignored a TTLock callback on %s for lock %s: %s",
+                self.entry.title,
+                parsed.lock_ref,
+                reason,
+            )
+            return
+        self._mark_seen(coordinator)
+        if parsed.kind is CallbackKind.JOB and parsed.job is not None:
+            self.hass.bus.async_fire(
+                EVENT_JOB, {"entry_id": self.entry.entry_id, **parsed.job}
+            )
+            return
+        events = parsed.events
+        if parsed.kind is CallbackKind.TTLOCK:
+            # The sender fields describe the callback's lock: records naming
+            # another lock would slip past their check. Gateway and door-sensor
+            # notifications name no lock.
+            events = tuple(
+                e for e in events if e.lock_id is None or e.lock_id == parsed.lock_ref
+            )
+        coordinator.async_handle_events(events)
+
+    def _sender_mismatch(
+        self, coordinator: LockCoordinator, parsed: ParsedCallback
+    ) -> str | None:
+        """Why a TTLock callback cannot be from the cloud for this lock, if so."""
+        data = coordinator.current_data
+        if parsed.kind is not CallbackKind.TTLOCK or data is None:
+            return None
+        lock = data.locks.get(parsed.lock_ref or "")
+        if lock is None:
+            return None
+        if (
+            parsed.lock_mac
+            and lock.mac
+            and ref_key(parsed.lock_mac) != ref_key(lock.mac)
+        ):
+            return "lockMac is not the lock's MAC"
+        username = self.entry.data.get(CONF_USERNAME)
+        if (
+            parsed.admin
+            and isinstance(username, str)
+            and not lock.shared
+            and self.entry.data.get(CONF_PROVIDER) == PROVIDER_TTLOCK
+            and parsed.admin.strip().casefold() != username.strip().casefold()
+        ):
+            # /v3/lock/list holds the locks whose top admin is this account:
+            # TTLock names that account as the callback's admin.
+            return "admin is not this account"
+        return None
+
+    @callback
+    def _mark_seen(self, coordinator: LockCoordinator) -> None:
         if not coordinator.webhook_seen:
             coordinator.webhook_seen = True
             # Saved now, not debounced: this happens once, and a reload within
             # the debounce delay would otherwise bring the repair issue back.
-            hass.async_create_task(
-                coordinator._store.async_save(coordinator._data_to_store()),
+            self.entry.async_create_task(
+                self.hass,
+                coordinator.async_save_now(),
                 f"{DOMAIN} save webhook seen",
             )
-            ir.async_delete_issue(hass, DOMAIN, _issue_id(entry))
+            ir.async_delete_issue(self.hass, DOMAIN, _issue_id(self.entry))
 
-    webhook.async_register(
+
+@callback
+def async_get_inbox(hass: HomeAssistant, entry: TTLockGatewayConfigEntry) -> PushInbox:
+    """The entry's inbox, registering the webhook on the first setup attempt."""
+    inboxes = hass.data.setdefault(DATA_INBOXES, {})
+    inbox = inboxes.get(entry.entry_id)
+    if inbox is None or inbox.webhook_id != entry.data[CONF_WEBHOOK_ID]:
+        if inbox is not None:
+            inbox.close()
+        inbox = inboxes[entry.entry_id] = PushInbox(hass, entry)
+    return inbox
+
+
+async def async_setup_webhook(
+    hass: HomeAssistant, entry: TTLockGatewayConfigEntry, inbox: PushInbox
+) -> None:
+    """Hand pushes to the coordinator; nag through a repair until a callback arrives."""
+    coordinator = entry.runtime_data.coordinator
+    inbox.attach(coordinator)
+    entry.async_on_unload(inbox.close)
+
+    if entry.data.get(CONF_PROVIDER) not in PROVIDERS_WITH_CALLBACK:
+        ir.async_delete_issue(hass, DOMAIN, _issue_id(entry))
+        return
+    if coordinator.webhook_seen:
+        return
+    url = await async_webhook_url(hass, entry)
+    ir.async_create_issue(
         hass,
         DOMAIN,
-        f"TTLock Gateway ({entry.title})",
-        webhook_id,
-        handle,
-        local_only=False,
-        allowed_methods=[METH_POST],
+        _issue_id(entry),
+        is_fixable=False,
+        severity=ir.IssueSeverity.WARNING,
+        translation_key=ISSUE_WEBHOOK_NOT_CALLED if url else ISSUE_NO_EXTERNAL_URL,
+        translation_placeholders={
+            "account": entry.title,
+            "webhook_url": url or "",
+            "webhook_id": entry.data[CONF_WEBHOOK_ID],
+        },
     )
-    entry.async_on_unload(lambda: webhook.async_unregister(hass, webhook_id))
-
-    # Tuya does not call back (its events are polled): no callback URL to set,
-    # so no repair notice that could never be resolved.
-    if not coordinator.webhook_seen and entry.data.get(CONF_PROVIDER) != PROVIDER_TUYA:
-        url = await async_webhook_url(hass, entry)
-        ir.async_create_issue(
-            hass,
-            DOMAIN,
-            _issue_id(entry),
-            is_fixable=False,
-            severity=ir.IssueSeverity.WARNING,
-            translation_key=(
-                ISSUE_WEBHOOK_NOT_CALLED if url else "webhook_no_external_url"
-            ),
-            translation_placeholders={
-                "account": entry.title,
-                "webhook_url": url or "",
-                "webhook_id": webhook_id,
-            },
-        )

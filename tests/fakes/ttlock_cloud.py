@@ -223,7 +223,7 @@ class FakeTTLockCloud(RandomCodesMixin):
             features |= 1 << BIT_PASSAGE
         if wifi:
             features |= 1 << BIT_WIFI
-        mac = ":".join(f"{(lid >> (8 * i)) & 0xFF:02X}" for i in range(5, -1, -1))
+        mac = self.lock_mac(lid)
         self.locks[lid] = {
             "lockId": lid,
             "lockName": f"M201_{lid & 0xFFFF:04x}",
@@ -252,6 +252,11 @@ class FakeTTLockCloud(RandomCodesMixin):
         self.open_state[lid] = 0
         return lid
 
+    @staticmethod
+    def lock_mac(lock_id: int) -> str:
+        """The MAC the fake gives a lock (upper-case hex, colons, as TTLock lists it)."""
+        return ":".join(f"{(lock_id >> (8 * i)) & 0xFF:02X}" for i in range(5, -1, -1))
+
     def remove_lock(self, lock_id: int) -> None:
         self.locks.pop(lock_id, None)
         gid = self.lock_gateway.pop(lock_id, None)
@@ -272,7 +277,10 @@ class FakeTTLockCloud(RandomCodesMixin):
         keyboard_pwd: str = "",
         lock_date_ms: int | None = None,
         record_type_from_lock: int = 0,
+        server_date_ms: int | None = None,
     ) -> dict[str, Any]:
+        """A record the lock synced: lockDate is the lock's clock, serverDate
+        when the cloud received it (now unless given: a late sync)."""
         now = _now_ms()
         record = {
             "recordId": self._new_id(),
@@ -283,7 +291,7 @@ class FakeTTLockCloud(RandomCodesMixin):
             "username": username,
             "keyboardPwd": keyboard_pwd,
             "lockDate": lock_date_ms if lock_date_ms is not None else now,
-            "serverDate": now,
+            "serverDate": server_date_ms if server_date_ms is not None else now,
             "electricQuantity": self.locks.get(lock_id, {}).get("electricQuantity", 0),
         }
         self.records.setdefault(lock_id, []).append(record)

@@ -8,7 +8,7 @@ any input. No Home Assistant imports.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from enum import StrEnum
 import json
@@ -73,6 +73,9 @@ class ParsedCallback:
     job: dict[str, Any] | None
     reply: str
     reply_content_type: str
+    # TTLock's sender fields (``lockMac``, ``admin``), checked against the lock.
+    lock_mac: str | None = None
+    admin: str | None = None
 
 
 class CallbackError(ValueError):
@@ -236,7 +239,6 @@ def _parse_json_object(payload: Any, now: datetime) -> ParsedCallback:
 
 
 def _parse_ttlock(payload: Mapping[str, Any], now: datetime) -> ParsedCallback:
-    del now  # TTLock records carry their own dates
     lock_id = normalize_lock_id(payload.get("lockId"))
     if lock_id is None:
         raise CallbackError("invalid field: lockId")
@@ -248,7 +250,7 @@ def _parse_ttlock(payload: Mapping[str, Any], now: datetime) -> ParsedCallback:
         raise CallbackError("invalid field: records")
 
     events: list[LockEvent] = []
-    unreadable = 0
+    unreadable = dated = 0
     for record in records:
         if not isinstance(record, dict):
             raise CallbackError("invalid field: records")
@@ -259,12 +261,20 @@ def _parse_ttlock(payload: Mapping[str, Any], now: datetime) -> ParsedCallback:
         event = record_to_event(record_in, source="push")
         if event is None:
             unreadable += 1
+            if "lockDate" in record_in or "serverDate" in record_in:
+                dated += 1
             continue
+        if event.received is None:
+            # No serverDate: order it by when the push reached us, not by
+            # the lock's clock.
+            event = replace(event, received=now)
         events.append(event)
-    # One record without a usable date (year 40,000) must not cost the others:
-    # they are kept and the body is answered "success" (a refusal makes the
-    # cloud send the same body again). Nothing readable at all is refused.
-    if unreadable and not events:
+    # A record with an impossible date (year 9999) or lockId is dropped; the
+    # others are kept and the body is answered "success": a refusal makes the
+    # cloud send the same body again, and it would not get better. Refused is
+    # only a body none of whose records has a date field at all: that is not
+    # a records callback.
+    if unreadable and not events and not dated:
         raise CallbackError("invalid record")
     if unreadable:
         _LOGGER.debug(
@@ -273,7 +283,7 @@ def _parse_ttlock(payload: Mapping[str, Any], now: datetime) -> ParsedCallback:
             unreadable,
         )
 
-    return _ttlock_reply(tuple(events), lock_id)
+    return _ttlock_reply(tuple(events), lock_id, payload)
 
 
 # TTLock notifyType values (euopen.ttlock.com document-pages/en/cloud/...):
@@ -299,8 +309,9 @@ _DOOR_SENSOR_TYPES: Final[dict[int, EventType]] = {
 
 
 def _ttlock_reply(
-    events: tuple[LockEvent, ...], lock_ref: str | None
+    events: tuple[LockEvent, ...], lock_ref: str | None, payload: Mapping[str, Any]
 ) -> ParsedCallback:
+    """The parsed callback, with the sender fields the webhook checks."""
     return ParsedCallback(
         kind=CallbackKind.TTLOCK,
         events=events,
@@ -308,6 +319,8 @@ def _ttlock_reply(
         job=None,
         reply=TTLOCK_REPLY,
         reply_content_type="text/plain",
+        lock_mac=_sender_text(payload.get("lockMac")),
+        admin=_sender_text(payload.get("admin")),
     )
 
 
@@ -347,7 +360,7 @@ def _parse_ttlock_notify(payload: Mapping[str, Any], now: datetime) -> ParsedCal
                 "isOnline": int(online),
             },
         )
-        return _ttlock_reply((event,), gateway_id)
+        return _ttlock_reply((event,), gateway_id, payload)
     if notify_type == _NOTIFY_WIFI_LOCK:
         lock_id = normalize_lock_id(payload.get("lockId"))
         if lock_id is None:
@@ -361,7 +374,7 @@ def _parse_ttlock_notify(payload: Mapping[str, Any], now: datetime) -> ParsedCal
             source="push",
             raw={"notifyType": notify_type, "isOnline": int(online)},
         )
-        return _ttlock_reply((event,), lock_id)
+        return _ttlock_reply((event,), lock_id, payload)
     if notify_type == _NOTIFY_REQUEST_FAILED:
         lock_id = normalize_lock_id(payload.get("lockId"))
         if lock_id is None:
@@ -388,7 +401,7 @@ def _parse_ttlock_notify(payload: Mapping[str, Any], now: datetime) -> ParsedCal
                 "errcode": errcode,
             },
         )
-        return _ttlock_reply((event,), lock_id)
+        return _ttlock_reply((event,), lock_id, payload)
     if notify_type == _NOTIFY_DOOR_SENSOR:
         sensor_id = str(_required_int(payload, "doorSensorId"))
         record_type = _required_int(payload, "recordType")
@@ -405,13 +418,23 @@ def _parse_ttlock_notify(payload: Mapping[str, Any], now: datetime) -> ParsedCal
                 "recordType": record_type,
             },
         )
-        return _ttlock_reply((event,), None)
+        return _ttlock_reply((event,), None, payload)
     # A notification we do not know yet: accepted, or the cloud keeps retrying.
     _LOGGER.debug(
         "TTLock callback with notifyType %s ignored",
         notify_type if notify_type is not None else "?",
     )
-    return _ttlock_reply((), None)
+    return _ttlock_reply((), None, payload)
+
+
+def _sender_text(value: Any) -> str | None:
+    """A sender field as text, or None when absent or not a sane string."""
+    if not isinstance(value, str):
+        return None
+    text = value.strip()
+    if not text or len(text) > _MAX_TEXT or not text.isprintable():
+        return None
+    return text
 
 
 # --------------------------------------------------------------------------- #
@@ -452,14 +475,10 @@ def _opt_text(payload: Mapping[str, Any], key: str) -> str | None:
     raise CallbackError(f"invalid field: {key}")
 
 
-def _dding_time(value: Any, now: datetime) -> tuple[datetime, int]:
-    """The event time and its whole seconds (the token used in ``event_id``).
-
-    Seconds whatever the unit pushed, so the id equals the polled record's
-    (``dding_mapping.event_id``).
-    """
+def _dding_time(value: Any) -> datetime | None:
+    """The event time (seconds or milliseconds alike), None when not given."""
     if value is None:
-        return now, int(now.timestamp())
+        return None
     number: float | None
     if isinstance(value, bool):
         number = None
@@ -472,7 +491,7 @@ def _dding_time(value: Any, now: datetime) -> tuple[datetime, int]:
     seconds = number / 1000 if number > _MS_THRESHOLD else number
     if seconds > _MAX_EPOCH_S:
         raise CallbackError("invalid field: time")
-    return datetime.fromtimestamp(seconds, tz=UTC), int(seconds)
+    return datetime.fromtimestamp(seconds, tz=UTC)
 
 
 def _battery(detail: Mapping[str, Any]) -> int | None:
@@ -519,7 +538,7 @@ def _parse_dding(payload: Mapping[str, Any], now: datetime) -> ParsedCallback:
     home_id = _opt_text(payload, "home_id")
     room_id = _opt_text(payload, "room_id")
     nickname = _opt_text(payload, "nickname")
-    when, seconds = _dding_time(payload.get("time"), now)
+    stamped = _dding_time(payload.get("time"))
 
     detail = payload.get("detail")
     if detail is None:
@@ -567,11 +586,18 @@ def _parse_dding(payload: Mapping[str, Any], now: datetime) -> ParsedCallback:
                     ids.append(ref)
             raw["code_ids"] = ids[:MAX_RAW_LIST]
 
+    # One alarm is one event whether its time came in seconds or milliseconds;
+    # without a time only a short window (the coordinator's) tells repeats apart.
+    token = "-" if stamped is None else str(int(stamped.timestamp()))
     event = LockEvent(
-        event_id=dding_event_id(uuid, seconds, name),
+        event_id=(
+            f"dding:{uuid}:{token}:{name}"
+            if stamped is None
+            else dding_event_id(uuid, int(stamped.timestamp()), name)
+        ),
         lock_id=None,
         type=event_type,
-        time=when,
+        time=stamped or now,
         method=method,
         success=success,
         code=code,
@@ -580,6 +606,8 @@ def _parse_dding(payload: Mapping[str, Any], now: datetime) -> ParsedCallback:
         battery=battery,
         source="push",
         raw=raw,
+        received=stamped,
+        time_known=stamped is not None,
     )
     reply = json.dumps({"ErrNo": 0, "ErrMsg": "", "count": 1}, separators=(",", ":"))
     return ParsedCallback(
@@ -622,6 +650,8 @@ def _parse_job(payload: Mapping[str, Any]) -> ParsedCallback:
         else:
             raise CallbackError("invalid field: msg")
 
+    if msg is not None and len(msg) > _MAX_JOB_MSG:
+        msg = msg[:_MAX_JOB_MSG] + "…"
     job: dict[str, Any] = {
         "job": job_ref,
         "status": _job_flag(payload, "status"),
@@ -631,6 +661,7 @@ def _parse_job(payload: Mapping[str, Any]) -> ParsedCallback:
         "msg": msg,
         "codes_error": _job_flag(payload, "codes_error"),
     }
+    _bound_job(job)
     return ParsedCallback(
         kind=CallbackKind.JOB,
         events=(),
@@ -639,3 +670,70 @@ def _parse_job(payload: Mapping[str, Any]) -> ParsedCallback:
         reply=JOB_REPLY,
         reply_content_type="application/json",
     )
+
+
+# The job's free-form ``tag`` and ``data`` go onto the event bus: deeper values
+# make the websocket sender fail ("Recursion limit reached", a 632-byte body
+# nested 300 levels) and large ones are refused by the recorder. Past these
+# bounds a field is replaced by a summary saying so, never dropped silently.
+MAX_JOB_DEPTH: Final = 10
+MAX_JOB_EVENT_BYTES: Final = 16 * 1024
+_MAX_JOB_MSG: Final = 1024
+_SUMMARY_KEYS: Final = 20
+# Room for the entry_id the webhook adds to the event.
+_JOB_EVENT_OVERHEAD: Final = 64
+
+
+def _depth(value: Any) -> int:
+    """Nesting depth of a JSON value (a scalar is 0), without recursion."""
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        item, level = stack.pop()
+        if isinstance(item, dict):
+            children: Any = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        level += 1
+        deepest = max(deepest, level)
+        if deepest > MAX_JOB_DEPTH:
+            return deepest  # enough to know it is too deep
+        stack.extend((child, level) for child in children)
+    return deepest
+
+
+def _json_size(value: Any) -> int:
+    return len(
+        json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    )
+
+
+def _summary(value: Any, reason: str, size: int | None) -> dict[str, Any]:
+    """What a too-deep or too-large value was, in a few hundred bytes."""
+    summary: dict[str, Any] = {
+        "summarised": reason,
+        "type": type(value).__name__,
+    }
+    if size is not None:
+        summary["bytes"] = size
+    if isinstance(value, dict):
+        summary["keys"] = [_safe_name(str(key)) for key in list(value)[:_SUMMARY_KEYS]]
+        summary["length"] = len(value)
+    elif isinstance(value, list):
+        summary["length"] = len(value)
+    return summary
+
+
+def _bound_job(job: dict[str, Any]) -> None:
+    """Summarise ``data`` (then ``tag``) until the job fits the bus bounds."""
+    for key in ("data", "tag"):
+        if _depth(job[key]) > MAX_JOB_DEPTH:
+            job[key] = _summary(job[key], f"deeper than {MAX_JOB_DEPTH} levels", None)
+    for key in ("data", "tag"):
+        if _json_size(job) + _JOB_EVENT_OVERHEAD <= MAX_JOB_EVENT_BYTES:
+            return
+        job[key] = _summary(
+            job[key], f"larger than {MAX_JOB_EVENT_BYTES} bytes", _json_size(job[key])
+        )

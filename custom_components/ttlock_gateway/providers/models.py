@@ -371,6 +371,9 @@ class Lock:
     # The gateway the cloud says serves this lock (``Gateway.gateway_id``), or
     # None when the cloud names none (Wi-Fi locks, Tuya, not yet resolved).
     gateway_id: str | None = None
+    # True when the account is not the lock's top admin (shared to it): pushed
+    # callbacks then name someone else as ``admin``.
+    shared: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -493,6 +496,34 @@ class LockEvent:
     battery: int | None = None
     source: str = "poll"
     raw: dict[str, Any] = field(default_factory=dict)
+    # When the cloud received or stamped the record (TTLock ``serverDate``,
+    # Tuya ``update_time``, a Dding callback's ``time``); None when it does not
+    # say. State is ordered by this, never by ``time`` (the lock's own clock).
+    received: datetime | None = None
+    # False when the sender gave no time at all: ``time`` is then when the
+    # push reached us, and only a short window tells repeats apart.
+    time_known: bool = True
+
+    @property
+    def cloud_time(self) -> datetime:
+        """The time that orders this record against others and our own actions."""
+        return self.received or self.time
+
+
+class CloudList[T](list[T]):
+    """A list the cloud answered; ``complete`` when the cloud's own count says
+    nothing is missing (an absent item is then really gone).
+
+    Plain lists count as not complete: one answer that lacks an item, or is
+    empty, is not proof that the item left the account.
+    """
+
+    complete: bool = False
+
+    def __init__(self, items: Iterable[T] = (), *, complete: bool = False) -> None:
+        """The items and whether the cloud confirmed the list is whole."""
+        super().__init__(items)
+        self.complete = complete
 
 
 @dataclass(frozen=True, slots=True)
@@ -589,10 +620,16 @@ class LockProvider(Protocol):
         """Authenticate (or check the stored token) and identify the account."""
 
     async def async_list_locks(self) -> list[Lock]:
-        """Every lock of the account, in as few calls as the cloud allows."""
+        """Every lock of the account, in as few calls as the cloud allows.
+
+        A ``CloudList`` marked ``complete`` when the cloud's count confirms it.
+        """
 
     async def async_list_gateways(self) -> list[Gateway]:
-        """Gateways of the account (empty when the cloud has no such notion)."""
+        """Gateways of the account (empty when the cloud has no such notion).
+
+        A ``CloudList`` marked ``complete`` when the cloud's count confirms it.
+        """
 
     async def async_list_gateway_locks(self, gateway_id: str) -> dict[str, int | None]:
         """Locks a gateway serves: lock id -> signal strength (dBm) where known.

@@ -41,6 +41,7 @@ from .models import (
     AuthError,
     CannotConnectError,
     Capabilities,
+    CloudList,
     CodeKind,
     CodePacket,
     CodeStorageFullError,
@@ -539,7 +540,7 @@ class TTLockClient(LockProvider):
         self._region = region
         # Learned from an 80000 answer's Date header: server minus local, ms.
         self._clock_offset_ms = 0
-        self._keys: list[dict[str, Any]] = []
+        self._keys: CloudList[dict[str, Any]] = CloudList()
         self._keys_at: float | None = None
 
     # ------------------------------------------------------------------ transport
@@ -819,14 +820,18 @@ class TTLockClient(LockProvider):
         *,
         key: str,
         method: str = "GET",
-    ) -> list[dict[str, Any]]:
+    ) -> CloudList[dict[str, Any]]:
         """Every ``list`` entry of a paged endpoint, bounded.
 
         Stops at the last page the cloud names, at a page that adds no entry
         not seen before (``key`` identifies an entry), or after ``MAX_PAGES``.
+        ``complete`` when the first answer's ``total`` matches what was
+        received: an answer without ``list``, or a ``total`` we did not receive
+        (a page that came back empty), is not proof that an item is gone.
         """
-        items: list[dict[str, Any]] = []
+        items: CloudList[dict[str, Any]] = CloudList()
         seen: set[str] = set()
+        total: int | None = None
         for page_no in range(1, MAX_PAGES + 1):
             payload = await self._call(
                 method, path, {**params, "pageNo": page_no, "pageSize": page_size}
@@ -834,6 +839,8 @@ class TTLockClient(LockProvider):
             entries = payload.get("list")
             if not isinstance(entries, list):
                 entries = []
+            if page_no == 1:
+                total = _opt_int(payload.get("total"))
             added = 0
             for entry in entries:
                 if not isinstance(entry, dict):
@@ -846,6 +853,7 @@ class TTLockClient(LockProvider):
                 added += 1
             pages = _opt_int(payload.get("pages")) or 0
             if page_no >= pages or not added:
+                items.complete = bool(items) and total == len(items)
                 return items
         _LOGGER.debug("TTLock %s: stopped after %s pages", path, MAX_PAGES)
         return items
@@ -873,15 +881,26 @@ class TTLockClient(LockProvider):
         """
         entries = await self._paged("/v3/lock/list", {}, LOCK_PAGE_SIZE, key="lockId")
         keys = await self._shared_keys()
-        locks = _listed(entries, "lock list")
+        listed = _listed(entries, "lock list")
+        shared_keys = [key for key in keys if shared_admin_key(key)]
+        shared = _listed(shared_keys, "key list")
+        # Complete only when both lists are and no entry was unreadable: an
+        # absent lock is then really gone (a garbled entry is not a removal).
+        locks: CloudList[Lock] = CloudList(
+            listed,
+            complete=entries.complete
+            and keys.complete
+            and len(listed) == len(entries)
+            and len(shared) == len(shared_keys),
+        )
         known = {lock.lock_id for lock in locks}
-        for lock in _listed([key for key in keys if shared_admin_key(key)], "key list"):
+        for lock in (dataclasses.replace(lock, shared=True) for lock in shared):
             if lock.lock_id not in known:
                 known.add(lock.lock_id)
                 locks.append(lock)
         return locks
 
-    async def _shared_keys(self) -> list[dict[str, Any]]:
+    async def _shared_keys(self) -> CloudList[dict[str, Any]]:
         """The ekey list, asked at most every ``KEY_LIST_INTERVAL``.
 
         Shares change rarely; asking with every hourly lock list would cost 24
@@ -909,7 +928,9 @@ class TTLockClient(LockProvider):
                 gateways.append(gateway_from_dict(entry))
             except InvalidAnswerError as err:
                 _LOGGER.debug("TTLock gateway list entry skipped: %s", err)
-        return gateways
+        return CloudList(
+            gateways, complete=entries.complete and len(gateways) == len(entries)
+        )
 
     async def async_list_gateway_locks(self, gateway_id: str) -> dict[str, int | None]:
         """``/v3/gateway/listLock``: the locks a gateway reaches, with their RSSI.

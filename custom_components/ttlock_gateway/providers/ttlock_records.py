@@ -165,6 +165,11 @@ def record_to_event(record: Mapping[str, Any], *, source: str) -> LockEvent | No
     when = ms_to_datetime(lock_date)
     if when is None:  # pragma: no cover - _parse_ms already bounds the value
         return None
+    # serverDate is when the cloud received the record; lockDate is the lock's
+    # own clock, which drifts (hass-ttlock's sample: lockDate 6 s after
+    # serverDate). State is ordered by serverDate.
+    server_date = _parse_ms(record.get("serverDate"))
+    received = ms_to_datetime(server_date) if server_date is not None else None
 
     record_type = parse_int(record.get("recordType"))
     raw_success = record.get("success")
@@ -213,4 +218,5 @@ def record_to_event(record: Mapping[str, Any], *, source: str) -> LockEvent | No
         battery=battery,
         source=source,
         raw=raw,
+        received=received,
     )

@@ -328,16 +328,19 @@ def log_event(
             "value": raw_value if ok else _token(value),
         },
     }
+    when = datetime.fromtimestamp(t_ms / 1000, UTC)
     return LockEvent(
         event_id=f"tuya:{lock_id}:{t_ms}:{_token(code)}:{_token(value)}",
         lock_id=lock_id,
         type=event_type,
-        time=datetime.fromtimestamp(t_ms / 1000, UTC),
+        time=when,
         method=method,
         success=success,
         user=user,
         code_id=code_id,
         raw=raw,
+        # Tuya logs carry only the cloud's update_time: it orders them too.
+        received=when,
     )
 
 
