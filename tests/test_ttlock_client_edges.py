@@ -17,6 +17,7 @@ import pytest
 from custom_components.ttlock_gateway.providers.models import (
     AuthError,
     Capabilities,
+    CloudList,
     CodeKind,
     InvalidRequestError,
     Lock,
@@ -339,10 +340,21 @@ async def test_list_entry_without_usable_id_is_skipped(
     ttlock_cloud.locks[broken]["lockId"] = {"id": broken}
     ttlock_cloud.gateways[broken_gw]["gatewayId"] = None
     client = make_client(ttlock_cloud, session)
+    assert isinstance(whole := await client.async_list_gateways(), CloudList)
+    assert whole.complete is False  # the broken gateway: not a whole list
     locks = await client.async_list_locks()
     assert [(lock.lock_id, lock.name) for lock in locks] == [(str(good), "Front")]
+    # Not "complete": the unreadable entry may be a lock we know, and an
+    # absent lock in a complete list is taken as removed from the account.
+    assert isinstance(locks, CloudList)
+    assert locks.complete is False
     gateways = await client.async_list_gateways()
     assert [gateway.gateway_id for gateway in gateways] == [str(gw)]
+    ttlock_cloud.locks[broken]["lockId"] = broken
+    ttlock_cloud.gateways[broken_gw]["gatewayId"] = broken_gw
+    for again in (await client.async_list_locks(), await client.async_list_gateways()):
+        assert isinstance(again, CloudList)
+        assert again.complete is True
 
 
 async def test_odd_detail_values_are_bounded(
