@@ -2,7 +2,8 @@
 function gives either a provider error or a model whose every field is within
 bounds, JSON-serialisable without NaN and encodable as UTF-8.
 
-Inputs are arbitrary JSON values, mostly in the documented shape (so the
+The mappers of every cloud: TTLock, Tuya (poll and push), Dding, the gateway
+service and pushed callbacks. Inputs are arbitrary JSON values, mostly in the documented shape (so the
 mappers get past their first check) with odd values mixed in: year-40,000 and
 negative dates, NaN and huge numbers, control characters, lone surrogates,
 long text, nesting. Derandomized and bounded, so every run tries the same
@@ -23,6 +24,11 @@ from urllib.parse import urlencode
 from hypothesis import HealthCheck, given, settings, strategies as st
 import pytest
 
+from custom_components.ttlock_gateway.providers import (
+    dding_mapping,
+    gateway_service_mapping,
+    tuya_push_mapping,
+)
 from custom_components.ttlock_gateway.providers.bounds import (
     MAX_AUTO_LOCK_S,
     MAX_RAW_KEY,
@@ -592,3 +598,175 @@ def test_callbacks(body: tuple[str, bytes]) -> None:
         # here: it survives a strict JSON save.
         json.dumps(parsed.job, allow_nan=False)
     _check_text(parsed.reply, "reply")
+
+
+# --------------------------------------------------------------------------- #
+# Providers merged while this wall was built (Dding, gateway service, Tuya
+# push): the same check on their answer mappers.
+
+_DDING_DEVICE = _shaped(
+    {
+        "uuid": _IDS,
+        "type": st.sampled_from(["lock", "gateway"]) | _TEXT,
+        "room_id": _TEXT,
+        "sn": _TEXT,
+        "onoff_line": st.sampled_from([1, 2, 3]),
+        "power": st.integers(-2, 120),
+    }
+)
+_DDING_INFO = _shaped(
+    {
+        "uuid": _IDS,
+        "name": _TEXT,
+        "mac": _TEXT,
+        "model": _TEXT,
+        "brand": _TEXT,
+        "onoff_line": st.sampled_from([1, 2]),
+        "power": st.integers(-2, 120),
+        "versions": _shaped({"app_version": _TEXT, "kernel_version": _TEXT}),
+    }
+)
+_DDING_PASSWORD = _shaped(
+    {
+        "id": _IDS,
+        "name": _TEXT,
+        "operation": st.integers(0, 6),
+        "operation_stage": st.integers(0, 4),
+        "pwd_state": st.integers(0, 3),
+        "permission_begin": _DATES,
+        "permission_end": _DATES,
+        "permission_status": st.integers(0, 3),
+        "is_default": st.sampled_from([0, 1]),
+    }
+)
+_DDING_EVENT = _shaped(
+    {
+        "time": _DATES,
+        "eventid": st.integers(0, 5),
+        "source": st.integers(0, 6),
+        "sourceid": _IDS,
+        "source_name": _TEXT,
+    }
+)
+_DDING_OP = _shaped(
+    {
+        "op_id": st.sampled_from(["1", "2", "3"]) | _TEXT,
+        "timestamp": _DATES,
+        "target": _shaped({"id": _IDS, "name": _TEXT}),
+        "operator": _shaped({"name": _TEXT}),
+        "result": st.sampled_from([0, 1, None]),
+    }
+)
+
+
+@PROPERTY
+@given(
+    entries=st.lists(_DDING_DEVICE, max_size=3),
+    info=_DDING_INFO,
+    passwords=st.lists(_DDING_PASSWORD, max_size=3),
+    event=_DDING_EVENT,
+    op=_DDING_OP,
+)
+def test_dding_mappers(
+    entries: list[Any],
+    info: dict[str, Any],
+    passwords: list[Any],
+    event: dict[str, Any],
+    op: dict[str, Any],
+) -> None:
+    """Dding listings, device info, passwords, lock events and op logs."""
+    try:
+        refs = dding_mapping.devices_of_home(entries, "home1")
+    except ProviderError:
+        refs = []
+    details = dding_mapping.device_info(info)
+    for ref in refs:
+        check_model(
+            dding_mapping.lock_from(ref, details, has_gateway=True, info_fresh=True)
+        )
+        check_model(dding_mapping.gateway_from(ref, details, 1))
+    for code in dding_mapping.passcodes_from("lock1", passwords):
+        check_model(code)
+    for produced in (
+        dding_mapping.lock_event_from("lock1", event),
+        dding_mapping.op_event_from("lock1", op),
+    ):
+        if produced is not None:
+            check_model(produced)
+
+
+_SERVICE_ROW = _shaped(
+    {
+        "id": _IDS,
+        "lock_id": _IDS,
+        "lock_date": _DATES,
+        "record_type": st.integers(0, 70),
+        "record_type_from_lock": st.integers(0, 70),
+        "success": st.sampled_from([0, 1]),
+        "username": _TEXT,
+        "keyboard_pwd": st.text(alphabet="0123456789", max_size=12) | _TEXT,
+    }
+)
+
+
+@PROPERTY
+@given(entry=_TTLOCK_LOCK, row=_SERVICE_ROW)
+def test_gateway_service_mappers(entry: dict[str, Any], row: dict[str, Any]) -> None:
+    """The gateway service's lock list entries and event rows."""
+    with contextlib.suppress(ProviderError):
+        check_model(gateway_service_mapping.lock_from_entry(entry))
+    with contextlib.suppress(ProviderError):
+        check_model(gateway_service_mapping.event_from_row(row, "7"))
+
+
+_PUSH_POINTS = st.lists(
+    _shaped(
+        {
+            "code": st.sampled_from(
+                [
+                    "residual_electricity",
+                    "lock_motor_state",
+                    "unlock_fingerprint",
+                    "alarm_lock",
+                    "hijack",
+                    "closed_opened",
+                ]
+            )
+            | _TEXT,
+            "value": _SCALARS,
+            "t": _DATES,
+            "time": _DATES,
+        }
+    ),
+    max_size=4,
+)
+
+
+@PROPERTY
+@given(
+    protocol=st.sampled_from([4, 20, 1000, 1001, 7]),
+    data=_shaped(
+        {
+            "devId": _IDS,
+            "status": _PUSH_POINTS,
+            "dataId": _IDS,
+            "bizCode": st.sampled_from(["online", "offline", "devicePropertyMessage"])
+            | _TEXT,
+            "bizData": _shaped(
+                {"devId": _IDS, "properties": _PUSH_POINTS, "time": _DATES}
+            ),
+            "ts": _DATES,
+        }
+    ),
+)
+def test_tuya_push_mappers(protocol: int, data: dict[str, Any]) -> None:
+    """Decrypted Tuya push messages into events and lock states."""
+    try:
+        message = tuya_push_mapping.parse_business(protocol, data)
+        if message is None:
+            return
+        batch = tuya_push_mapping.to_batch(message, received_ms=1_767_225_600_000)
+    except ProviderError:
+        return
+    for produced in (*batch.events, *batch.statuses):
+        check_model(produced)
