@@ -3,11 +3,11 @@ function gives either a provider error or a model whose every field is within
 bounds, JSON-serialisable without NaN and encodable as UTF-8.
 
 The mappers of every cloud: TTLock, Tuya (poll and push), Dding, the gateway
-service and pushed callbacks. Inputs are arbitrary JSON values, mostly in the documented shape (so the
-mappers get past their first check) with odd values mixed in: year-40,000 and
-negative dates, NaN and huge numbers, control characters, lone surrogates,
-long text, nesting. Derandomized and bounded, so every run tries the same
-examples.
+service and pushed callbacks. Inputs are arbitrary JSON values, mostly in the
+documented shape (so the mappers get past their first check) with odd values
+mixed in: year-40,000 and negative dates, NaN and huge numbers, control
+characters, lone surrogates, long text, nesting. Derandomized and bounded, so
+every run tries the same examples.
 """
 
 from __future__ import annotations
