@@ -9,15 +9,23 @@ import math
 import pytest
 
 from custom_components.ttlock_gateway.providers.bounds import (
+    MAX_RAW_KEYS,
+    MAX_RAW_LIST,
     InvalidAnswerError,
+    auto_lock_seconds,
+    bounded_raw,
     clean_text,
     datetime_from_ms,
     datetime_from_s,
     has_unsafe_text,
+    mac_address,
+    opt_bool,
     opt_datetime_from_ms,
+    opt_id,
     opt_int,
     percent,
     require_id,
+    require_path_id,
 )
 from custom_components.ttlock_gateway.providers.models import ProviderError
 
@@ -70,3 +78,65 @@ def test_ints() -> None:
     assert opt_int("1" * 40) is None
     assert percent(101) is None
     assert percent("55") == 55
+
+
+def test_ints_are_plain_decimals() -> None:
+    """int() would take these; a cloud value is sign + ASCII digits only."""
+    assert opt_int("1_000") is None
+    assert opt_int("١٢") is None  # Arabic-Indic digits
+    assert opt_int("0x1F") is None
+    assert opt_int("+5") == 5
+    assert opt_int(" -5 ") == -5
+
+
+def test_flags_and_levels() -> None:
+    assert opt_bool("true") is True
+    assert opt_bool(0) is False
+    assert opt_bool(2) is None
+    assert opt_bool(math.nan) is None
+    assert percent(-1) is None  # Tuya: "do not show the level"
+    assert percent(55.0) == 55
+    assert percent(55.7) is None  # Tuya's mapper takes the whole percent itself
+    assert percent(math.inf) is None
+    assert auto_lock_seconds(-1) is None  # TTLock: off
+    assert auto_lock_seconds(30) == 30
+    assert auto_lock_seconds(86_400) is None
+
+
+def test_path_ids_and_macs() -> None:
+    assert require_path_id("bf0a12_x-9", "id") == "bf0a12_x-9"
+    for bad in ("12/../token", "a?b=1", "a%2F", "..", "a b"):
+        with pytest.raises(InvalidAnswerError):
+            require_path_id(bad, "id")
+    assert opt_id(None, "id") is None
+    assert opt_id(" ", "id") is None
+    assert mac_address("16:72:4c:cc:01:c4") == "16:72:4C:CC:01:C4"
+    assert mac_address("") is None
+
+
+def test_bounded_raw() -> None:
+    """Only flat, JSON-safe values; nested data, NaN, huge ints left out."""
+    raw = bounded_raw(
+        {
+            "a": 1,
+            "nested": {"x": 1},
+            "nan": math.nan,
+            "huge": 10**30,
+            "name": "Guest \ud83d\x00",
+            "ids": [1, "2", {"x": 1}, *range(500)],
+            "k" * 100: 1,
+            5: "not a text key",
+        }
+    )
+    assert raw["a"] == 1
+    assert raw["name"] == "Guest"
+    assert "nested" not in raw
+    assert "nan" not in raw
+    assert "huge" not in raw
+    assert raw["ids"][:3] == [1, "2", 0]  # the dict left out
+    assert len(raw["ids"]) <= MAX_RAW_LIST
+    assert set(raw) == {"a", "name", "ids"}
+    json.dumps(raw, allow_nan=False).encode("utf-8")
+    assert bounded_raw({"b": 2, "a": 1}, ("a", "c")) == {"a": 1}
+    many = bounded_raw({f"k{i}": i for i in range(100)})
+    assert len(many) == MAX_RAW_KEYS

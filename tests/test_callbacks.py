@@ -10,6 +10,7 @@ from urllib.parse import urlencode
 from hypothesis import HealthCheck, event, given, settings, strategies as st
 import pytest
 
+from custom_components.ttlock_gateway.providers.bounds import MAX_RAW_LIST
 from custom_components.ttlock_gateway.providers.callbacks import (
     MAX_BODY_BYTES,
     CallbackError,
@@ -769,3 +770,62 @@ def test_fuzz_only_parsed_or_callback_error(content_type: str, body: bytes) -> N
         assert result.events == ()
         assert result.job is not None
         assert isinstance(result.job["status"], bool)
+
+
+# --------------------------------------------------------------------------- #
+# The validation wall (issue 13)
+
+
+def test_one_impossible_record_does_not_cost_the_batch() -> None:
+    """A year-40,000 record is dropped; the others are kept and the body is
+    answered "success" (a refusal makes the cloud send it all again)."""
+    body = _ttlock_form(
+        [
+            _record(lockDate=1_200_000_000_000_000, serverDate=1_200_000_000_000_000),
+            _record(recordType=7),
+        ]
+    )
+    parsed = parse_callback(FORM, body, now=NOW)
+    assert parsed.reply == "success"
+    (event,) = parsed.events
+    assert event.method is UnlockMethod.CARD
+    # Only impossible records: nothing to announce, still "success".
+    only = _ttlock_form([_record(lockDate=-5, serverDate="x")])
+    assert parse_callback(FORM, only, now=NOW).events == ()
+    # Records without any date field: not a records callback, refused.
+    with pytest.raises(CallbackError, match="invalid record"):
+        parse_callback(FORM, _ttlock_form([{"recordType": 4}]), now=NOW)
+
+
+def test_record_lock_date_from_the_server_when_the_lock_clock_is_impossible() -> None:
+    event = record_to_event(
+        _record(lockDate=32_503_680_000_000, serverDate=LOCK_DATE), source="push"
+    )
+    assert event is not None
+    assert event.time == datetime(2026, 1, 2, 3, 0, tzinfo=UTC)
+
+
+def test_record_text_is_cleaned() -> None:
+    """Control characters and lone surrogates never reach the bus or the Store."""
+    event = record_to_event(
+        _record(username="Guest \ud83d\x1b[2J", keyboardPwd="12\x0034"),
+        source="push",
+    )
+    assert event is not None
+    assert event.user == "Guest [2J"
+    assert event.code is None  # "12\x0034" is not the code 1234
+    assert event.raw["username"] == "Guest [2J"
+    json.dumps(event.raw, allow_nan=False).encode("utf-8")
+
+
+def test_dding_text_fields() -> None:
+    """An id with a control character is refused; the nickname is cleaned."""
+    with pytest.raises(CallbackError, match="invalid field: uuid"):
+        parse_callback(JSON_CT, _json(_dding("brokenAlarm", uuid="ab\x00")), now=NOW)
+    body = json.dumps(_dding("brokenAlarm", nickname="Ann \ud83d")).encode()
+    (event,) = parse_callback(JSON_CT, body, now=NOW).events
+    assert event.raw["nickname"] == "Ann"
+    ids = [{"id": i} for i in range(300)]
+    body = _json(_dding("pwdSync", detail={"passwords": ids}))
+    (event,) = parse_callback(JSON_CT, body, now=NOW).events
+    assert len(event.raw["code_ids"]) == MAX_RAW_LIST

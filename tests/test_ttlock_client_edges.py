@@ -17,9 +17,11 @@ import pytest
 from custom_components.ttlock_gateway.providers.models import (
     AuthError,
     Capabilities,
+    CloudList,
     CodeKind,
     InvalidRequestError,
     Lock,
+    ProviderError,
     RateLimitError,
     TransientError,
 )
@@ -319,3 +321,84 @@ async def test_change_code_name_and_window_naive_times_are_utc(
     assert stored["keyboardPwd"] == "123456"
     assert stored["startDate"] == int(new_start.replace(tzinfo=UTC).timestamp() * 1000)
     assert stored["endDate"] == int(new_end.replace(tzinfo=UTC).timestamp() * 1000)
+
+
+# ------------------------------------------------------- the validation wall
+
+
+async def test_list_entry_without_usable_id_is_skipped(
+    ttlock_cloud: FakeTTLockCloud, session: aiohttp.ClientSession
+) -> None:
+    """One lock or gateway the cloud lists without an id costs only itself.
+
+    Before, ``str(None)`` / ``str({...})`` became a lock named by that text.
+    """
+    gw = ttlock_cloud.add_gateway(name="Hall")
+    broken_gw = ttlock_cloud.add_gateway(name="Broken")
+    good = ttlock_cloud.add_lock(name="Front", gateway_id=gw)
+    broken = ttlock_cloud.add_lock(name="Back", gateway_id=gw)
+    ttlock_cloud.locks[broken]["lockId"] = {"id": broken}
+    ttlock_cloud.gateways[broken_gw]["gatewayId"] = None
+    client = make_client(ttlock_cloud, session)
+    assert isinstance(whole := await client.async_list_gateways(), CloudList)
+    assert whole.complete is False  # the broken gateway: not a whole list
+    locks = await client.async_list_locks()
+    assert [(lock.lock_id, lock.name) for lock in locks] == [(str(good), "Front")]
+    # Not "complete": the unreadable entry may be a lock we know, and an
+    # absent lock in a complete list is taken as removed from the account.
+    assert isinstance(locks, CloudList)
+    assert locks.complete is False
+    gateways = await client.async_list_gateways()
+    assert [gateway.gateway_id for gateway in gateways] == [str(gw)]
+    ttlock_cloud.locks[broken]["lockId"] = broken
+    ttlock_cloud.gateways[broken_gw]["gatewayId"] = broken_gw
+    for again in (await client.async_list_locks(), await client.async_list_gateways()):
+        assert isinstance(again, CloudList)
+        assert again.complete is True
+
+
+async def test_odd_detail_values_are_bounded(
+    ttlock_cloud: FakeTTLockCloud, session: aiohttp.ClientSession
+) -> None:
+    """lock/detail: a day-long auto-lock, battery 150, control characters and a
+    lower-case MAC never reach the lock as they came."""
+    lock_id = ttlock_cloud.add_lock(name="Front", auto_lock_time=30)
+    client = make_client(ttlock_cloud, session)
+    (lock,) = await client.async_list_locks()
+    detailed = await client.async_get_lock_details(lock)
+    assert detailed.auto_lock_seconds == 30
+    ttlock_cloud.locks[lock_id].update(
+        {
+            "autoLockTime": 86_400,
+            "electricQuantity": 150,
+            "lockAlias": "Front\x1b[2J \ud83d",
+        }
+    )
+    odd = await client.async_get_lock_details(detailed)
+    assert odd.auto_lock_seconds is None  # no relock predicted from it
+    assert odd.battery == detailed.battery == 80  # kept, not 150
+    assert odd.name == "Front[2J"
+    ttlock_cloud.locks[lock_id]["lockMac"] = "aa:bb:cc:dd:ee:0f"
+    (listed,) = await client.async_list_locks()
+    assert listed.mac == "AA:BB:CC:DD:EE:0F"
+    assert listed.aliases == ("AA:BB:CC:DD:EE:0F",)
+
+
+async def test_token_answer_without_uid_refuses_login(
+    ttlock_cloud: FakeTTLockCloud, session: aiohttp.ClientSession
+) -> None:
+    """Without the account's uid the entry cannot be named: no 'client_None'
+    unique id that a second account would collide with."""
+    original = ttlock_cloud._issue_token
+
+    def issue() -> dict[str, Any]:
+        return {**original(), "uid": {"nested": 1}}
+
+    ttlock_cloud._issue_token = issue  # type: ignore[method-assign]
+    client = make_client(ttlock_cloud, session)
+    with pytest.raises(ProviderError, match="uid"):
+        await client.async_login()
+    ttlock_cloud._issue_token = original  # type: ignore[method-assign]
+    other = make_client(ttlock_cloud, session)
+    info = await other.async_login()
+    assert info.unique_id == f"{ttlock_cloud.CLIENT_ID}_{ttlock_cloud.UID}"

@@ -19,6 +19,7 @@ from custom_components.ttlock_gateway.providers.models import (
     InvalidRequestError,
     LockState,
     NotSupportedError,
+    ProviderError,
     RateLimitError,
     TransientError,
 )
@@ -430,6 +431,8 @@ async def test_device_field_variants(cloud: FakeTuyaCloud, client: TuyaClient) -
     variants: dict[str, tuple[list[dict[str, Any]], dict[str, Any]]] = {
         "percent-text": ([{"code": "residual_electricity", "value": " 85 "}], {}),
         "percent-over": ([{"code": "battery_percentage", "value": 120}], {}),
+        # -1 is "do not show the level" (make-all/tuya-local issue 1714).
+        "percent-hidden": ([{"code": "residual_electricity", "value": -1}], {}),
         "percent-float": ([{"code": "battery_percentage", "value": 55.7}], {}),
         "percent-bool": ([{"code": "battery_percentage", "value": True}], {}),
         "door-open": ([{"code": "closed_opened", "value": "open"}], {}),
@@ -447,7 +450,9 @@ async def test_device_field_variants(cloud: FakeTuyaCloud, client: TuyaClient) -
         ids[name] = dev
     locks = {lock.name: lock for lock in await client.async_list_locks()}
     assert locks["percent-text"].battery == 85
-    assert locks["percent-over"].battery == 100
+    # Out of 0..100 is not a level: unknown, never clamped to full or empty.
+    assert locks["percent-over"].battery is None
+    assert locks["percent-hidden"].battery is None
     assert locks["percent-float"].battery == 55
     assert locks["percent-bool"].battery is None
     assert locks["door-open"].state is LockState.UNLOCKED
@@ -467,3 +472,47 @@ async def test_device_field_variants(cloud: FakeTuyaCloud, client: TuyaClient) -
     with pytest.raises(InvalidRequestError, match="6 digits"):
         await client.async_add_code(ids["zigbee"], "Guest", "1234567", *_window())
     assert cloud.calls[TICKET] == 0
+
+
+# ------------------------------------------------------- the validation wall
+
+
+async def test_odd_device_entries(cloud: FakeTuyaCloud, client: TuyaClient) -> None:
+    """A device id that would change the URL, a category that is a list (was a
+    TypeError: unhashable) and a name cut inside an emoji (orjson refuses the
+    lone surrogate: the whole list was unreadable) cost only themselves."""
+    good = cloud.add_device(name="Front \ud83d")
+    unsafe = cloud.add_device(name="Unsafe")
+    cloud.devices[unsafe]["id"] = "abc/../../v1.0/token"
+    listed = cloud.add_device(name="Listed category")
+    cloud.devices[listed]["category"] = ["ms"]
+    locks = await client.async_list_locks()
+    assert [(lock.lock_id, lock.name) for lock in locks] == [(good, "Front")]
+
+
+async def test_device_page_of_wrong_type(
+    cloud: FakeTuyaCloud, client: TuyaClient
+) -> None:
+    """``devices: 5`` with has_more: nothing listed, no endless paging."""
+    cloud.add_device(name="Front")
+    answer(
+        cloud,
+        "_h_GET_v1_0_iot_01_associated_users_devices",
+        {"devices": 5, "has_more": True, "last_row_key": {"k": 1}},
+    )
+    assert await client.async_list_locks() == []
+    assert cloud.calls[f"GET {ASSOCIATED}"] == 1
+
+
+async def test_login_without_uid_is_refused(
+    cloud: FakeTuyaCloud, session: aiohttp.ClientSession
+) -> None:
+    """A token naming no user (or one unusable in a URL) cannot name the entry."""
+    original = cloud._new_token
+
+    def token() -> dict[str, Any]:
+        return {**original(), "uid": "../x"}
+
+    cloud._new_token = token  # type: ignore[method-assign]
+    with pytest.raises(ProviderError, match="uid"):
+        await _client(cloud, session).async_login()

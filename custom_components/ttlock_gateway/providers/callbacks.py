@@ -17,7 +17,14 @@ import math
 from typing import Any, Final
 from urllib.parse import parse_qsl
 
-from .bounds import clean_text
+from .bounds import (
+    MAX_EPOCH_S,
+    MAX_RAW_LIST,
+    MAX_SAFE_INT,
+    clean_text,
+    has_unsafe_text,
+    opt_int,
+)
 from .dding_mapping import OPEN_EVENT, event_id as dding_event_id, open_details
 from .models import EventType, LockEvent, UnlockMethod
 from .ttlock_records import (
@@ -35,7 +42,7 @@ _MAX_EVENT_NAME: Final = 40
 _MAX_TEXT: Final = 256
 # Epoch values above this are milliseconds, not seconds.
 _MS_THRESHOLD: Final = 10**12
-_MAX_EPOCH_S: Final = 253_402_300_799  # end of year 9999
+_MAX_EPOCH_S: Final = MAX_EPOCH_S  # end of bounds.MAX_YEAR (2200)
 
 _JSON_TYPES: Final = frozenset({"application/json", "text/json"})
 _FORM_TYPE: Final = "application/x-www-form-urlencoded"
@@ -243,6 +250,7 @@ def _parse_ttlock(payload: Mapping[str, Any], now: datetime) -> ParsedCallback:
         raise CallbackError("invalid field: records")
 
     events: list[LockEvent] = []
+    unreadable = dated = 0
     for record in records:
         if not isinstance(record, dict):
             raise CallbackError("invalid field: records")
@@ -252,12 +260,28 @@ def _parse_ttlock(payload: Mapping[str, Any], now: datetime) -> ParsedCallback:
             record_in = record
         event = record_to_event(record_in, source="push")
         if event is None:
-            raise CallbackError("invalid record")
+            unreadable += 1
+            if "lockDate" in record_in or "serverDate" in record_in:
+                dated += 1
+            continue
         if event.received is None:
             # No serverDate: order it by when the push reached us, not by
             # the lock's clock.
             event = replace(event, received=now)
         events.append(event)
+    # A record with an impossible date (year 9999) or lockId is dropped; the
+    # others are kept and the body is answered "success": a refusal makes the
+    # cloud send the same body again, and it would not get better. Refused is
+    # only a body none of whose records has a date field at all: that is not
+    # a records callback.
+    if unreadable and not events and not dated:
+        raise CallbackError("invalid record")
+    if unreadable:
+        _LOGGER.debug(
+            "TTLock callback for lock %s: %s unreadable record(s) dropped",
+            lock_id,
+            unreadable,
+        )
 
     return _ttlock_reply(tuple(events), lock_id, payload)
 
@@ -301,8 +325,9 @@ def _ttlock_reply(
 
 
 def _required_int(payload: Mapping[str, Any], key: str) -> int:
-    value = parse_int(payload.get(key))
-    if value is None or value < 0:
+    """A non-negative id or type within ``MAX_SAFE_INT`` (JSON-safe on the bus)."""
+    value = opt_int(payload.get(key), minimum=0, maximum=MAX_SAFE_INT)
+    if value is None:
         raise CallbackError(f"invalid field: {key}")
     return value
 
@@ -356,7 +381,9 @@ def _parse_ttlock_notify(payload: Mapping[str, Any], now: datetime) -> ParsedCal
             raise CallbackError("invalid field: lockId")
         object_type = _required_int(payload, "objectType")
         object_id = str(_required_int(payload, "objectId"))
-        errcode = parse_int(payload.get("errcode"))
+        errcode = opt_int(
+            payload.get("errcode"), minimum=-MAX_SAFE_INT, maximum=MAX_SAFE_INT
+        )
         event = LockEvent(
             event_id=(
                 f"ttlock:{lock_id}:request_failed:{object_type}:{object_id}:{stamp}"
@@ -419,16 +446,31 @@ def _safe_name(name: str) -> str:
     return "".join(ch if ch.isascii() and ch.isprintable() else "?" for ch in short)
 
 
+# Display text among the optional fields: cleaned (control characters and
+# lone surrogates dropped) rather than refused; identifiers are refused.
+_DISPLAY_FIELDS: Final = frozenset({"nickname"})
+
+
 def _opt_text(payload: Mapping[str, Any], key: str) -> str | None:
-    """An optional identifier: a string or an integer (as a string)."""
+    """An optional identifier: a string or an integer (as a string).
+
+    Control characters or lone surrogates (which make every JSON save of the
+    value fail) refuse an identifier; a display field is cleaned instead.
+    """
     value = payload.get(key)
     if value is None:
         return None
     if isinstance(value, str):
         if len(value) > _MAX_TEXT:
             raise CallbackError(f"invalid field: {key}")
+        if key in _DISPLAY_FIELDS:
+            return clean_text(value)
+        if has_unsafe_text(value):
+            raise CallbackError(f"invalid field: {key}")
         return value
     if isinstance(value, int) and not isinstance(value, bool):
+        if abs(value) > MAX_SAFE_INT:
+            raise CallbackError(f"invalid field: {key}")
         return str(value)
     raise CallbackError(f"invalid field: {key}")
 
@@ -468,13 +510,16 @@ def _battery(detail: Mapping[str, Any]) -> int | None:
 
 
 def _code_ref(value: Any, key: str) -> str | None:
+    """A code's id or digits: text without control characters, or an int."""
     if value is None:
         return None
     if isinstance(value, str):
-        if len(value) > _MAX_TEXT:
+        if len(value) > _MAX_TEXT or has_unsafe_text(value):
             raise CallbackError(f"invalid field: {key}")
         return value
     if isinstance(value, int) and not isinstance(value, bool):
+        if abs(value) > MAX_SAFE_INT:
+            raise CallbackError(f"invalid field: {key}")
         return str(value)
     raise CallbackError(f"invalid field: {key}")
 
@@ -539,7 +584,7 @@ def _parse_dding(payload: Mapping[str, Any], now: datetime) -> ParsedCallback:
                 ref = _code_ref(item.get("id"), "id")
                 if ref is not None:
                     ids.append(ref)
-            raw["code_ids"] = ids
+            raw["code_ids"] = ids[:MAX_RAW_LIST]
 
     # One alarm is one event whether its time came in seconds or milliseconds;
     # without a time only a short window (the coordinator's) tells repeats apart.

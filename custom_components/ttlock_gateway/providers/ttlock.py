@@ -21,13 +21,19 @@ import time
 from typing import Any, Final
 
 import aiohttp
-import orjson
 
 from .bounds import (
     MAX_TEXT,
     InvalidAnswerError,
+    auto_lock_seconds,
     clean_text,
-    opt_int as bounds_opt_int,
+    loads_answer,
+    mac_address,
+    opt_datetime_from_ms,
+    opt_id,
+    opt_int,
+    opt_text,
+    percent,
     require_id,
 )
 from .models import (
@@ -134,6 +140,18 @@ _MAX_ERROR_TEXT: Final = 300
 _ALL_WEEK_DAYS: Final = "[1,2,3,4,5,6,7]"
 
 
+_DEFAULT_TOKEN_LIFE: Final = 7_776_000
+_MAX_TOKEN_LIFE: Final = 10 * 365 * 86_400
+_MAX_TOKEN: Final = 4096
+
+
+def _token_text(raw: Any) -> str | None:
+    """A token as the cloud sends it: printable ASCII, no spaces; else None."""
+    if not isinstance(raw, str) or not 0 < len(raw) <= _MAX_TOKEN:
+        return None
+    return raw if raw.isascii() and raw.isprintable() and " " not in raw else None
+
+
 def md5_password(password: str) -> str:
     """Return the lowercase hex md5 the TTLock cloud wants instead of a password."""
     return hashlib.md5(password.encode("utf-8"), usedforsecurity=False).hexdigest()
@@ -191,11 +209,12 @@ def error_for_errcode(code: int, message: str, *, region: str = "eu") -> Provide
 
 
 def _errcode(payload: Mapping[str, Any]) -> int:
-    """The answer's errcode (0 when the answer is plain data)."""
-    try:
-        return int(payload.get("errcode") or 0)
-    except TypeError, ValueError:
-        return -1
+    """The answer's errcode (0 when the answer is plain data, -1 when unreadable)."""
+    raw = payload.get("errcode")
+    if raw is None or raw == "":
+        return 0
+    code = opt_int(raw)
+    return -1 if code is None else code
 
 
 def _errmsg(payload: Mapping[str, Any]) -> str:
@@ -206,30 +225,36 @@ def _errmsg(payload: Mapping[str, Any]) -> str:
 
 
 def _loads(raw: bytes) -> Any:
-    """Strict JSON: no NaN/Infinity, no 1e400 (orjson refuses them)."""
-    try:
-        return orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        return None
+    """Strict JSON (``bounds.loads_answer``): no NaN/Infinity, no 1e400."""
+    return loads_answer(raw)
 
 
 def _retry_after(header: str | None, default: float) -> float:
-    value = _opt_int(header)
-    return float(value) if value is not None and 0 < value <= 86_400 else default
+    value = opt_int(header, minimum=1, maximum=86_400)
+    return float(value) if value is not None else default
 
 
 def _has_bit(feature_value: int, bit: int) -> bool:
     return bool((feature_value >> bit) & 1)
 
 
+# featureValue is an upper-case hex string (cloud/lock/featureValue); the
+# documented bits stop well below 256, so a longer value is not one.
+_MAX_FEATURE_HEX: Final = 64
+
+
 def _parse_feature_value(raw: Any) -> int:
+    """The feature bits; 0 (no remote feature) for anything unreadable."""
+    if isinstance(raw, bool):
+        return 0
     if isinstance(raw, int):
-        return raw
-    if isinstance(raw, str) and raw:
-        try:
-            return int(raw, 16)
-        except ValueError:
-            return 0
+        return raw if 0 <= raw < 1 << (4 * _MAX_FEATURE_HEX) else 0
+    if isinstance(raw, str):
+        text = raw.strip()
+        if 0 < len(text) <= _MAX_FEATURE_HEX and all(
+            ch in "0123456789abcdefABCDEF" for ch in text
+        ):
+            return int(text, 16)
     return 0
 
 
@@ -254,25 +279,21 @@ def capabilities_from_feature_value(raw: Any, *, has_gateway: bool) -> Capabilit
 
 
 def _opt_int(raw: Any) -> int | None:
-    if raw is None or raw == "":
-        return None
-    try:
-        return int(raw)
-    except TypeError, ValueError:
-        return None
+    """An integer through the validation wall (``bounds.opt_int``)."""
+    return opt_int(raw)
 
 
 def _opt_str(raw: Any) -> str | None:
-    if raw is None or raw == "":
-        return None
-    return str(raw)
+    """Display text through the validation wall (``bounds.opt_text``)."""
+    return opt_text(raw)
 
 
 def _ms_to_datetime(raw: Any) -> datetime | None:
-    value = _opt_int(raw)
-    if not value:
+    """Epoch ms within 1970-2200 (``bounds``); ``None`` when absent or odd."""
+    try:
+        return opt_datetime_from_ms(raw, "date")
+    except InvalidAnswerError:
         return None
-    return datetime.fromtimestamp(value / 1000, tz=UTC)
 
 
 def _datetime_to_ms(value: datetime) -> int:
@@ -294,26 +315,97 @@ def _code_kind(raw: Any) -> CodeKind:
     return CodeKind.OTHER
 
 
+# Model and firmware strings are short ("SN9206_PV53", "6.0.6.210622").
+_MAX_MODEL: Final = 64
+
+
 def lock_from_dict(data: Mapping[str, Any]) -> Lock:
-    """Build a ``Lock`` from an entry of ``/v3/lock/list``."""
-    has_gateway = _opt_int(data.get("hasGateway")) == 1
-    mac = _opt_str(data.get("lockMac"))
-    lock_id = str(data.get("lockId"))
-    name = _opt_str(data.get("lockAlias")) or _opt_str(data.get("lockName")) or lock_id
+    """Build a ``Lock`` from an entry of ``/v3/lock/list`` (or ``/v3/key/list``).
+
+    Raises ``InvalidAnswerError`` without a usable ``lockId``; every other
+    field is bounded (battery 0-100, names cleaned and cut, MAC upper case)
+    or left unknown.
+    """
+    lock_id = require_id(data.get("lockId"), "lockId")
+    has_gateway = opt_int(data.get("hasGateway")) == 1
+    mac = mac_address(data.get("lockMac"))
+    name = opt_text(data.get("lockAlias")) or opt_text(data.get("lockName")) or lock_id
     return Lock(
         lock_id=lock_id,
         name=name,
         capabilities=capabilities_from_feature_value(
             data.get("featureValue"), has_gateway=has_gateway
         ),
-        model=_opt_str(data.get("modelNum")),
+        model=opt_text(data.get("modelNum"), max_length=_MAX_MODEL),
         manufacturer="TTLock",
-        firmware=_opt_str(data.get("firmwareRevision")),
+        firmware=opt_text(data.get("firmwareRevision"), max_length=_MAX_MODEL),
         mac=mac,
-        battery=_opt_int(data.get("electricQuantity")),
+        battery=percent(data.get("electricQuantity")),
         has_gateway=has_gateway,
         aliases=(mac,) if mac else (),
     )
+
+
+def lock_with_details(lock: Lock, data: Mapping[str, Any]) -> Lock:
+    """``lock`` updated from a ``/v3/lock/detail`` answer.
+
+    One odd field (a battery of 150, an auto-lock time of a day) leaves that
+    field as it was rather than failing the whole lock: the detail is a
+    refresh of values the lock already has.
+    """
+    changes: dict[str, Any] = {}
+    if "hasGateway" in data:
+        changes["has_gateway"] = opt_int(data.get("hasGateway")) == 1
+    has_gateway = changes.get("has_gateway", lock.has_gateway)
+    if data.get("featureValue") is not None:
+        changes["capabilities"] = capabilities_from_feature_value(
+            data.get("featureValue"), has_gateway=has_gateway
+        )
+    passage = opt_int(data.get("passageMode"))
+    if passage in (1, 2):
+        changes["passage_mode"] = passage == 1
+    if "autoLockTime" in data:
+        # -1 is "off" (shared/reference ttlock-open-api.md): no relock is
+        # predicted; so is a value beyond MAX_AUTO_LOCK_S.
+        changes["auto_lock_seconds"] = auto_lock_seconds(data.get("autoLockTime"))
+    if (battery := percent(data.get("electricQuantity"))) is not None:
+        changes["battery"] = battery
+    if firmware := opt_text(data.get("firmwareRevision"), max_length=_MAX_MODEL):
+        changes["firmware"] = firmware
+    if model := opt_text(data.get("modelNum"), max_length=_MAX_MODEL):
+        changes["model"] = model
+    if name := opt_text(data.get("lockAlias")) or opt_text(data.get("lockName")):
+        changes["name"] = name
+    if (mac := mac_address(data.get("lockMac"))) and not lock.mac:
+        changes["mac"] = mac
+        changes["aliases"] = (*lock.aliases, mac)
+    return dataclasses.replace(lock, **changes)
+
+
+def open_state_from_dict(data: Mapping[str, Any]) -> LockState | None:
+    """Bolt state of a ``/v3/lock/queryOpenState`` answer (0 locked, 1 unlocked)."""
+    state = opt_int(data.get("state"))
+    if state == 0:
+        return LockState.LOCKED
+    if state == 1:
+        return LockState.UNLOCKED
+    return None
+
+
+def passage_mode_on(data: Mapping[str, Any]) -> bool:
+    """Whether a ``getPassageModeConfig`` answer has passage mode on (1; 2 off)."""
+    return opt_int(data.get("passageMode")) == 1
+
+
+def _listed(entries: list[dict[str, Any]], what: str) -> list[Lock]:
+    """Locks of a listing; an entry without a usable id is left out."""
+    locks: list[Lock] = []
+    for entry in entries:
+        try:
+            locks.append(lock_from_dict(entry))
+        except InvalidAnswerError as err:
+            _LOGGER.debug("TTLock %s entry skipped: %s", what, err)
+    return locks
 
 
 def shared_admin_key(data: Mapping[str, Any]) -> bool:
@@ -324,29 +416,81 @@ def shared_admin_key(data: Mapping[str, Any]) -> bool:
     )
 
 
+def _digits(raw: Any) -> str | None:
+    """Keypad digits as listed (the cloud sends a string, sometimes an int)."""
+    text = opt_text(raw, max_length=20)
+    return text if text is not None and text.isascii() and text.isdigit() else None
+
+
 def passcode_from_dict(lock_id: str, data: Mapping[str, Any]) -> Passcode:
-    """Build a ``Passcode`` from an entry of ``/v3/lock/listKeyboardPwd``."""
+    """Build a ``Passcode`` from an entry of ``/v3/lock/listKeyboardPwd``.
+
+    Raises ``InvalidAnswerError`` for an entry without a usable
+    ``keyboardPwdId`` or with a date outside 1970-2200 (a year-40,000
+    ``endDate``): such values never reach the code ledger.
+    """
     return Passcode(
-        code_id=str(data.get("keyboardPwdId")),
+        code_id=require_id(data.get("keyboardPwdId"), "keyboardPwdId"),
         lock_id=lock_id,
-        name=str(data.get("keyboardPwdName") or ""),
+        name=clean_text(data.get("keyboardPwdName")),
         kind=_code_kind(data.get("keyboardPwdType")),
-        code=_opt_str(data.get("keyboardPwd")),
-        start=_ms_to_datetime(data.get("startDate")),
-        end=_ms_to_datetime(data.get("endDate")),
+        code=_digits(data.get("keyboardPwd")),
+        start=opt_datetime_from_ms(data.get("startDate"), "startDate"),
+        end=opt_datetime_from_ms(data.get("endDate"), "endDate"),
     )
 
 
+def listed_passcodes(lock_id: str, entries: list[dict[str, Any]]) -> list[Passcode]:
+    """The listing's passcodes; one odd entry never hides the others.
+
+    An entry without a usable id cannot be addressed (deleted, changed): it is
+    left out with a debug line. An entry with a usable id but an odd field is
+    kept as kind ``other`` without a window: it is on the lock, so the ledger
+    must see it (never re-added over it, never taken for free digits), but its
+    validity is not known and the clean-up leaves it alone.
+    """
+    codes: list[Passcode] = []
+    for entry in entries:
+        try:
+            codes.append(passcode_from_dict(lock_id, entry))
+        except InvalidAnswerError as err:
+            try:
+                code_id = require_id(entry.get("keyboardPwdId"), "keyboardPwdId")
+            except InvalidAnswerError:
+                _LOGGER.debug("TTLock passcode of lock %s skipped: %s", lock_id, err)
+                continue
+            _LOGGER.debug("TTLock passcode %s of lock %s: %s", code_id, lock_id, err)
+            codes.append(
+                Passcode(
+                    code_id=code_id,
+                    lock_id=lock_id,
+                    name=clean_text(entry.get("keyboardPwdName")),
+                    kind=CodeKind.OTHER,
+                    code=_digits(entry.get("keyboardPwd")),
+                )
+            )
+    return codes
+
+
+# A gateway serves a few dozen locks; rssi is a received level in dBm.
+_MAX_GATEWAY_LOCKS: Final = 10_000
+_MIN_RSSI: Final = -150
+
+
 def gateway_from_dict(data: Mapping[str, Any]) -> Gateway:
-    """Build a ``Gateway`` from an entry of ``/v3/gateway/list``."""
+    """Build a ``Gateway`` from an entry of ``/v3/gateway/list``.
+
+    Raises ``InvalidAnswerError`` without a usable ``gatewayId``.
+    """
+    mac = mac_address(data.get("gatewayMac"))
     return Gateway(
-        gateway_id=str(data.get("gatewayId")),
-        name=str(data.get("gatewayName") or data.get("gatewayMac") or "Gateway"),
-        online=_opt_int(data.get("isOnline")) == 1,
-        mac=_opt_str(data.get("gatewayMac")),
-        network=_opt_str(data.get("networkName")),
-        lock_count=_opt_int(data.get("lockNum")),
-        signal=_opt_int(data.get("rssi")),
+        gateway_id=require_id(data.get("gatewayId"), "gatewayId"),
+        name=opt_text(data.get("gatewayName")) or mac or "Gateway",
+        online=opt_int(data.get("isOnline")) == 1,
+        mac=mac,
+        network=opt_text(data.get("networkName")),
+        lock_count=opt_int(data.get("lockNum"), minimum=0, maximum=_MAX_GATEWAY_LOCKS),
+        signal=opt_int(data.get("rssi"), minimum=_MIN_RSSI, maximum=0),
     )
 
 
@@ -516,18 +660,24 @@ class TTLockClient(LockProvider):
     # ----------------------------------------------------------------------- auth
 
     def _store_token(self, payload: Mapping[str, Any]) -> None:
-        token = payload.get("access_token")
-        if not token:
+        token = _token_text(payload.get("access_token"))
+        if token is None:
             raise TransientError("TTLock token answer without access_token")
-        self._access_token = str(token)
-        if payload.get("refresh_token"):
-            self._refresh_token = str(payload["refresh_token"])
-        if payload.get("uid") is not None:
-            self._uid = payload["uid"]
+        self._access_token = token
+        if (refresh := _token_text(payload.get("refresh_token"))) is not None:
+            self._refresh_token = refresh
         try:
-            lifetime = float(payload.get("expires_in") or 7_776_000)
-        except TypeError, ValueError:
-            lifetime = 7_776_000.0
+            # The uid names the config entry (unique_id): never a raw value.
+            if (uid := opt_id(payload.get("uid"), "uid")) is not None:
+                self._uid = uid
+        except InvalidAnswerError:
+            _LOGGER.debug("TTLock token answer with an unusable uid")
+        # expires_in is seconds (7776000 = 90 days); 0, negative or absurd
+        # values would make every call refresh, or none ever.
+        lifetime = float(
+            opt_int(payload.get("expires_in"), minimum=60, maximum=_MAX_TOKEN_LIFE)
+            or _DEFAULT_TOKEN_LIFE
+        )
         self._refresh_margin = min(REFRESH_MARGIN, lifetime / 10)
         self._expires_at = time.time() + lifetime
 
@@ -713,6 +863,10 @@ class TTLockClient(LockProvider):
     async def async_login(self) -> AccountInfo:
         """Log in (unless a valid token is held) and identify the account."""
         await self._ensure_token()
+        if self._uid is None:
+            # The uid names the config entry: "client_None" would make a
+            # second account look already configured.
+            raise InvalidAnswerError("The TTLock cloud did not name the account (uid)")
         return AccountInfo(
             unique_id=f"{self._client_id}_{self._uid}", title=self._username
         )
@@ -727,16 +881,20 @@ class TTLockClient(LockProvider):
         """
         entries = await self._paged("/v3/lock/list", {}, LOCK_PAGE_SIZE, key="lockId")
         keys = await self._shared_keys()
-        # Complete only when both lists are: an absent lock is then really gone.
+        listed = _listed(entries, "lock list")
+        shared_keys = [key for key in keys if shared_admin_key(key)]
+        shared = _listed(shared_keys, "key list")
+        # Complete only when both lists are and no entry was unreadable: an
+        # absent lock is then really gone (a garbled entry is not a removal).
         locks: CloudList[Lock] = CloudList(
-            (lock_from_dict(entry) for entry in entries),
-            complete=entries.complete and keys.complete,
+            listed,
+            complete=entries.complete
+            and keys.complete
+            and len(listed) == len(entries)
+            and len(shared) == len(shared_keys),
         )
         known = {lock.lock_id for lock in locks}
-        for key in keys:
-            if not shared_admin_key(key):
-                continue
-            lock = dataclasses.replace(lock_from_dict(key), shared=True)
+        for lock in (dataclasses.replace(lock, shared=True) for lock in shared):
             if lock.lock_id not in known:
                 known.add(lock.lock_id)
                 locks.append(lock)
@@ -764,8 +922,14 @@ class TTLockClient(LockProvider):
             GATEWAY_PAGE_SIZE,
             key="gatewayId",
         )
+        gateways: list[Gateway] = []
+        for entry in entries:
+            try:
+                gateways.append(gateway_from_dict(entry))
+            except InvalidAnswerError as err:
+                _LOGGER.debug("TTLock gateway list entry skipped: %s", err)
         return CloudList(
-            (gateway_from_dict(entry) for entry in entries), complete=entries.complete
+            gateways, complete=entries.complete and len(gateways) == len(entries)
         )
 
     async def async_list_gateway_locks(self, gateway_id: str) -> dict[str, int | None]:
@@ -789,40 +953,13 @@ class TTLockClient(LockProvider):
             except InvalidAnswerError:
                 continue
             # dBm: the docs' scale is about -100 (weak) to -40 (strong).
-            links[lock_id] = bounds_opt_int(entry.get("rssi"), minimum=-150, maximum=0)
+            links[lock_id] = opt_int(entry.get("rssi"), minimum=-150, maximum=0)
         return links
 
     async def async_get_lock_details(self, lock: Lock) -> Lock:
         """The lock updated from ``/v3/lock/detail``."""
         data = await self._call("GET", "/v3/lock/detail", {"lockId": lock.lock_id})
-        changes: dict[str, Any] = {}
-        if "hasGateway" in data:
-            changes["has_gateway"] = _opt_int(data.get("hasGateway")) == 1
-        has_gateway = changes.get("has_gateway", lock.has_gateway)
-        if data.get("featureValue") is not None:
-            changes["capabilities"] = capabilities_from_feature_value(
-                data.get("featureValue"), has_gateway=has_gateway
-            )
-        passage = _opt_int(data.get("passageMode"))
-        if passage in (1, 2):
-            changes["passage_mode"] = passage == 1
-        if "autoLockTime" in data:
-            auto_lock = _opt_int(data.get("autoLockTime"))
-            changes["auto_lock_seconds"] = (
-                auto_lock if auto_lock is not None and auto_lock >= 0 else None
-            )
-        if (battery := _opt_int(data.get("electricQuantity"))) is not None:
-            changes["battery"] = battery
-        if firmware := _opt_str(data.get("firmwareRevision")):
-            changes["firmware"] = firmware
-        if model := _opt_str(data.get("modelNum")):
-            changes["model"] = model
-        if name := _opt_str(data.get("lockAlias")) or _opt_str(data.get("lockName")):
-            changes["name"] = name
-        if (mac := _opt_str(data.get("lockMac"))) and not lock.mac:
-            changes["mac"] = mac
-            changes["aliases"] = (*lock.aliases, mac)
-        return dataclasses.replace(lock, **changes)
+        return lock_with_details(lock, data)
 
     async def async_unlock(self, lock_id: str) -> None:
         """Unlock through the gateway / Wi-Fi."""
@@ -854,17 +991,12 @@ class TTLockClient(LockProvider):
         data = await self._call(
             "GET", "/v3/lock/getPassageModeConfig", {"lockId": lock_id}
         )
-        return _opt_int(data.get("passageMode")) == 1
+        return passage_mode_on(data)
 
     async def async_query_open_state(self, lock_id: str) -> LockState | None:
         """Bolt state through the gateway (costly); ``None`` when unknown."""
         data = await self._gateway_call("GET", "/v3/lock/queryOpenState", lock_id, {})
-        state = _opt_int(data.get("state"))
-        if state == 0:
-            return LockState.LOCKED
-        if state == 1:
-            return LockState.UNLOCKED
-        return None
+        return open_state_from_dict(data)
 
     async def async_add_code(
         self,
@@ -964,7 +1096,7 @@ class TTLockClient(LockProvider):
             CODE_PAGE_SIZE,
             key="keyboardPwdId",
         )
-        return [passcode_from_dict(lock_id, entry) for entry in entries]
+        return listed_passcodes(lock_id, entries)
 
     async def async_get_events(
         self, lock_id: str, start: datetime, end: datetime

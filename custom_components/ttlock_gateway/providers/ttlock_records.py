@@ -8,13 +8,29 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, datetime
-import math
+import logging
 from typing import Any, Final
 
+from .bounds import (
+    MAX_EPOCH_S,
+    InvalidAnswerError,
+    bounded_raw,
+    has_unsafe_text,
+    opt_bool,
+    opt_int,
+    opt_text,
+    percent,
+    require_id,
+)
 from .models import EventType, LockEvent, UnlockMethod
 
-# Latest instant a timestamp may denote (end of year 9999, in ms).
-_MAX_MS: Final = 253_402_300_799_999
+_LOGGER = logging.getLogger(__name__)
+
+# Latest instant a record may denote (end of MAX_YEAR, in ms): later is not a
+# lock's clock but a bad value.
+_MAX_MS: Final = MAX_EPOCH_S * 1000 + 999
+# A keypad code, card number or fingerprint number as the record names it.
+_MAX_CODE: Final = 32
 
 # Records whose failure (``success`` 0) becomes UNLOCK_FAILED.
 _UNLOCK_METHODS: Final[dict[int, UnlockMethod]] = {
@@ -67,72 +83,39 @@ _SAFE_FIELDS: Final = (
     "username",
 )
 
-_TRUE_STRINGS: Final = frozenset({"1", "true", "yes", "on"})
-_FALSE_STRINGS: Final = frozenset({"0", "false", "no", "off", ""})
-
 
 def parse_int(value: object) -> int | None:
     """An integer from an int, an integral float or a decimal string; else None."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float):
-        if math.isfinite(value) and value.is_integer():
-            return int(value)
-        return None
-    if isinstance(value, str):
-        text = value.strip()
-        if not text or len(text) > 30:
-            return None
-        sign = text[0] in "+-"
-        digits = text[1:] if sign else text
-        if digits.isascii() and digits.isdigit():
-            return int(text)
-    return None
+    return opt_int(value)
 
 
 def parse_bool(value: object) -> bool | None:
     """A boolean from a bool, 1/0 or "1"/"0"/"true"/"false"; else None."""
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, int):
-        return {1: True, 0: False}.get(value)
-    if isinstance(value, float):
-        return {1.0: True, 0.0: False}.get(value)
-    if isinstance(value, str):
-        text = value.strip().lower()
-        if text in _TRUE_STRINGS:
-            return True
-        if text in _FALSE_STRINGS:
-            return False
-    return None
+    return opt_bool(value)
 
 
 def normalize_lock_id(value: object) -> str | None:
     """``lockId`` as a string (``12345`` and ``"12345"`` agree); None if invalid."""
-    number = parse_int(value)
+    number = opt_int(value)
     if number is not None:
         return str(number)
-    if isinstance(value, str):
-        text = value.strip()
-        if text and len(text) <= 64 and text.isprintable():
-            return text
-    return None
+    if not isinstance(value, str):
+        return None
+    try:
+        return require_id(value, "lockId")
+    except InvalidAnswerError:
+        return None
 
 
 def ms_to_datetime(value: int) -> datetime | None:
-    """A UTC datetime from epoch milliseconds; None when out of range."""
+    """A UTC datetime from epoch milliseconds; None outside 1970..2200."""
     if value < 0 or value > _MAX_MS:
         return None
     return datetime.fromtimestamp(value / 1000, tz=UTC)
 
 
 def _parse_ms(value: object) -> int | None:
-    number = parse_int(value)
-    if number is None or number < 0 or number > _MAX_MS:
-        return None
-    return number
+    return opt_int(value, minimum=0, maximum=_MAX_MS)
 
 
 def _classify(record_type: int | None, success: bool) -> tuple[EventType, UnlockMethod]:
@@ -169,11 +152,15 @@ def record_to_event(record: Mapping[str, Any], *, source: str) -> LockEvent | No
         return None  # type: ignore[unreachable]  # callers may pass anything
     lock_id = normalize_lock_id(record.get("lockId"))
     if lock_id is None:
+        _LOGGER.debug("TTLock record without a usable lockId dropped")
         return None
+    # A lock whose clock was reset may stamp an impossible lockDate: the
+    # cloud's serverDate then dates the record.
     lock_date = _parse_ms(record.get("lockDate"))
     if lock_date is None:
         lock_date = _parse_ms(record.get("serverDate"))
     if lock_date is None:
+        _LOGGER.debug("TTLock record of lock %s without a usable date dropped", lock_id)
         return None
     when = ms_to_datetime(lock_date)
     if when is None:  # pragma: no cover - _parse_ms already bounds the value
@@ -196,27 +183,28 @@ def record_to_event(record: Mapping[str, Any], *, source: str) -> LockEvent | No
     else:
         event_success = success
 
-    username = record.get("username")
-    user = username if isinstance(username, str) and username else None
+    user = (
+        opt_text(record.get("username"))
+        if isinstance(record.get("username"), str)
+        else None
+    )
 
-    code: str | None = None
+    # Passcode, card or fingerprint number (cloud/lockRecord/list): digits
+    # or, for some cards, text; an int when a proxy converted it.
     pwd = record.get("keyboardPwd")
-    if isinstance(pwd, str) and pwd.strip():
-        code = pwd.strip()
-    elif isinstance(pwd, int) and not isinstance(pwd, bool) and pwd >= 0:
-        code = str(pwd)
+    if isinstance(pwd, str):
+        # Not cleaned: digits with a control character removed would be
+        # another code, so such a value names none.
+        text = pwd.strip()
+        code = (
+            text if 0 < len(text) <= _MAX_CODE and not has_unsafe_text(text) else None
+        )
+    else:
+        number = opt_int(pwd, minimum=0)
+        code = str(number)[:_MAX_CODE] if number is not None else None
 
-    battery = parse_int(record.get("electricQuantity"))
-    if battery is not None and not 0 <= battery <= 100:
-        battery = None
-
-    raw: dict[str, Any] = {}
-    for key in _SAFE_FIELDS:
-        value = record.get(key)
-        if key in record and (
-            value is None or isinstance(value, (str, int, float, bool))
-        ):
-            raw[key] = value
+    battery = percent(record.get("electricQuantity"))
+    raw = bounded_raw(record, _SAFE_FIELDS)
 
     return LockEvent(
         event_id=record_event_id(lock_id, lock_date, record_type, success),

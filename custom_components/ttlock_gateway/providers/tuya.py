@@ -50,8 +50,14 @@ from typing import Any, Final
 import uuid
 
 import aiohttp
-import orjson
 
+from .bounds import (
+    InvalidAnswerError,
+    clean_text,
+    loads_answer,
+    opt_int,
+    require_path_id,
+)
 from .models import (
     AccountInfo,
     AuthError,
@@ -88,14 +94,16 @@ from .tuya_mapping import (
     WIFI_CODE_LENGTH,
     as_int,
     code_phase,
+    device_id_of,
     epoch_ms,
     epoch_seconds,
-    from_seconds,
     is_sub_device_lock,
     lock_from_device,
     log_event,
+    remote_unlock_without_password,
     status_items,
     status_map,
+    temp_password,
     to_ms,
 )
 from .tuya_offline import (
@@ -192,11 +200,19 @@ class _ApiError(Exception):
 
 
 def _loads(raw: bytes) -> Any:
-    """Strict JSON: ``json.loads`` takes NaN and 1e400 (inf); orjson refuses."""
-    try:
-        return orjson.loads(raw)
-    except orjson.JSONDecodeError:
+    """Strict JSON (``bounds.loads_answer``): no NaN/Infinity, no 1e400."""
+    return loads_answer(raw)
+
+
+_MAX_TOKEN_LIFE: Final = 30 * 86_400
+_MAX_TOKEN: Final = 4096
+
+
+def _token_text(raw: Any) -> str | None:
+    """A token as the cloud sends it: printable ASCII, no spaces; else None."""
+    if not isinstance(raw, str) or not 0 < len(raw) <= _MAX_TOKEN:
         return None
+    return raw if raw.isascii() and raw.isprintable() and " " not in raw else None
 
 
 # The remote-unlock setting changes rarely; asking every activity poll would cost
@@ -417,7 +433,7 @@ class TuyaClient(LockProvider):
             _LOGGER.debug("Tuya %s %s: code %s", method, log_path, code)
             raise _ApiError(
                 code if code is not None else -1,
-                str(data.get("msg", "")),
+                clean_text(data.get("msg"), max_length=1024),
                 as_int(data.get("t")),
             )
         _LOGGER.debug("Tuya %s %s: ok", method, log_path)
@@ -437,14 +453,27 @@ class TuyaClient(LockProvider):
     # -------------------------------------------------------------------- token
 
     def _store_token(self, result: Any) -> _Token:
-        if not isinstance(result, Mapping) or not result.get("access_token"):
+        access = _token_text(
+            result.get("access_token") if isinstance(result, Mapping) else None
+        )
+        if access is None:
             raise AuthError("The Tuya cloud returned no token")
-        lifetime = as_int(result.get("expire_time")) or 7200
+        # expire_time is seconds (7200); 0, negative or absurd values would
+        # make every call renew the token, or none ever.
+        lifetime = (
+            opt_int(result.get("expire_time"), minimum=60, maximum=_MAX_TOKEN_LIFE)
+            or 7200
+        )
+        try:
+            # The uid names the config entry and goes into a URL path.
+            uid = require_path_id(result.get("uid"), "uid")
+        except InvalidAnswerError:
+            uid = ""
         self._token = _Token(
-            access_token=str(result["access_token"]),
-            refresh_token=str(result.get("refresh_token", "")),
+            access_token=access,
+            refresh_token=_token_text(result.get("refresh_token")) or "",
             expire_at=time.time() + lifetime,
-            uid=str(result.get("uid", "")),
+            uid=uid,
             refresh_at=time.time() + lifetime - min(TOKEN_REFRESH_MARGIN, lifetime / 2),
         )
         return self._token
@@ -586,9 +615,11 @@ class TuyaClient(LockProvider):
                 )
                 if not isinstance(result, Mapping):
                     break
-                page = result.get("devices") or []
+                page = result.get("devices")
+                page = page if isinstance(page, list) else []
                 devices.extend(d for d in page if isinstance(d, dict))
-                last_row_key = str(result.get("last_row_key") or "")
+                # Sent back as given; anything but short text ends the paging.
+                last_row_key = clean_text(result.get("last_row_key"), max_length=512)
                 if not result.get("has_more") or not last_row_key or not page:
                     break
         except _ApiError as err:
@@ -626,8 +657,12 @@ class TuyaClient(LockProvider):
     async def async_login(self) -> AccountInfo:
         """Get a token, list devices once to prove access, identify the account."""
         token = await self._get_token()
-        await self.async_list_locks()
         uid = self._user_uid or token.uid
+        if not uid:
+            # The uid names the config entry: an empty one would make a second
+            # project look already configured.
+            raise InvalidAnswerError("The Tuya cloud did not name the user (uid)")
+        await self.async_list_locks()
         where = (
             self._data_center
             if self._base_url == DATA_CENTERS.get(self._data_center)
@@ -640,18 +675,25 @@ class TuyaClient(LockProvider):
 
     async def async_list_locks(self) -> list[Lock]:
         """Every lock of the linked app account(s); capabilities from the cache."""
-        devices = [
-            d
-            for d in await self._list_devices()
-            if d.get("category") in LOCK_CATEGORIES and d.get("id")
-        ]
-        self._devices = {str(d["id"]): d for d in devices}
-        return [
-            lock_from_device(
-                d, remote_unlock=self._remote_unlock.get(str(d["id"]), False)
-            )
-            for d in devices
-        ]
+        devices: dict[str, dict[str, Any]] = {}
+        locks: list[Lock] = []
+        for device in await self._list_devices():
+            category = device.get("category")
+            if not isinstance(category, str) or category not in LOCK_CATEGORIES:
+                continue
+            try:
+                device_id = device_id_of(device)
+                lock = lock_from_device(
+                    device, remote_unlock=self._remote_unlock.get(device_id, False)
+                )
+            except InvalidAnswerError as err:
+                _LOGGER.debug("Tuya device list entry skipped: %s", err)
+                continue
+            if device_id not in devices:
+                devices[device_id] = device
+                locks.append(lock)
+        self._devices = devices
+        return locks
 
     async def async_list_gateways(self) -> list[Gateway]:
         """Tuya gateways are not exposed as such."""
@@ -669,16 +711,7 @@ class TuyaClient(LockProvider):
         except (NotSupportedError, InvalidRequestError):
             enabled = False
         else:
-            enabled = False
-            items = result if isinstance(result, list) else [result]
-            for item in items:
-                if not isinstance(item, Mapping):
-                    continue
-                kind = item.get("remote_unlock_type")
-                if kind in (None, "remoteUnlockWithoutPwd"):
-                    enabled = item.get("open") is True
-                    if kind is not None:
-                        break
+            enabled = remote_unlock_without_password(result)
         self._remote_unlock[device_id] = enabled
         self._remote_unlock_checked[device_id] = time.time()
         return enabled
@@ -862,21 +895,15 @@ class TuyaClient(LockProvider):
         for item in result if isinstance(result, list) else []:
             if not isinstance(item, Mapping):
                 continue
-            code_id = item.get("id", item.get("password_id"))
             phase = code_phase(item, self._devices.get(lock_id, {}))
-            if code_id is None or phase is None:  # deleted
+            if phase is None:  # deleted
                 continue
-            codes.append(
-                Passcode(
-                    code_id=str(code_id),
-                    lock_id=lock_id,
-                    name=str(item.get("name") or ""),
-                    kind=CodeKind.PERIOD,
-                    start=from_seconds(item.get("effective_time")),
-                    end=from_seconds(item.get("invalid_time")),
-                    phase=phase,
-                )
-            )
+            try:
+                passcode = temp_password(lock_id, item)
+            except InvalidAnswerError as err:
+                _LOGGER.debug("Tuya temp password of %s skipped: %s", lock_id, err)
+                continue
+            codes.append(replace(passcode, phase=phase))
         return codes
 
     # ------------------------------------------------------------------- events
@@ -893,7 +920,12 @@ class TuyaClient(LockProvider):
             )
             if not isinstance(result, Mapping):
                 break
-            page = [r for r in (result.get(key) or []) if isinstance(r, dict)]
+            entries = result.get(key)
+            page = [
+                r
+                for r in (entries if isinstance(entries, list) else [])
+                if isinstance(r, dict)
+            ]
             records.extend(page)
             total = as_int(result.get("total"))
             if len(page) < _LOG_PAGE_SIZE or (

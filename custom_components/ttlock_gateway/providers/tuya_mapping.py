@@ -7,18 +7,39 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, datetime
+import logging
+import math
 from typing import Any, Final
 
+from .bounds import (
+    MAX_EPOCH_S,
+    InvalidAnswerError,
+    bounded_raw,
+    clean_text,
+    json_scalar,
+    mac_address,
+    opt_datetime_from_s,
+    opt_id,
+    opt_int,
+    opt_text,
+    percent,
+    require_id,
+    require_path_id,
+)
 from .models import (
     Capabilities,
+    CodeKind,
     CodePhase,
     EventType,
     Lock,
     LockEvent,
     LockState,
+    Passcode,
     UnlockMethod,
 )
 from .tuya_offline import offline_kinds
+
+_LOGGER = logging.getLogger(__name__)
 
 LOCK_CATEGORIES: Final = frozenset(
     {
@@ -80,27 +101,32 @@ _ALARM_VALUES: Final[dict[str, tuple[EventType, bool]]] = {
 }
 
 
+# Epoch values below this are seconds (10 digits), above it milliseconds.
+_MS_THRESHOLD: Final = 100_000_000_000
+_MAX_MS: Final = MAX_EPOCH_S * 1000 + 999
+# Model names and status codes are short ("DL026HA", "unlock_fingerprint").
+_MAX_MODEL: Final = 64
+_MAX_TOKEN: Final = 64
+# Fields of a log entry kept in ``LockEvent.raw`` (seed 002; media_infos and
+# anything nested stay out, the status item is kept as {code, value}).
+_LOG_RAW_FIELDS: Final = ("update_time", "user_id", "nick_name", "unlock_name")
+
+
 def as_int(value: Any) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str):
-        try:
-            return int(value.strip())
-        except ValueError:
-            return None
-    if isinstance(value, float):
-        return int(value)
-    return None
+    """An integer through the validation wall (``bounds.opt_int``)."""
+    return opt_int(value)
 
 
 def to_ms(value: Any) -> int | None:
-    """Tuya timestamps come as seconds (10 digits) or ms (13 digits)."""
-    number = as_int(value)
+    """Tuya timestamps come as seconds (10 digits) or ms (13 digits).
+
+    ``None`` outside 1970-2200 (bounds): a year-40,000 time is not a record's.
+    """
+    number = opt_int(value, minimum=0)
     if number is None:
         return None
-    return number * 1000 if number < 100_000_000_000 else number
+    ms = number * 1000 if number < _MS_THRESHOLD else number
+    return ms if ms <= _MAX_MS else None
 
 
 def epoch_seconds(moment: datetime) -> int:
@@ -116,8 +142,21 @@ def epoch_ms(moment: datetime) -> int:
 
 
 def from_seconds(value: Any) -> datetime | None:
+    """A datetime from seconds or ms (``to_ms``), ``None`` when odd."""
     ms = to_ms(value)
     return None if ms is None else datetime.fromtimestamp(ms / 1000, UTC)
+
+
+def _token(value: Any) -> str:
+    """A short text form of a status value for an event id.
+
+    Scalars keep ``str()`` (ids stay the same for every sane value); others
+    are named by type, never dumped.
+    """
+    ok, scalar = json_scalar(value)
+    if not ok or isinstance(value, dict | list):
+        return type(value).__name__
+    return (scalar if isinstance(scalar, str) else str(scalar))[:_MAX_TOKEN]
 
 
 def status_map(device: Mapping[str, Any]) -> dict[str, Any]:
@@ -141,11 +180,21 @@ def status_items(record: Mapping[str, Any]) -> list[tuple[str, Any]]:
 
 
 def battery_from_status(status: Mapping[str, Any]) -> int | None:
-    """Battery percent from ``residual_electricity`` or ``battery_state``."""
+    """Battery percent from ``residual_electricity`` or ``battery_state``.
+
+    ``residual_electricity`` ranges -1..100 and -1 means "do not show the
+    level" (the DP's description in make-all/tuya-local issue 1714; range in
+    issue 2562): out of 0..100 is unknown, never 0 % (a false low battery).
+    """
     for code in ("residual_electricity", "battery_percentage"):
-        number = as_int(status.get(code))
-        if number is not None:
-            return max(0, min(100, number))
+        if code in status:
+            value = status.get(code)
+            # Some firmware sends a fraction (55.7): its whole percent.
+            if isinstance(value, float) and math.isfinite(value):
+                value = math.floor(value)
+            number = percent(value)
+            if number is not None:
+                return number
     state = status.get("battery_state")
     if isinstance(state, str):
         return _BATTERY_STATE.get(state.lower())
@@ -167,6 +216,12 @@ def state_from_status(status: Mapping[str, Any]) -> LockState | None:
     return None
 
 
+# Words naming the radio in a product name; Chinese names say 蓝牙 (Bluetooth):
+# "蓝牙指纹密码门锁", an ms lock in homebridge-plugins/homebridge-tuya issue 55.
+_ZIGBEE_HINTS: Final = ("zigbee",)
+_BLE_HINTS: Final = ("ble", "bluetooth", "蓝牙")
+
+
 def is_sub_device_lock(device: Mapping[str, Any]) -> bool:
     """True for Zigbee / Bluetooth locks (6-digit codes), False for Wi-Fi."""
     protocol = device.get("protocol")
@@ -176,14 +231,24 @@ def is_sub_device_lock(device: Mapping[str, Any]) -> bool:
     if device.get("sub") is True:
         return True
     product = str(device.get("product_name") or "").lower()
-    return any(word in product for word in ("zigbee", "ble", "bluetooth"))
+    return any(word in product for word in (*_ZIGBEE_HINTS, *_BLE_HINTS))
+
+
+def device_id_of(device: Mapping[str, Any]) -> str:
+    """A listed device's id; ``InvalidAnswerError`` unless it is path-safe."""
+    return require_path_id(device.get("id"), "device id")
 
 
 def lock_from_device(device: Mapping[str, Any], *, remote_unlock: bool) -> Lock:
-    """A lock from a device-list entry; ``remote_unlock`` from the capability check."""
-    device_id = str(device["id"])
+    """A lock from a device-list entry; ``remote_unlock`` from the capability check.
+
+    Raises ``InvalidAnswerError`` without a usable id; names are cleaned and
+    cut, the battery bounded, flags taken only when they are booleans.
+    """
+    device_id = device_id_of(device)
     status = status_map(device)
-    category = str(device.get("category") or "")
+    category = device.get("category")
+    category = category if isinstance(category, str) else ""
     length = SUB_DEVICE_CODE_LENGTH if is_sub_device_lock(device) else WIFI_CODE_LENGTH
     has_passage = "normal_open_switch" in status
     capabilities = Capabilities(
@@ -201,11 +266,11 @@ def lock_from_device(device: Mapping[str, Any], *, remote_unlock: bool) -> Lock:
     online = device.get("online")
     return Lock(
         lock_id=device_id,
-        name=str(device.get("name") or device_id),
+        name=opt_text(device.get("name")) or device_id,
         capabilities=capabilities,
-        model=device.get("product_name") or None,
+        model=opt_text(device.get("product_name"), max_length=_MAX_MODEL),
         manufacturer="Tuya",
-        mac=device.get("mac") or None,
+        mac=mac_address(device.get("mac")),
         battery=battery_from_status(status),
         has_gateway=device.get("sub") is True,
         online=online if isinstance(online, bool) else None,
@@ -222,15 +287,19 @@ def log_event(
     *,
     alarm: bool,
 ) -> LockEvent | None:
-    """One open-log or alarm-log entry as a LockEvent (None without a time)."""
+    """One open-log or alarm-log entry as a LockEvent.
+
+    ``None`` (with a debug line) without a time within 1970-2200: a log entry
+    is one of many, so an impossible one is dropped, not the whole page.
+    """
     t_ms = to_ms(record.get("update_time"))
     if t_ms is None:
+        _LOGGER.debug("Tuya log entry of %s without a usable time dropped", lock_id)
         return None
     user = (
-        record.get("nick_name")
-        or record.get("nickName")
-        or record.get("unlock_name")
-        or None
+        opt_text(record.get("nick_name"))
+        or opt_text(record.get("nickName"))
+        or opt_text(record.get("unlock_name"))
     )
     event_type = EventType.OTHER
     method = UnlockMethod.UNKNOWN
@@ -243,25 +312,57 @@ def log_event(
         method = _OPEN_LOG_METHODS.get(code, UnlockMethod.UNKNOWN)
         if code.startswith("unlock_") or code in _OPEN_LOG_METHODS:
             event_type = EventType.UNLOCKED
-        if code in ("unlock_temporary", "unlock_dynamic") and value not in (
-            None,
-            "",
-        ):
-            code_id = str(value)
+        if code in ("unlock_temporary", "unlock_dynamic"):
+            # The temp password's id: a number or text id, else not named.
+            try:
+                code_id = opt_id(value, "code id")
+            except InvalidAnswerError:
+                code_id = None
+    ok, raw_value = json_scalar(value)
+    raw = {
+        **bounded_raw(record, _LOG_RAW_FIELDS),
+        # The status item as the v1.0/v1.1 open-logs object (automations read
+        # raw.status.value): its two scalars only, whatever else came with it.
+        "status": {
+            "code": clean_text(code, max_length=_MAX_TOKEN),
+            "value": raw_value if ok else _token(value),
+        },
+    }
     when = datetime.fromtimestamp(t_ms / 1000, UTC)
     return LockEvent(
-        event_id=f"tuya:{lock_id}:{t_ms}:{code}:{value}",
+        event_id=f"tuya:{lock_id}:{t_ms}:{_token(code)}:{_token(value)}",
         lock_id=lock_id,
         type=event_type,
         time=when,
         method=method,
         success=success,
-        user=str(user) if user else None,
+        user=user,
         code_id=code_id,
-        raw=dict(record),
+        raw=raw,
         # Tuya logs carry only the cloud's update_time: it orders them too.
         received=when,
     )
+
+
+def remote_unlock_without_password(result: Any) -> bool:
+    """Whether a ``door-lock/remote-unlocks`` answer enables password-free unlock.
+
+    The answer is one object or a list of them (``remote_unlock_type``,
+    ``open``); ``remoteUnlockWithPwd`` is another method (developer.tuya.com
+    doorlock-api-remoteopen). An item without a type counts for the
+    password-free one.
+    """
+    enabled = False
+    items = result if isinstance(result, list) else [result]
+    for item in items:
+        if not isinstance(item, Mapping):
+            continue
+        kind = item.get("remote_unlock_type")
+        if kind is None or kind == "remoteUnlockWithoutPwd":
+            enabled = item.get("open") is True
+            if kind is not None:
+                break
+    return enabled
 
 
 # Temporary-password ``phase`` per protocol (seed 001, doorLock.
@@ -312,9 +413,9 @@ def lock_protocol(device: Mapping[str, Any]) -> str:
     hint = " ".join(
         str(device.get(key) or "") for key in ("protocol", "product_name")
     ).lower()
-    if "zigbee" in hint:
+    if any(word in hint for word in _ZIGBEE_HINTS):
         return "zigbee"
-    if "ble" in hint or "bluetooth" in hint:
+    if any(word in hint for word in _BLE_HINTS):
         return "ble"
     if is_sub_device_lock(device):
         return "sub"
@@ -351,3 +452,32 @@ def code_phase(item: Mapping[str, Any], device: Mapping[str, Any]) -> CodePhase 
     if delivery in _DELIVERY_PENDING and phase is CodePhase.DELIVERED:
         return CodePhase.PENDING
     return phase
+
+
+def temp_password(lock_id: str, item: Mapping[str, Any]) -> Passcode:
+    """A ``temp-passwords`` entry (the cloud never lists the digits).
+
+    Times are 10-digit epoch seconds (seed 001, ``effective_time`` /
+    ``invalid_time``), read strictly as seconds within 1970-2200: a
+    millisecond or year-40,000 value is not guessed at. An entry without a
+    usable id is an ``InvalidAnswerError``; one with an id but an odd time is
+    kept as kind ``other`` without a window (it is on the lock; the ledger must
+    see it, the clean-up leaves it alone).
+    """
+    code_id = require_id(item.get("id", item.get("password_id")), "password id")
+    name = clean_text(item.get("name"))
+    try:
+        start = opt_datetime_from_s(item.get("effective_time"), "effective_time")
+        end = opt_datetime_from_s(item.get("invalid_time"), "invalid_time")
+    except InvalidAnswerError:
+        return Passcode(
+            code_id=code_id, lock_id=lock_id, name=name, kind=CodeKind.OTHER
+        )
+    return Passcode(
+        code_id=code_id,
+        lock_id=lock_id,
+        name=name,
+        kind=CodeKind.PERIOD,
+        start=start,
+        end=end,
+    )
