@@ -165,20 +165,20 @@ class ActionsChecker(BaseChecker):
     name = "home_assistant_actions"
     msgs = {
         "E7405": (
-            "Exception in '%s' is swallowed: the error is not raised, so the "
-            "user will not be notified of the failure",
+            "%s catches an error and raises none: the action looks successful "
+            "to the user",
             "home-assistant-action-swallowed-exception",
             "An action handler catches an error and does not raise one.",
         ),
         "W7491": (
-            "Action handler '%s' should raise HomeAssistantError (or a "
-            "subclass) so failures reach the user, or be wrapped in a decorator "
-            "that translates exceptions",
+            "%s raises no HomeAssistantError, itself or through a helper, and "
+            "has no decorator that translates errors: a library error would "
+            "reach the user raw",
             "home-assistant-action-missing-ha-exception",
             "A raw library error escaping an action is an opaque traceback.",
         ),
         "W7414": (
-            "Services should be registered in async_setup, not async_setup_entry",
+            "Register services once in async_setup; async_setup_entry runs per entry",
             "home-assistant-service-registered-in-setup-entry",
             "A service registered per entry is missing before the entry loads "
             "and after it unloads.",

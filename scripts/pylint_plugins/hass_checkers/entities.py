@@ -132,39 +132,39 @@ class EntitiesChecker(BaseChecker):
             "Home Assistant's layout: one module per platform, coordinator.py, entity.py.",
         ),
         "E7401": (
-            "Invalid inheritance: %s",
+            "Base classes: %s",
             "home-assistant-invalid-inheritance",
             "A combination of base classes that loses state.",
         ),
         "E7404": (
-            "Missing call to: super().%s",
+            "%s does not call its base class's (super())",
             "home-assistant-missing-super-call",
             "The base class's work would not run.",
         ),
         "W7449": (
-            "`available` overrides `CoordinatorEntity.available` without using "
-            "`super().available`",
+            "available ignores the coordinator (no super().available or "
+            "last_update_success)",
             "home-assistant-coordinator-entity-available",
             "The entity would stay available with stale data after a failed update.",
         ),
         "W7451": (
-            "`async_update` overrides `CoordinatorEntity.async_update` without "
-            "calling `super().async_update()`",
+            "async_update fetches on its own instead of asking the coordinator "
+            "(super().async_update())",
             "home-assistant-coordinator-entity-async-update",
             "A requested update would bypass the coordinator.",
         ),
         "W7416": (
-            "Entity class %s should set _attr_has_entity_name = True",
+            "%s: no _attr_has_entity_name = True",
             "home-assistant-missing-has-entity-name",
             "Entities are named after their device (quality scale has-entity-name).",
         ),
         "W7423": (
-            "Entity class %s does not statically guarantee a unique id",
+            "%s: no unique id set in __init__, at class level or as a property",
             "home-assistant-missing-entity-unique-id",
             "Without a unique id the entity cannot be renamed or kept (entity-unique-id).",
         ),
         "W7424": (
-            "Entity class %s sets _attr_unique_id to a constant at class level",
+            "%s: a constant _attr_unique_id shared by every instance",
             "home-assistant-entity-unique-id-static",
             "Every instance would share the id.",
         ),

@@ -74,32 +74,30 @@ class ExceptionTranslationsChecker(BaseChecker):
     name = "home_assistant_exception_translations"
     msgs = {
         "W7417": (
-            "%s should use translation_domain and translation_key instead of a "
-            "hardcoded message string",
+            "%s is raised with an English message: give it translation_domain "
+            "and translation_key",
             "home-assistant-exception-not-translated",
             "A Home Assistant error with an English message: the user sees it "
             "untranslated.",
         ),
         "W7419": (
-            "%s should not pass a message string when translation_key is set",
+            "%s has a translation_key and a message; the message would win",
             "home-assistant-exception-message-with-translation",
             "The positional message replaces the translated one.",
         ),
         "E7408": (
-            "%s must set both translation_key and translation_domain, but only "
-            "one is provided",
+            "%s sets one of translation_key / translation_domain: Home Assistant "
+            "translates only with both",
             "home-assistant-exception-translation-key-domain-mismatch",
             "Home Assistant translates an error only with both.",
         ),
         "E7406": (
-            "Translation key '%s' not found in exceptions section of strings.json "
-            "for domain '%s'",
+            "exceptions.%s is not in the strings.json of %s",
             "home-assistant-exception-translation-key-missing",
             "The error would show its bare key.",
         ),
         "E7418": (
-            "Placeholder mismatch for translation key '%s': code passes {%s} but "
-            "strings.json expects {%s}",
+            "exceptions.%s: the code gives {%s}, the message uses {%s}",
             "home-assistant-exception-placeholder-mismatch",
             "A missing placeholder fails the translation; an extra one is unused.",
         ),

@@ -25,13 +25,12 @@ class LoggerChecker(BaseChecker):
     name = "home_assistant_logger"
     msgs = {
         "C7401": (
-            "User visible logger messages must not end with a period",
+            "A log message ending in a period",
             "home-assistant-logger-period",
             "Home Assistant's log lines have no trailing period.",
         ),
         "C7402": (
-            "User visible logger messages must start with a capital letter or "
-            "downgrade to debug",
+            "A log message above debug starting in lower case",
             "home-assistant-logger-capital",
             "Home Assistant's log lines above debug start with a capital.",
         ),

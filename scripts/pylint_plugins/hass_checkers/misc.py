@@ -115,24 +115,23 @@ class MiscChecker(BaseChecker):
     name = "home_assistant_misc"
     msgs = {
         "W7450": (
-            "Don't log before raising `%s`, Home Assistant already reports it",
+            "Logged, then %s raised: Home Assistant reports that error itself",
             "home-assistant-log-and-raise",
             "The error would be reported twice.",
         ),
         "W7490": (
-            "Do not raise third-party exception '%s' (from '%s'); raise a built-in "
-            "exception, a HomeAssistantError subclass, or one of the integration's own",
+            "%s of %s raised: raise a built-in error, a Home Assistant error or "
+            "one of the integration's own",
             "home-assistant-raise-third-party-exception",
             "A library's type leaks into Home Assistant's surface.",
         ),
         "W7447": (
-            "Use the integration's typed config entry instead of `ConfigEntry`",
+            "A plain ConfigEntry where the integration has a typed one",
             "home-assistant-coordinator-untyped-config-entry",
             "self.config_entry.runtime_data stays typed.",
         ),
         "W7448": (
-            "`self.config_entry` is already set by `DataUpdateCoordinator.__init__`, "
-            "remove this assignment",
+            "self.config_entry again: DataUpdateCoordinator.__init__ stored it already",
             "home-assistant-coordinator-redundant-config-entry",
             "A redundant assignment.",
         ),
@@ -142,7 +141,7 @@ class MiscChecker(BaseChecker):
             "One definition of Home Assistant's shared keys.",
         ),
         "C7410": (
-            "Use the Greek mu (U+03BC), not the micro sign (U+00B5)",
+            "Micro sign U+00B5: units use the Greek mu U+03BC",
             "home-assistant-enforce-greek-micro-char",
             "Home Assistant's units use U+03BC.",
         ),

@@ -136,13 +136,13 @@ class TypeHintChecker(BaseChecker):
     name = "home_assistant_enforce_type_hints"
     msgs = {
         "E7402": (
-            "Argument %s should be of type %s in %s",
+            "Argument %s: Home Assistant passes %s to %s",
             "home-assistant-argument-type",
             "A function or method Home Assistant calls takes an argument of "
             "another type than Home Assistant passes.",
         ),
         "E7403": (
-            "Return type should be %s in %s",
+            "Home Assistant expects %s back from %s",
             "home-assistant-return-type",
             "A function or method Home Assistant calls returns another type "
             "than Home Assistant expects (Any included).",
