@@ -81,6 +81,14 @@ try {
   await page.getByRole('button', { name: 'Log in' }).click();
   await page.waitForURL((u) => !u.pathname.startsWith('/auth') && !u.search.includes('auth_callback'));
   await page.locator('home-assistant-main').waitFor();
+  // What a newcomer sees first: no persistent notification (an "Invalid config"
+  // one means integrations failed to set up).
+  const notes = await page.evaluate(() =>
+    document.querySelector('home-assistant').hass.callWS({ type: 'persistent_notification/get' }),
+  );
+  if (notes.length) {
+    throw new Error(`persistent notifications at start: ${notes.map((n) => `${n.title}: ${n.message}`).join(' | ')}`);
+  }
 
   // ------------------------------------------------- config flow, first step
   console.log('config flow: Add integration > TTLock Gateway');

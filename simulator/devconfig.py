@@ -2,8 +2,9 @@
 
 ``python -m simulator.devconfig --config config`` creates (only what is missing):
 
-- ``configuration.yaml``: the parts of ``default_config`` that load without extra
-  packages, the debug logger for this integration, and the HTTP port;
+- ``configuration.yaml``: the parts of ``default_config`` the dev setup needs, the
+  debug logger for this integration (Home Assistant itself is started through
+  ``simulator.devhass``, which skips the default integrations that cannot set up);
 - ``custom_components`` -> the repository's ``custom_components`` (symlink);
 - ``.storage/onboarding``: every onboarding step done, so ``/`` shows the login page;
 - ``.storage/core.config_entries``: a TTLock and a Tuya entry pointing at the
@@ -35,19 +36,17 @@ TUYA_WEBHOOK_ID = "sim-tuya-webhook"
 TTLOCK_ENTRY_ID = "01SIMTTLOCK0000000000000000"
 TUYA_ENTRY_ID = "01SIMTUYA000000000000000000"
 
-# Integrations whose packages the web UI needs (see ``missing_ui_requirements``),
-# and the entity platforms Home Assistant 2026.10 always loads (bootstrap's
-# DEFAULT_INTEGRATIONS) that import a package of their own: without it their
-# setup fails and leaves a persistent "Invalid config" notification.
-UI_DOMAINS = (
-    "frontend",
-    "conversation",
+# The web UI: the frontend, and the integrations whose modules Home Assistant's
+# service helper imports to read every services.yaml (``_base_components`` in
+# homeassistant/helpers/service.py: ai_task, camera, assist_satellite, ...). They
+# need not be set up (simulator.devhass skips the ones that cannot), but they
+# must import, or the frontend's service list fails and the UI stays on
+# "Loading...". Read from the installed Home Assistant; this list is the
+# fallback for a release that moved it.
+UI_DOMAINS_FALLBACK = (
+    "ai_task",
+    "assist_satellite",
     "camera",
-    "ffmpeg",
-    "tts",
-    "assist_pipeline",
-    "infrared",
-    "radio_frequency",
 )
 
 # ``default_config`` minus what needs packages this venv does not have
@@ -83,6 +82,10 @@ logger:
   logs:
     custom_components.ttlock_gateway: debug
     homeassistant.components.webhook: info
+  # zlib_ng/isal only speed up compression: nothing a developer needs to fix.
+  filters:
+    aiohttp_fast_zlib:
+      - "^zlib_ng and isal are not available"
 """
 
 
@@ -219,22 +222,51 @@ def write_config(
     return created
 
 
+def service_helper_domains() -> list[str]:
+    """The integrations ``homeassistant.helpers.service`` imports for features."""
+    import ast
+    import inspect
+
+    from homeassistant.helpers import service
+
+    base = getattr(service, "_base_components", None)
+    if base is None:
+        return list(UI_DOMAINS_FALLBACK)
+    tree = ast.parse(inspect.getsource(inspect.unwrap(base)))
+    return [
+        alias.name
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom)
+        and node.module == "homeassistant.components"
+        for alias in node.names
+    ] or list(UI_DOMAINS_FALLBACK)
+
+
 def missing_ui_requirements() -> list[str]:
     """Pinned packages the web UI needs that are not installed.
 
-    The frontend itself, and the packages of the integrations whose modules the
-    frontend's service descriptions import (``homeassistant.helpers.service`` loads
-    every entity component for feature filters: conversation, camera, tts...).
+    The frontend's, and those of the integrations the service helper imports,
+    with the integrations they depend on (importing ai_task imports
+    conversation): their manifests' pinned requirements.
     """
-
     from homeassistant import components
     from homeassistant.util import package as pkg_util
 
     base = Path(components.__file__).parent
     wanted: list[str] = []
-    for domain in UI_DOMAINS:
-        manifest = json.loads((base / domain / "manifest.json").read_text("utf-8"))
+    todo = ["frontend", *service_helper_domains()]
+    seen: set[str] = set()
+    while todo:
+        domain = todo.pop()
+        if domain in seen:
+            continue
+        seen.add(domain)
+        path = base / domain / "manifest.json"
+        if not path.exists():
+            continue
+        manifest = json.loads(path.read_text("utf-8"))
         wanted.extend(manifest.get("requirements", []))
+        todo.extend(manifest.get("dependencies", []))
     return [r for r in dict.fromkeys(wanted) if not pkg_util.is_installed(r)]
 
 

@@ -8,6 +8,7 @@ import secrets
 from typing import Any
 
 from homeassistant.config_entries import ConfigEntryState
+from homeassistant.const import ATTR_CODE, ATTR_NAME
 from homeassistant.core import (
     HomeAssistant,
     ServiceCall,
@@ -42,8 +43,6 @@ SERVICE_DELETE_CODE = "delete_code"
 SERVICE_LIST_CODES = "list_codes"
 SERVICE_GET_EVENTS = "get_events"
 
-ATTR_NAME = "name"
-ATTR_CODE = "code"
 ATTR_CODE_ID = "code_id"
 ATTR_START = "start"
 ATTR_END = "end"

@@ -1,0 +1,1 @@
+"""The Home Assistant-free layer: its own clock is fine."""
