@@ -75,7 +75,7 @@ async def async_setup_entry(
 
 
 async def async_remove_config_entry_device(
-    hass: HomeAssistant, entry: TTLockGatewayConfigEntry, device: dr.DeviceEntry
+    hass: HomeAssistant, entry: TTLockGatewayConfigEntry, device: dr.AnyDeviceEntry
 ) -> bool:
     """Let the user delete a lock's or gateway's device the cloud no longer lists."""
     if entry.state is not ConfigEntryState.LOADED:

@@ -503,7 +503,7 @@ class LockCoordinator(DataUpdateCoordinator[AccountData]):
         return object_id in data.locks
 
     @callback
-    def async_forget_device(self, device: dr.DeviceEntry) -> bool:
+    def async_forget_device(self, device: dr.AnyDeviceEntry) -> bool:
         """Let the user delete a device the cloud no longer lists."""
         objects = device_objects(device, f"{self.account_id}_")
         if any(self.is_listed(object_id) for object_id in objects):

@@ -19,7 +19,7 @@ GATEWAY_PREFIX = "gateway_"
 MISSING_LISTS_TO_REMOVE = 2
 
 
-def device_objects(device: dr.DeviceEntry, prefix: str) -> list[str]:
+def device_objects(device: dr.AnyDeviceEntry, prefix: str) -> list[str]:
     """The object ids a device stands for (``prefix`` is "<account>_")."""
     return [
         ident.removeprefix(prefix)
