@@ -35,11 +35,13 @@ async def _advance(
 
 
 def _device_names(hass: HomeAssistant, entry: MockConfigEntry) -> list[str]:
+    """Lock and gateway devices (not the account's own service device)."""
     return sorted(
         device.name or ""
         for device in dr.async_entries_for_config_entry(
             dr.async_get(hass), entry.entry_id
         )
+        if device.entry_type is not dr.DeviceEntryType.SERVICE
     )
 
 

@@ -240,6 +240,9 @@ class PushInbox:
             )
             return
         self._mark_seen(coordinator)
+        if parsed.kind is not CallbackKind.JOB:
+            # Events come by push: the polls relax (TTLock: within 24 hours).
+            coordinator.async_note_callback()
         if parsed.kind is CallbackKind.JOB and parsed.job is not None:
             self.hass.bus.async_fire(
                 EVENT_JOB, {"entry_id": self.entry.entry_id, **parsed.job}
