@@ -112,7 +112,7 @@ class PushConnectivity(AccountBaseEntity, BinarySensorEntity):
 
     @property
     def extra_state_attributes(self) -> dict[str, Any] | None:
-        """Since when, why not, how many messages."""
+        """Since when and why not (counts of messages: diagnostics)."""
         push = self.coordinator.push
         if push is None:
             return None
@@ -120,11 +120,8 @@ class PushConnectivity(AccountBaseEntity, BinarySensorEntity):
         return {
             "connected_since": _iso(health.connected_since),
             "down_since": _iso(health.down_since),
-            "last_message": _iso(health.last_message),
             "last_error": health.last_error,
             "login_refused": health.auth_failed,
-            "messages": health.messages,
-            "rejected": health.rejected,
             "reconnects": health.reconnects,
         }
 

@@ -20,7 +20,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
+from homeassistant.const import EVENT_HOMEASSISTANT_STOP
+from homeassistant.core import CALLBACK_TYPE, Event, HomeAssistant, callback
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.dispatcher import async_dispatcher_send
@@ -198,5 +199,14 @@ async def async_start_push(
     link = PushLink(hass, entry, coordinator, endpoint)
     coordinator.push = link
     entry.async_on_unload(link.async_stop)
+
+    async def _stop_at_shutdown(_event: Event) -> None:
+        # Home Assistant does not unload entries when it stops; the socket
+        # must close before the shared session does.
+        await link.async_stop()
+
+    entry.async_on_unload(
+        hass.bus.async_listen_once(EVENT_HOMEASSISTANT_STOP, _stop_at_shutdown)
+    )
     await link.async_start()
     return link
