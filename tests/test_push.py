@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import timedelta
-import functools
 import logging
 import time
 from typing import Any
@@ -34,11 +33,10 @@ from custom_components.ttlock_gateway.const import (
     DOMAIN,
     EVENT_LOCK,
 )
-from custom_components.ttlock_gateway.providers.tuya_push import TuyaPushConsumer
 from tests.common import setup_entry, tuya_data
 from tests.fakes.tuya_cloud import FakeTuyaCloud
 from tests.fakes.tuya_pulsar import FakeTuyaPulsar
-from tests.tuya_push_harness import StepClock, until
+from tests.tuya_push_harness import StepClock, signalling_consumer, until
 
 PUSH_SENSOR = "binary_sensor.test_account_push_connection"
 
@@ -55,22 +53,11 @@ async def pulsar(socket_enabled: Any) -> AsyncIterator[FakeTuyaPulsar]:
 def clock(pulsar: FakeTuyaPulsar, monkeypatch: pytest.MonkeyPatch) -> StepClock:
     """Reconnect delays recorded and held until the test releases them."""
     step = StepClock(pulsar.changed)
-
-    class SignallingConsumer(TuyaPushConsumer):
-        """Wakes the test's waits on every health change of the consumer."""
-
-        def _publish_health(self) -> None:
-            super()._publish_health()
-            pulsar.changed.set()
-
     monkeypatch.setattr(
         push_module,
         "TuyaPushConsumer",
-        functools.partial(
-            SignallingConsumer,
-            sleep=step.sleep,
-            jitter=lambda: 1.0,
-            heartbeat=10**8,
+        signalling_consumer(
+            pulsar, sleep=step.sleep, jitter=lambda: 1.0, heartbeat=10**8
         ),
     )
     return step
