@@ -400,3 +400,38 @@ async def test_tuya_quota_used_up_repair_without_a_date(
     assert (
         issues.async_get_issue(DOMAIN, f"rate_limited_quota_{entry.entry_id}") is None
     )
+
+
+async def test_a_damaged_ledger_file_costs_only_what_it_held(
+    hass: HomeAssistant,
+    ttlock_cloud: FakeTTLockCloud,
+    freezer: FrozenDateTimeFactory,
+    hass_storage: dict[str, Any],
+) -> None:
+    """Wrong types, negative and huge counts, bad keys: dropped one by one."""
+    freezer.move_to("2026-05-10 08:00:00+00:00")
+    seed_ttlock_home(ttlock_cloud)
+    data = ttlock_data(ttlock_cloud)
+    hass_storage[_storage_key(data)] = {
+        "version": 1,
+        "minor_version": 1,
+        "key": _storage_key(data),
+        "data": {
+            "days": {
+                "2026-05-09": {"GET /v3/lock/list": 7, "bad": -1, "x": "3"},
+                "yesterday": {"GET /v3/lock/list": 5},
+                "2026-05-08": ["not", "a", "dict"],
+            },
+            "months": {"2026-05": {"GET /v3/lock/list": 40, "y": 10**12}, "05": {}},
+            "hours": {"2026-05-10T07": 3, "noon": 4, "2026-05-10T06": True},
+            "limit": {"since": "not a date"},
+        },
+    }
+    await setup_entry(hass, data)
+    ledger = _ledger(hass, data)
+    assert dict(ledger.days["2026-05-09"]) == {"GET /v3/lock/list": 7}
+    assert "yesterday" not in ledger.days
+    assert "2026-05-08" not in ledger.days
+    assert ledger.view(dt_util.utcnow()).month == 40 + ttlock_cloud.total_calls
+    assert ledger.limit is None
+    assert hass.states.get(SENSOR) is not None

@@ -174,6 +174,18 @@ async def test_user_can_delete_a_device_the_cloud_no_longer_lists(
     await _advance(hass, freezer, timedelta(minutes=61))
     assert _device_names(hass, entry) == ["Front gate"]
 
+    # The account's own device (API calls) is never the user's to delete.
+    account = next(
+        device
+        for device in dr.async_entries_for_config_entry(
+            dr.async_get(hass), entry.entry_id
+        )
+        if device.entry_type is dr.DeviceEntryType.SERVICE
+    )
+    response = await remove(account)
+    assert not response["success"]
+    assert hass.states.get("sensor.test_account_api_calls_this_month") is not None
+
 
 async def _async_setup_config(hass: HomeAssistant) -> bool:
     from homeassistant.setup import async_setup_component
