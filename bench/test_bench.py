@@ -248,7 +248,10 @@ async def _refresh_bench(hass: HomeAssistant, cloud: Cloud) -> None:
             f"Full refresh, 200 locks, 150 ms/call, concurrency {default}",
             elapsed,
             "s",
-            2.0,
+            # Target retired (issue 16): at 10 in flight the floor is 402 calls
+            # x 150 ms / 10 = 6 s, and nobody waits on this background poll;
+            # the push freshness figures replace it.
+            note="no target since issue 16",
         ),
         row("full_refresh", name, "  calls made by it", calls, "calls"),
         row(
@@ -284,7 +287,9 @@ async def _refresh_bench(hass: HomeAssistant, cloud: Cloud) -> None:
     saved = remove_from_cloud(cloud, removed)
     # Untimed refresh first: it removes the devices of the hidden locks.
     await _full_refresh(coordinator, cloud, 0)
-    await hass.async_block_till_done()
+    # The gateway links are fetched again in the background when locks leave:
+    # those calls must not run into the timed refresh below.
+    await hass.async_block_till_done(wait_background_tasks=True)
     t_default_sub, sub_calls, _ = await _full_refresh(coordinator, cloud, 0.15)
     set_concurrency(coordinator, 1)
     t_serial, serial_calls, fl = await _full_refresh(coordinator, cloud, 0.15)
@@ -293,7 +298,9 @@ async def _refresh_bench(hass: HomeAssistant, cloud: Cloud) -> None:
     restore_to_cloud(cloud, saved)
     set_concurrency(coordinator, default)
     await _full_refresh(coordinator, cloud, 0)
-    await hass.async_block_till_done()
+    # The gateway links are fetched again in the background when locks leave:
+    # those calls must not run into the timed refresh below.
+    await hass.async_block_till_done(wait_background_tasks=True)
     rows += [
         row(
             "full_refresh",

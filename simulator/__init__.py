@@ -3,7 +3,10 @@
 It serves the test doubles from ``tests/fakes`` (imported, not copied) on fixed
 loopback ports, seeds a small home, exposes a read-only ``GET /_sim/state`` on each
 port, and periodically pushes callbacks (TTLock record, Dding battery alarm,
-Dding ``lockerOpenAlarm``) to a webhook so the event flow is visible.
+Dding ``lockerOpenAlarm``) to a webhook so the event flow is visible. Tuya
+events (a fingerprint unlock, the bolt going home, the battery) go out through
+the fake message service (``tests/fakes/tuya_pulsar.py``) on its own port: the
+Tuya entry's consumer receives them as it would from Tuya.
 
 ``POST /_sim/fault`` (either port) injects the failures a real home meets, so the
 UI's queued codes, errors and repairs can be seen: an offline gateway, a busy
@@ -29,6 +32,7 @@ from aiohttp import web
 
 from tests.fakes.ttlock_cloud import FakeTTLockCloud
 from tests.fakes.tuya_cloud import FakeTuyaCloud
+from tests.fakes.tuya_pulsar import FakeTuyaPulsar
 
 _LOGGER = logging.getLogger("simulator")
 
@@ -86,6 +90,8 @@ class SimulatorConfig:
     host: str = "127.0.0.1"
     ttlock_port: int = 8901
     tuya_port: int = 8902
+    # The fake Tuya message service (websocket); None: none.
+    tuya_push_port: int | None = 8903
     # Full URL of the TTLock entry's webhook (``/api/webhook/<id>``); None: no pushes.
     webhook_url: str | None = None
     push_interval: float = 60.0
@@ -148,6 +154,9 @@ class Simulator:
         # Tokens last a day here; the clients refresh them when they expire.
         self.ttlock = FakeTTLockCloud(token_lifetime=86_400)
         self.tuya = FakeTuyaCloud(token_lifetime=7_200)
+        self.tuya_push = FakeTuyaPulsar(
+            access_id=FakeTuyaCloud.ACCESS_ID, access_secret=FakeTuyaCloud.ACCESS_SECRET
+        )
         self.pushes = PushStats()
         self._runners: list[web.AppRunner] = []
         self._push_task: asyncio.Task[None] | None = None
@@ -175,14 +184,18 @@ class Simulator:
         )
         _LOGGER.info("TTLock cloud on %s", self.ttlock.base_url)
         _LOGGER.info("Tuya cloud on %s", self.tuya.base_url)
+        if cfg.tuya_push_port is not None:
+            await self.tuya_push.start(cfg.host, cfg.tuya_push_port)
+            _LOGGER.info("Tuya message service on %s", self.tuya_push.endpoint)
         if cfg.webhook_url:
             self._session = aiohttp.ClientSession(
                 timeout=aiohttp.ClientTimeout(total=10)
             )
-            self._push_task = asyncio.create_task(self._push_loop())
             _LOGGER.info(
                 "Pushing callbacks every %ss to %s", cfg.push_interval, cfg.webhook_url
             )
+        if cfg.webhook_url or cfg.tuya_push_port is not None:
+            self._push_task = asyncio.create_task(self._push_loop())
 
     async def stop(self) -> None:
         """Stop pushing and serving."""
@@ -198,6 +211,7 @@ class Simulator:
             await self._session.close()
         if self.ttlock._stopping is not None:
             self.ttlock._stopping.set()
+        await self.tuya_push.stop()
         await self.tuya.stop()
         for runner in self._runners:
             await runner.cleanup()
@@ -335,6 +349,14 @@ class Simulator:
                 "devices": tuya_devices,
                 "calls": dict(self.tuya.calls),
             },
+            "tuya_push": {
+                "endpoint": self.tuya_push.endpoint or None,
+                "connected": self.tuya_push.active,
+                "connections": self.tuya_push.connections,
+                "published": len(self.tuya_push.published),
+                "acked": len(self.tuya_push.acked),
+                "unacked": self.tuya_push.unacked,
+            },
             "faults": sorted(self.faults),
             "pushes": {
                 "webhook_configured": self.config.webhook_url is not None,
@@ -394,9 +416,35 @@ class Simulator:
             "detail": detail,
         }
 
+    def tuya_push_round(self) -> None:
+        """Tuya, through the message service: the studio door is unlocked by
+        fingerprint, then locks again; the garage reports its battery. The
+        fake cloud's open log gets the same record (the poll finds it too and
+        the integration announces it once)."""
+        if not self.tuya_push.endpoint:
+            return
+        now_ms = int(time.time() * 1000)
+        self.tuya.add_open_log(TUYA_STUDIO_ID, "unlock_fingerprint", "1", t_ms=now_ms)
+        self.tuya_push.publish_status(
+            TUYA_STUDIO_ID, [("unlock_fingerprint", 1)], t_ms=now_ms
+        )
+        self.tuya_push.publish_status(
+            TUYA_STUDIO_ID, [("lock_motor_state", False)], t_ms=now_ms + 5_000
+        )
+        level = 91 - (self._tick % 5)
+        self.tuya_push.publish_status(
+            TUYA_GARAGE_ID, [("residual_electricity", level)], t_ms=now_ms, core=True
+        )
+        self.pushes.by_kind["tuya_push"] = self.pushes.by_kind.get("tuya_push", 0) + 3
+        _LOGGER.info("published 3 Tuya messages")
+
     async def push_once(self) -> None:
-        """Push one round: keypad unlock, battery alarm, door-open alarm."""
+        """Push one round: keypad unlock, battery alarm, door-open alarm (to the
+        webhook), and the Tuya messages (through the message service)."""
         self._tick += 1
+        self.tuya_push_round()
+        if self._session is None:
+            return
         await self._post(
             "ttlock_record", data=self.ttlock_code_unlock_callback(FRONT_DOOR_ID)
         )
@@ -408,9 +456,9 @@ class Simulator:
         await self._post("dding_open", json_body=self.dding_open_callback(SIDE_GATE_ID))
 
     def push_soon(self) -> None:
-        """Push one round now, besides the schedule (no-op without a webhook)."""
-        if self._session is None:
-            _LOGGER.warning("no --webhook-url: nothing to push")
+        """Push one round now, besides the schedule."""
+        if self._session is None and not self.tuya_push.endpoint:
+            _LOGGER.warning("no --webhook-url and no Tuya push: nothing to push")
             return
         task = asyncio.get_running_loop().create_task(self.push_once())
         self._extra_pushes.add(task)

@@ -27,6 +27,12 @@ def _parse(argv: list[str] | None) -> SimulatorConfig:
         "--tuya-port", type=int, default=int(env("SIM_TUYA_PORT", "8902"))
     )
     parser.add_argument(
+        "--tuya-push-port",
+        type=int,
+        default=int(env("SIM_TUYA_PUSH_PORT", "8903")),
+        help="port of the fake Tuya message service (0 or less: none)",
+    )
+    parser.add_argument(
         "--webhook-url",
         default=env("SIM_WEBHOOK_URL") or None,
         help="TTLock entry webhook URL to push callbacks to (default: no pushes)",
@@ -50,6 +56,7 @@ def _parse(argv: list[str] | None) -> SimulatorConfig:
         host=args.host,
         ttlock_port=args.ttlock_port,
         tuya_port=args.tuya_port,
+        tuya_push_port=args.tuya_push_port if args.tuya_push_port > 0 else None,
         webhook_url=args.webhook_url,
         push_interval=args.push_interval,
         first_push_delay=args.first_push_delay,
@@ -61,6 +68,7 @@ async def _run(config: SimulatorConfig) -> None:
     await sim.start()
     print(
         f"simulator ready: TTLock {sim.ttlock.base_url}  Tuya {sim.tuya.base_url}  "
+        f"Tuya push {sim.tuya_push.endpoint or '-'}  "
         f"state {sim.ttlock.base_url}/_sim/state",
         flush=True,
     )

@@ -8,7 +8,7 @@
 - ``custom_components`` -> the repository's ``custom_components`` (symlink);
 - ``.storage/onboarding``: every onboarding step done, so ``/`` shows the login page;
 - ``.storage/core.config_entries``: a TTLock and a Tuya entry pointing at the
-  simulator, with fixed webhook ids (``--no-entries`` skips them, for real clouds).
+  simulator (the Tuya one also at its message service), with fixed webhook ids (``--no-entries`` skips them, for real clouds).
 
 The login user itself is created with Home Assistant's own tool
 (``hass --script auth -c config add dev dev``), see ``scripts/develop``.
@@ -118,7 +118,9 @@ def _entry(
     }
 
 
-def config_entries(ttlock_url: str, tuya_url: str) -> dict[str, Any]:
+def config_entries(
+    ttlock_url: str, tuya_url: str, tuya_push_url: str | None = None
+) -> dict[str, Any]:
     """The two simulator entries, as the config flow would have stored them."""
     ttlock = _entry(
         TTLOCK_ENTRY_ID,
@@ -147,6 +149,8 @@ def config_entries(ttlock_url: str, tuya_url: str) -> dict[str, Any]:
             "user_uid": "",
             "base_url": tuya_url,
             "webhook_id": TUYA_WEBHOOK_ID,
+            # The simulator's message service: Tuya events arrive live.
+            **({"push_url": tuya_push_url} if tuya_push_url else {}),
         },
     )
     return _storage("core.config_entries", 1, 5, {"entries": [ttlock, tuya]})
@@ -182,6 +186,7 @@ def write_config(
     ttlock_url: str,
     tuya_url: str,
     entries: bool,
+    tuya_push_url: str | None = None,
 ) -> list[str]:
     """Create what is missing; return what was created (for the log)."""
     created: list[str] = []
@@ -217,7 +222,7 @@ def write_config(
 
     entries_path = storage / "core.config_entries"
     if entries and not entries_path.exists():
-        _write_json(entries_path, config_entries(ttlock_url, tuya_url))
+        _write_json(entries_path, config_entries(ttlock_url, tuya_url, tuya_push_url))
         created.append(str(entries_path))
     return created
 
@@ -278,6 +283,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ttlock-url", default="http://127.0.0.1:8901")
     parser.add_argument("--tuya-url", default="http://127.0.0.1:8902")
     parser.add_argument(
+        "--tuya-push-url",
+        default="ws://127.0.0.1:8903/",
+        help="the simulator's Tuya message service ('' for none)",
+    )
+    parser.add_argument(
         "--no-entries",
         action="store_true",
         help="do not pre-create the simulator entries (real clouds: add from the UI)",
@@ -298,6 +308,7 @@ def main(argv: list[str] | None = None) -> int:
         ttlock_url=args.ttlock_url,
         tuya_url=args.tuya_url,
         entries=not args.no_entries,
+        tuya_push_url=args.tuya_push_url or None,
     )
     for item in created:
         print(f"created {item}")

@@ -8,7 +8,8 @@ round of callbacks, stops ``hass`` and then asserts from what it left behind:
 - both entries set up (no "Error setting up entry" / "Setup failed"),
 - every seeded lock has its lock entity, the gateway its connectivity sensor
   (from ``.storage/core.entity_registry``),
-- the pushed callbacks were answered 200,
+- the pushed callbacks were answered 200, and the Tuya entry's consumer
+  received and acknowledged the messages of the fake message service,
 - no WARNING or ERROR of ours and no deprecation report naming this
   integration in ``home-assistant.log`` (Home Assistant's "custom integration
   not tested by Home Assistant" notice, which every custom integration gets, is
@@ -96,6 +97,7 @@ def offending_lines(log: str) -> list[str]:
 async def run(config: Path, startup_timeout: float) -> list[str]:
     """Run the scenario; return the problems found (empty: pass)."""
     ha_port, ttlock_port, tuya_port = _free_port(), _free_port(), _free_port()
+    tuya_push_port = _free_port()
     config.mkdir(parents=True, exist_ok=True)
     (config / "configuration.yaml").write_text(SMOKE_YAML, encoding="utf-8")
     write_config(
@@ -104,11 +106,13 @@ async def run(config: Path, startup_timeout: float) -> list[str]:
         ttlock_url=f"http://127.0.0.1:{ttlock_port}",
         tuya_url=f"http://127.0.0.1:{tuya_port}",
         entries=True,
+        tuya_push_url=f"ws://127.0.0.1:{tuya_push_port}/",
     )
     sim = Simulator(
         SimulatorConfig(
             ttlock_port=ttlock_port,
             tuya_port=tuya_port,
+            tuya_push_port=tuya_push_port,
             webhook_url=f"http://127.0.0.1:{ha_port}/api/webhook/{TTLOCK_WEBHOOK_ID}",
             # Pushed on demand below, once Home Assistant is up.
             push_interval=3600,
@@ -142,6 +146,18 @@ async def run(config: Path, startup_timeout: float) -> list[str]:
             problems.append(
                 f"pushed callbacks: {sim.pushes.sent} answered, "
                 f"{sim.pushes.failed} failed ({sim.pushes.last_error})"
+            )
+        # The Tuya messages: acknowledged once the consumer handled them.
+        push = sim.tuya_push
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and (  # noqa: ASYNC110
+            push.unacked or push.backlog or len(push.acked) < len(push.published)
+        ):
+            await asyncio.sleep(0.5)
+        if len(push.acked) < len(push.published) or push.active != 1:
+            problems.append(
+                f"Tuya push: {len(push.acked)} of {len(push.published)} messages "
+                f"acknowledged, {push.active} consumer(s) connected"
             )
     except TimeoutError as err:
         problems.append(str(err))

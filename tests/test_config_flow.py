@@ -24,6 +24,7 @@ from pytest_homeassistant_custom_component.common import async_capture_events
 from custom_components.ttlock_gateway.const import (
     CONF_ACCESS_ID,
     CONF_ACCESS_SECRET,
+    CONF_API_BUDGET,
     CONF_BASE_URL,
     CONF_CLEANUP_ALL,
     CONF_CLEANUP_INTERVAL,
@@ -788,6 +789,8 @@ async def test_options_flow_saves_every_option_and_reloads(
         CONF_RETRY_ATTEMPTS: DEFAULT_RETRY_ATTEMPTS,
         CONF_CLEANUP_ALL: False,
         CONF_EXPOSE_CODES: False,
+        # TTLock's free tier (docs/budget.md).
+        CONF_API_BUDGET: 30_000,
     }
 
     new_options = {
@@ -796,6 +799,7 @@ async def test_options_flow_saves_every_option_and_reloads(
         CONF_RETRY_ATTEMPTS: 3.0,
         CONF_CLEANUP_ALL: True,
         CONF_EXPOSE_CODES: True,
+        CONF_API_BUDGET: 12_000.0,
     }
     result = await hass.config_entries.options.async_configure(
         result["flow_id"], new_options
@@ -808,6 +812,7 @@ async def test_options_flow_saves_every_option_and_reloads(
         CONF_RETRY_ATTEMPTS: 3,
         CONF_CLEANUP_ALL: True,
         CONF_EXPOSE_CODES: True,
+        CONF_API_BUDGET: 12_000,
     }
     assert all(
         type(entry.options[key]) is int
@@ -815,6 +820,7 @@ async def test_options_flow_saves_every_option_and_reloads(
             CONF_CLEANUP_INTERVAL,
             CONF_RETRY_INTERVAL,
             CONF_RETRY_ATTEMPTS,
+            CONF_API_BUDGET,
         )
     )
     # The entry reloaded: a new coordinator, on the documented schedules.
@@ -828,6 +834,7 @@ async def test_options_flow_saves_every_option_and_reloads(
     assert queue.retry_attempts == 3
     assert queue.cleanup_interval == timedelta(minutes=720)
     assert queue.cleanup_all is True
+    assert new_coordinator.budget == 12_000
 
     # The form now shows the saved values.
     result = await hass.config_entries.options.async_init(entry.entry_id)

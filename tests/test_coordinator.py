@@ -124,7 +124,7 @@ async def test_locks_added_and_removed_between_polls(
         d.name or ""
         for d in dr.async_entries_for_config_entry(registry, entry.entry_id)
     )
-    assert names == ["Front door", "Garage", "Hall gateway", "Shed"]
+    assert names == ["Front door", "Garage", "Hall gateway", "Shed", "Test account"]
     assert hass.states.get("lock.garage") is not None
     assert hass.states.get("lock.back_door") is None or (
         hass.states.get("lock.back_door").state == STATE_UNAVAILABLE

@@ -35,11 +35,13 @@ async def _advance(
 
 
 def _device_names(hass: HomeAssistant, entry: MockConfigEntry) -> list[str]:
+    """Lock and gateway devices (not the account's own service device)."""
     return sorted(
         device.name or ""
         for device in dr.async_entries_for_config_entry(
             dr.async_get(hass), entry.entry_id
         )
+        if device.entry_type is not dr.DeviceEntryType.SERVICE
     )
 
 
@@ -171,6 +173,18 @@ async def test_user_can_delete_a_device_the_cloud_no_longer_lists(
     # It does not come back with the next list either.
     await _advance(hass, freezer, timedelta(minutes=61))
     assert _device_names(hass, entry) == ["Front gate"]
+
+    # The account's own device (API calls) is never the user's to delete.
+    account = next(
+        device
+        for device in dr.async_entries_for_config_entry(
+            dr.async_get(hass), entry.entry_id
+        )
+        if device.entry_type is dr.DeviceEntryType.SERVICE
+    )
+    response = await remove(account)
+    assert not response["success"]
+    assert hass.states.get("sensor.test_account_api_calls_this_month") is not None
 
 
 async def _async_setup_config(hass: HomeAssistant) -> bool:

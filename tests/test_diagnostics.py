@@ -116,9 +116,14 @@ async def test_entry_and_device_diagnostics(
     assert front["battery"] == 80
     assert front["activity"]["battery_time"] == "2026-11-01T12:00:00+00:00"
     assert front["capabilities"]["remote_unlock"] is True
-    # The documented schedules: an hourly lock list, activity every 6 hours.
-    assert diag["api_budget"]["lock_list_interval_minutes"] == 60
-    assert diag["api_budget"]["activity_interval_minutes"] == 360
+    # A callback came: push is healthy, the list runs every 2 hours and the
+    # activity poll daily (docs/budget.md); the ledger counted every call.
+    assert diag["api_budget"]["lock_list_interval_minutes"] == 120
+    assert diag["api_budget"]["activity_interval_minutes"] == 1440
+    assert diag["api_budget"]["push_healthy"] is True
+    assert diag["api_budget"]["ledger"]["calls_this_month"] == (
+        ttlock_cloud.total_calls
+    )
     assert len(diag["gateways"]) == 1
     # The fake cloud listens on a random port.
     assert diag == snapshot(name="entry", exclude=props("base_url"))

@@ -98,13 +98,31 @@ async def unlock(hass: HomeAssistant, entity_id: str) -> None:
 
 
 def our_states(hass: HomeAssistant, entry: MockConfigEntry) -> dict[str, str]:
-    """State of every entity of the entry."""
+    """State of every lock and gateway entity of the entry.
+
+    Not the account's API call count: it stays available while the cloud
+    cannot be read (then it matters most); asserted separately below.
+    """
     registry = er.async_get(hass)
     return {
         ent.entity_id: hass.states.get(ent.entity_id).state
         for ent in er.async_entries_for_config_entry(registry, entry.entry_id)
         if hass.states.get(ent.entity_id) is not None
+        and not ent.unique_id.endswith("_api_calls_month")
     }
+
+
+def api_calls_state(hass: HomeAssistant, entry: MockConfigEntry) -> str:
+    """The account's API call count while the cloud is out: still a number."""
+    registry = er.async_get(hass)
+    (ent,) = [
+        ent
+        for ent in er.async_entries_for_config_entry(registry, entry.entry_id)
+        if ent.unique_id.endswith("_api_calls_month")
+    ]
+    state = hass.states.get(ent.entity_id)
+    assert state is not None
+    return state.state
 
 
 def our_records(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
@@ -239,6 +257,7 @@ async def test_ttlock_refresh_refused_starts_reauth(
     states = our_states(hass, entry)
     assert states
     assert set(states.values()) == {STATE_UNAVAILABLE}
+    assert api_calls_state(hass, entry).isdigit()
 
     # Nothing else breaks: pushes are still accepted, later ticks start no
     # second flow and do not hammer the token endpoint.

@@ -153,9 +153,10 @@ async def test_ttlock_restart_keeps_every_state_without_calls(
         is None
     )
 
-    # The next list comes when the schedule says (an hour after the last one),
-    # not earlier, and is one list (plus sign-in and gateways), no details.
-    await _advance(hass, freezer, timedelta(minutes=30))
+    # The next list comes when the schedule says (push is healthy, callbacks
+    # came: two hours after the last one), not earlier, and is one list
+    # (plus sign-in and gateways), no details.
+    await _advance(hass, freezer, timedelta(minutes=90))
     assert ttlock_cloud.calls[LIST] == 0
     await _advance(hass, freezer, timedelta(minutes=15))
     assert ttlock_cloud.calls[LIST] == 1

@@ -18,10 +18,13 @@ from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import issue_registry as ir
 import pytest
+from pytest_homeassistant_custom_component.common import async_capture_events
 
-from custom_components.ttlock_gateway.const import DOMAIN
-from simulator import FRONT_DOOR_ID, Simulator, SimulatorConfig
+from custom_components.ttlock_gateway.const import DOMAIN, EVENT_LOCK
+from simulator import FRONT_DOOR_ID, TUYA_STUDIO_ID, Simulator, SimulatorConfig
+from simulator.devconfig import config_entries
 from tests.common import setup_entry, ttlock_data
+from tests.tuya_push_harness import until
 
 
 def _free_port() -> int:
@@ -34,7 +37,9 @@ def _free_port() -> int:
 async def sim(socket_enabled: Any) -> AsyncIterator[Simulator]:
     """The simulator on free ports, no pushes."""
     simulator = Simulator(
-        SimulatorConfig(ttlock_port=_free_port(), tuya_port=_free_port())
+        SimulatorConfig(
+            ttlock_port=_free_port(), tuya_port=_free_port(), tuya_push_port=0
+        )
     )
     await simulator.start()
     yield simulator
@@ -116,3 +121,35 @@ async def test_revoked_tokens_sign_in_again_unnoticed(
     await _unlock(hass)
     assert sim.ttlock.unlocks == [FRONT_DOOR_ID]
     assert sim.ttlock.calls["/oauth2/token"] > logins
+
+
+async def test_tuya_events_are_pushed_live(hass: HomeAssistant, sim: Simulator) -> None:
+    """The simulator's message service: the dev config's Tuya entry gets the
+    round's unlock, bolt and battery at once, and the poll's copy of the
+    unlock is not announced again."""
+    stored = config_entries(
+        sim.ttlock.base_url, sim.tuya.base_url, sim.tuya_push.endpoint
+    )["data"]["entries"][1]
+    events = async_capture_events(hass, EVENT_LOCK)
+    entry = await setup_entry(hass, stored["data"])
+    push = entry.runtime_data.coordinator.push
+    assert push is not None
+    await until(sim.tuya_push, lambda: sim.tuya_push.active == 1)
+    sim.tuya_push_round()
+    await until(
+        sim.tuya_push,
+        lambda: len(sim.tuya_push.acked) == len(sim.tuya_push.published) == 3,
+    )
+    await hass.async_block_till_done()
+    assert [(e.data["lock_id"], e.data["type"], e.data["source"]) for e in events] == [
+        (TUYA_STUDIO_ID, "unlocked", "push"),
+        (TUYA_STUDIO_ID, "locked", "push"),
+    ]
+    assert hass.states.get("lock.studio_door").state == "locked"
+    assert hass.states.get("sensor.garage_door_battery").state == "91"
+    # The next activity poll reads the open log holding the same unlock.
+    entry.runtime_data.coordinator.last_activity_poll = None
+    await entry.runtime_data.coordinator.async_refresh()
+    await hass.async_block_till_done()
+    assert len(events) == 2
+    assert sim.state()["tuya_push"]["acked"] == 3

@@ -129,3 +129,21 @@ async def until(fake: FakeTuyaPulsar, predicate: Callable[[], bool]) -> None:
         while not predicate():
             await fake.changed.wait()
             fake.changed.clear()
+
+
+def signalling_consumer(fake: FakeTuyaPulsar, **defaults: Any) -> Any:
+    """A ``TuyaPushConsumer`` factory whose health changes wake ``until``.
+
+    For Home Assistant tests: patched over ``push.TuyaPushConsumer`` so that a
+    test can wait for the client side of a connection, not only the fake's.
+    """
+
+    class SignallingConsumer(TuyaPushConsumer):
+        def _publish_health(self) -> None:
+            super()._publish_health()
+            fake.changed.set()
+
+    def build(*args: Any, **kwargs: Any) -> TuyaPushConsumer:
+        return SignallingConsumer(*args, **{**defaults, **kwargs})
+
+    return build

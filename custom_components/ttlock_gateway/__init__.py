@@ -12,10 +12,12 @@ from homeassistant.helpers.storage import Store
 from homeassistant.helpers.typing import ConfigType
 
 from .api import create_provider
+from .budget import async_acquire_ledger, async_release_ledger, async_remove_ledger
 from .code_queue import CodeQueue
 from .const import CONF_WEBHOOK_ID, DOMAIN, LOGGER
 from .coordinator import LockCoordinator, RuntimeData, TTLockGatewayConfigEntry
 from .gateway_links import GatewayLinks
+from .push import async_start_push
 from .services import async_setup_services
 from .webhook import CONF_CLOUDHOOK_URL, async_get_inbox, async_setup_webhook
 
@@ -45,9 +47,17 @@ async def async_setup_entry(
     pushes are kept until the entry is loaded.
     """
     inbox = async_get_inbox(hass, entry)
+    # The application's call ledger first: every request of this setup counts.
+    ledger = await async_acquire_ledger(hass, entry.entry_id, entry.data)
+
+    async def _release_ledger() -> None:
+        await async_release_ledger(hass, entry.entry_id, ledger.digest)
+
+    entry.async_on_unload(_release_ledger)
     provider = create_provider(hass, entry.data)
-    coordinator = LockCoordinator(hass, entry, provider)
+    coordinator = LockCoordinator(hass, entry, provider, ledger)
     await coordinator.async_config_entry_first_refresh()
+    entry.async_on_unload(ledger.add_listener(coordinator.async_ledger_changed))
     queue = CodeQueue(hass, entry, coordinator)
     entry.runtime_data = RuntimeData(
         provider=provider, coordinator=coordinator, code_queue=queue
@@ -59,6 +69,8 @@ async def async_setup_entry(
     await async_setup_webhook(hass, entry, inbox)
     await queue.async_start()
     entry.async_on_unload(queue.async_stop)
+    # After the first refresh: the consumer keeps only the account's locks.
+    await async_start_push(hass, entry, coordinator)
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     # After the platforms: the lock and gateway devices exist to be linked.
     links = GatewayLinks(hass, coordinator)
@@ -87,11 +99,21 @@ async def async_remove_config_entry_device(
 async def async_remove_entry(
     hass: HomeAssistant, entry: TTLockGatewayConfigEntry
 ) -> None:
-    """Forget what the entry stored: activity, the code queue, a cloudhook."""
+    """Forget what the entry stored: activity, the code queue, a cloudhook,
+    and the call ledger when no other entry uses the same application."""
     for kind in ("activity", "codes"):
         await Store[dict[str, Any]](
             hass, 1, f"{DOMAIN}.{entry.entry_id}.{kind}"
         ).async_remove()
+    await async_remove_ledger(
+        hass,
+        entry.data,
+        [
+            other.data
+            for other in hass.config_entries.async_entries(DOMAIN)
+            if other.entry_id != entry.entry_id
+        ],
+    )
     if CONF_CLOUDHOOK_URL in entry.data and "cloud" in hass.config.components:
         from homeassistant.components import cloud
 

@@ -269,6 +269,8 @@ class StoredAccount:
     locks: dict[str, Lock]
     gateways: dict[str, Gateway]
     gateway_times: dict[str, datetime]
+    # When an event callback last reached the webhook (push healthy, issue 16).
+    last_callback: datetime | None = None
 
 
 def _activity_from_store(item: dict[str, Any], now: datetime) -> LockActivity:
@@ -315,6 +317,7 @@ def decode_account(
         locks={},
         gateways={},
         gateway_times={},
+        last_callback=sane_time(dt_from_store(stored.get("last_callback")), now),
     )
     raw_locks = stored.get("locks")
     for lock_id, item in (raw_locks if isinstance(raw_locks, dict) else {}).items():
@@ -342,6 +345,7 @@ def encode_account(account: StoredAccount, webhook_id: str) -> dict[str, Any]:
         "webhook_seen": webhook_digest(webhook_id) if account.webhook_seen else None,
         "last_list": dt_to_store(account.last_list),
         "last_activity_poll": dt_to_store(account.last_activity_poll),
+        "last_callback": dt_to_store(account.last_callback),
         "missing": dict(account.missing),
         "locks": {
             lock_id: {

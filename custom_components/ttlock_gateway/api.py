@@ -9,6 +9,7 @@ from homeassistant.const import CONF_USERNAME
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 
+from .budget import async_meter_for
 from .const import (
     CONF_ACCESS_ID,
     CONF_ACCESS_SECRET,
@@ -28,8 +29,13 @@ from .providers.tuya import TuyaClient
 
 
 def create_provider(hass: HomeAssistant, data: Mapping[str, Any]) -> LockProvider:
-    """Return a client for the cloud named in ``data`` on HA's shared session."""
+    """Return a client for the cloud named in ``data`` on HA's shared session.
+
+    Every request it sends is counted in its developer application's ledger
+    (``budget``), the config flow's sign-in included.
+    """
     session = async_get_clientsession(hass)
+    meter = async_meter_for(hass, data)
     base_url = data.get(CONF_BASE_URL) or None
     if data.get(CONF_PROVIDER) == PROVIDER_TUYA:
         return TuyaClient(
@@ -39,6 +45,7 @@ def create_provider(hass: HomeAssistant, data: Mapping[str, Any]) -> LockProvide
             data_center=data.get(CONF_DATA_CENTER, "eu"),
             base_url=base_url,
             user_uid=data.get(CONF_USER_UID) or None,
+            meter=meter,
         )
     return TTLockClient(
         session,
@@ -48,4 +55,5 @@ def create_provider(hass: HomeAssistant, data: Mapping[str, Any]) -> LockProvide
         password_md5=data[CONF_PASSWORD_MD5],
         region=data.get(CONF_REGION, "eu"),
         base_url=base_url,
+        meter=meter,
     )

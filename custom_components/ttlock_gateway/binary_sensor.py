@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Any
+
 from homeassistant.components.binary_sensor import (
     BinarySensorDeviceClass,
     BinarySensorEntity,
@@ -11,7 +14,12 @@ from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .coordinator import LockCoordinator, TTLockGatewayConfigEntry
-from .entity import GatewayBaseEntity, LockBaseEntity, async_track_locks
+from .entity import (
+    AccountBaseEntity,
+    GatewayBaseEntity,
+    LockBaseEntity,
+    async_track_locks,
+)
 
 PARALLEL_UPDATES = 0
 
@@ -32,6 +40,8 @@ async def async_setup_entry(
 
     coordinator.new_gateway_callbacks.append(add_gateways)
     add_gateways(list(coordinator.data.gateways))
+    if coordinator.push is not None:
+        async_add_entities([PushConnectivity(coordinator)])
     async_track_locks(
         coordinator,
         async_add_entities,
@@ -76,3 +86,45 @@ class LockConnectivity(LockBaseEntity, BinarySensorEntity):
     def is_on(self) -> bool | None:
         """Online, offline, or unknown."""
         return self.cloud_lock.online
+
+
+class PushConnectivity(AccountBaseEntity, BinarySensorEntity):
+    """Whether the push connection (Tuya's message service) is up.
+
+    Off: events are polled at the documented schedule until it is back; the
+    attributes say since when and why (a refused login means the project has
+    no Message Service).
+    """
+
+    _attr_device_class = BinarySensorDeviceClass.CONNECTIVITY
+    _attr_entity_category = EntityCategory.DIAGNOSTIC
+    _attr_translation_key = "push"
+
+    def __init__(self, coordinator: LockCoordinator) -> None:
+        """Create the sensor."""
+        super().__init__(coordinator, "push")
+
+    @property
+    def is_on(self) -> bool:
+        """Connected now."""
+        push = self.coordinator.push
+        return push is not None and push.connected
+
+    @property
+    def extra_state_attributes(self) -> dict[str, Any] | None:
+        """Since when and why not (counts of messages: diagnostics)."""
+        push = self.coordinator.push
+        if push is None:
+            return None
+        health = push.consumer.health
+        return {
+            "connected_since": _iso(health.connected_since),
+            "down_since": _iso(health.down_since),
+            "last_error": health.last_error,
+            "login_refused": health.auth_failed,
+            "reconnects": health.reconnects,
+        }
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None

@@ -35,6 +35,7 @@ from .api import create_provider
 from .const import (
     CONF_ACCESS_ID,
     CONF_ACCESS_SECRET,
+    CONF_API_BUDGET,
     CONF_BASE_URL,
     CONF_CLEANUP_ALL,
     CONF_CLEANUP_INTERVAL,
@@ -50,6 +51,7 @@ from .const import (
     CONF_RETRY_INTERVAL,
     CONF_USER_UID,
     CONF_WEBHOOK_ID,
+    DEFAULT_API_BUDGETS,
     DEFAULT_CLEANUP_INTERVAL,
     DEFAULT_RETRY_ATTEMPTS,
     DEFAULT_RETRY_INTERVAL,
@@ -446,6 +448,19 @@ class TTLockGatewayOptionsFlow(OptionsFlowWithReload):
                 vol.Required(
                     CONF_EXPOSE_CODES, default=options.get(CONF_EXPOSE_CODES, False)
                 ): BooleanSelector(),
+                vol.Required(
+                    CONF_API_BUDGET,
+                    default=options.get(
+                        CONF_API_BUDGET,
+                        DEFAULT_API_BUDGETS.get(
+                            str(self.config_entry.data.get(CONF_PROVIDER)), 0
+                        ),
+                    ),
+                ): NumberSelector(
+                    NumberSelectorConfig(
+                        min=0, max=10_000_000, step=1, mode=NumberSelectorMode.BOX
+                    )
+                ),
                 # An action, not an option: never stored, off each time.
                 vol.Optional(CONF_NEW_WEBHOOK_URL): BooleanSelector(),
             }

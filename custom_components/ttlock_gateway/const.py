@@ -26,6 +26,9 @@ CONF_ACCESS_ID: Final = "access_id"
 CONF_ACCESS_SECRET: Final = "access_secret"
 CONF_DATA_CENTER: Final = "data_center"
 CONF_USER_UID: Final = "user_uid"
+# Only for tests and the simulator (never asked in the config flow): an explicit
+# message-service endpoint (ws:// or wss://) for an entry with an API address.
+CONF_PUSH_URL: Final = "push_url"
 TUYA_DATA_CENTERS: Final = ("eu", "eu_west", "us", "us_east", "cn", "in", "sg")
 
 CONF_WEBHOOK_ID: Final = "webhook_id"
@@ -37,6 +40,14 @@ CONF_NEW_WEBHOOK_URL: Final = "new_webhook_url"
 # pushed events make these only a safety net (README: API budget and polling).
 LOCK_LIST_INTERVAL: Final = timedelta(hours=1)
 ACTIVITY_INTERVAL: Final = timedelta(hours=6)
+# While push is healthy (TTLock/Dding: an event callback within the last 24 h;
+# Tuya: the message-service websocket connected) events arrive as they happen:
+# the list and the per-lock activity poll are only a safety net (docs/budget.md).
+PUSH_HEALTHY_WINDOW: Final = timedelta(hours=24)
+LOCK_LIST_INTERVAL_PUSH: Final = timedelta(hours=2)
+ACTIVITY_INTERVAL_PUSH: Final = timedelta(hours=24)
+# A push connection down this long raises a repair (the poll carries on).
+PUSH_DOWN_REPAIR_AFTER: Final = timedelta(hours=1)
 
 # Options.
 CONF_CLEANUP_INTERVAL: Final = "cleanup_interval"  # minutes
@@ -44,6 +55,15 @@ CONF_RETRY_INTERVAL: Final = "retry_interval"  # minutes
 CONF_RETRY_ATTEMPTS: Final = "retry_attempts"
 CONF_CLEANUP_ALL: Final = "cleanup_all_expired"
 CONF_EXPOSE_CODES: Final = "expose_codes"
+# Calls a month the developer application may spend (0: no budget); the
+# defaults are the free tiers (docs/budget.md).
+CONF_API_BUDGET: Final = "api_budget"
+DEFAULT_API_BUDGETS: Final[dict[str, int]] = {
+    PROVIDER_TTLOCK: 30_000,
+    PROVIDER_TUYA: 26_000,
+    "dding": 30_000,
+    "gateway_service": 0,
+}
 
 DEFAULT_CLEANUP_INTERVAL: Final = 24 * 60
 DEFAULT_RETRY_INTERVAL: Final = 20

@@ -42,13 +42,17 @@ from .activity_store import (
     encode_account,
 )
 from .const import (
-    ACTIVITY_INTERVAL,
+    ACTIVITY_INTERVAL_PUSH,
+    CONF_API_BUDGET,
     CONF_EXPOSE_CODES,
+    CONF_PROVIDER,
     CONF_WEBHOOK_ID,
+    DEFAULT_API_BUDGETS,
     DOMAIN,
     EVENT_LOCK,
-    LOCK_LIST_INTERVAL,
     LOGGER,
+    PROVIDER_TTLOCK,
+    PUSH_HEALTHY_WINDOW,
     RETRY_AFTER_FAILURE,
 )
 from .devices import (
@@ -67,20 +71,34 @@ from .providers.models import (
     LockEvent,
     LockProvider,
     LockState,
+    LockStatus,
     ProviderError,
+    PushBatch,
     RateLimitError,
     SubscriptionError,
+)
+from .schedule import (
+    REPAIR_AT,
+    REPAIR_CLEARED_BELOW,
+    Schedule,
+    budget_level,
+    schedule_for,
 )
 from .unknown_sender import async_log_unknown_sender
 
 if TYPE_CHECKING:
+    from .budget import CallLedger
     from .code_queue import CodeQueue
+    from .push import PushLink
 
 __all__ = ["LockActivity", "LockCoordinator"]
 
 ISSUE_RATE_LIMITED = "rate_limited"
 ISSUE_RATE_LIMITED_MONTHLY = "rate_limited_monthly"
+# Same issue, when the cloud names no reset date (Tuya's resource pack).
+ISSUE_QUOTA_UNDATED = "rate_limited_quota"
 ISSUE_SUBSCRIPTION = "subscription_lapsed"
+ISSUE_API_BUDGET = "api_budget"
 
 # Each activity poll starts this long before the previous one ended: a record
 # whose lock clock is slow (the cloud may file it by lockDate) is not missed.
@@ -114,6 +132,11 @@ def ref_key(ref: str) -> str:
 def lock_update_signal(entry_id: str, lock_id: str) -> str:
     """Dispatcher signal asking one lock's entities to write their state."""
     return f"{DOMAIN}_{entry_id}_{lock_id}_update"
+
+
+def account_signal(entry_id: str) -> str:
+    """Dispatcher signal asking the account's entities to write their state."""
+    return f"{DOMAIN}_{entry_id}_account"
 
 
 def event_signal(entry_id: str, lock_id: str) -> str:
@@ -155,20 +178,26 @@ class LockCoordinator(DataUpdateCoordinator[AccountData]):
         hass: HomeAssistant,
         entry: TTLockGatewayConfigEntry,
         provider: LockProvider,
+        ledger: CallLedger | None = None,
     ) -> None:
-        """Set up the documented schedules."""
-        self._normal_interval = LOCK_LIST_INTERVAL
+        """Set up the documented schedules (``schedule``: push and budget adapt them)."""
+        self.schedule: Schedule = schedule_for(push_healthy=False, level=0)
         super().__init__(
             hass,
             LOGGER,
             config_entry=entry,
             name=f"{DOMAIN} {entry.title}",
-            update_interval=self._normal_interval,
+            update_interval=self.schedule.list_interval,
         )
         self.provider = provider
-        self.activity_interval = ACTIVITY_INTERVAL
-        # Long enough that a pushed record is still known when the poll returns it.
-        self.seen_window = max(MIN_SEEN_WINDOW, 2 * self.activity_interval)
+        self.ledger = ledger
+        # The entry's push connection (Tuya message service), once started.
+        self.push: PushLink | None = None
+        # When an event callback last came to the webhook (TTLock, Dding).
+        self.last_callback: datetime | None = None
+        # Long enough that a pushed record is still known when the poll
+        # returns it, at the longest activity interval (push healthy: daily).
+        self.seen_window = max(MIN_SEEN_WINDOW, 2 * ACTIVITY_INTERVAL_PUSH)
         self.activity: dict[str, LockActivity] = {}
         # Cloud time of each gateway's online value.
         self.gateway_times: dict[str, datetime] = {}
@@ -211,6 +240,7 @@ class LockCoordinator(DataUpdateCoordinator[AccountData]):
         """Bring back what the last run knew; times ahead of now are dropped."""
         saved = decode_account(stored, now, self.config_entry.data[CONF_WEBHOOK_ID])
         self.webhook_seen = saved.webhook_seen
+        self.last_callback = saved.last_callback
         self.last_activity_poll = saved.last_activity_poll
         self.last_list = saved.last_list
         self._missing = MissingCounter(saved.missing)
@@ -235,6 +265,7 @@ class LockCoordinator(DataUpdateCoordinator[AccountData]):
                 locks=data.locks if data else {},
                 gateways=data.gateways if data else {},
                 gateway_times=self.gateway_times,
+                last_callback=self.last_callback,
             ),
             self.config_entry.data[CONF_WEBHOOK_ID],
         )
@@ -251,6 +282,125 @@ class LockCoordinator(DataUpdateCoordinator[AccountData]):
     async def async_flush(self) -> None:
         """Write activity now: a reload must not forget which records were announced."""
         await self.async_save_now()
+
+    # ------------------------------------------------------------ schedule
+
+    @property
+    def activity_interval(self) -> timedelta:
+        """How often details and records of every lock are polled now."""
+        return self.schedule.activity_interval
+
+    @property
+    def budget(self) -> int:
+        """Calls a month the application may spend (0: no budget)."""
+        provider = str(self.config_entry.data.get(CONF_PROVIDER) or PROVIDER_TTLOCK)
+        value = self.config_entry.options.get(
+            CONF_API_BUDGET, DEFAULT_API_BUDGETS.get(provider, 0)
+        )
+        return int(value) if isinstance(value, int | float) and value > 0 else 0
+
+    def push_healthy(self, now: datetime) -> bool:
+        """Events arrive as they happen: the websocket is up, or a callback
+        came within the last 24 hours."""
+        if self.push is not None and self.push.connected:
+            return True
+        last = self.last_callback
+        return last is not None and timedelta(0) <= now - last < PUSH_HEALTHY_WINDOW
+
+    def budget_ratio(self, now: datetime) -> float | None:
+        """The application's month-end projection over the budget (None: none)."""
+        if self.ledger is None or not (budget := self.budget):
+            return None
+        return self.ledger.view(now).projected / budget
+
+    @callback
+    def async_plan(self, *, reschedule: bool = False) -> None:
+        """Choose the intervals for the push state and the budget now.
+
+        ``reschedule``: the next list is counted from now at the new interval
+        (push went down: the documented schedule takes over at once rather than
+        after a stretched interval). A failed refresh keeps its retry interval.
+        """
+        self._replan(dt_util.utcnow())
+        if self.last_update_success and self.update_interval != RETRY_AFTER_FAILURE:
+            changed = self.update_interval != self.schedule.list_interval
+            self.update_interval = self.schedule.list_interval
+            if reschedule and changed and self._listeners:
+                self._schedule_refresh()
+
+    def _replan(self, now: datetime) -> None:
+        """The schedule for now, and the budget repair."""
+        ratio = self.budget_ratio(now)
+        previous = self.schedule
+        self.schedule = schedule_for(
+            push_healthy=self.push_healthy(now),
+            level=budget_level(previous.budget_level, ratio),
+        )
+        if self.schedule != previous:
+            LOGGER.debug(
+                "%s: lock list every %s, activity every %s (push %s, budget level %s)",
+                self.config_entry.title,
+                self.schedule.list_interval,
+                self.schedule.activity_interval,
+                "healthy" if self.schedule.push_healthy else "not healthy",
+                self.schedule.budget_level,
+            )
+        self._sync_budget_issue(ratio, now)
+
+    def _sync_budget_issue(self, ratio: float | None, now: datetime) -> None:
+        issue_id = self._issue_id(ISSUE_API_BUDGET)
+        if ratio is None or ratio < REPAIR_CLEARED_BELOW:
+            ir.async_delete_issue(self.hass, DOMAIN, issue_id)
+            return
+        if ratio < REPAIR_AT:
+            return  # between the two thresholds: as it was
+        assert self.ledger is not None
+        view = self.ledger.view(now)
+        top = next(iter(view.top), "-")
+        self._raise_issue(
+            ISSUE_API_BUDGET,
+            severity=ir.IssueSeverity.WARNING,
+            projected=f"{view.projected:,}",
+            budget=f"{self.budget:,}",
+            month=f"{view.month:,}",
+            top=top,
+        )
+
+    @callback
+    def async_ledger_changed(self) -> None:
+        """New counts or a quota refusal for the application: plan and repairs."""
+        self._sync_limit_issue()
+        self.async_plan()
+        async_dispatcher_send(self.hass, account_signal(self.config_entry.entry_id))
+
+    def _sync_limit_issue(self) -> None:
+        """The quota-used-up repair follows the ledger's limit state."""
+        limit = self.ledger.active_limit(dt_util.utcnow()) if self.ledger else None
+        dated = self._issue_id(ISSUE_RATE_LIMITED_MONTHLY)
+        undated = self._issue_id(ISSUE_QUOTA_UNDATED)
+        if limit is None:
+            ir.async_delete_issue(self.hass, DOMAIN, dated)
+            ir.async_delete_issue(self.hass, DOMAIN, undated)
+            return
+        if limit.reset_at is not None:
+            ir.async_delete_issue(self.hass, DOMAIN, undated)
+            self._raise_issue(
+                ISSUE_RATE_LIMITED_MONTHLY,
+                until=limit.reset_at.strftime("%Y-%m-%d %H:%M"),
+            )
+        else:
+            ir.async_delete_issue(self.hass, DOMAIN, dated)
+            self._raise_issue(ISSUE_QUOTA_UNDATED)
+
+    @callback
+    def async_note_callback(self) -> None:
+        """An event callback reached the webhook: push is healthy."""
+        now = dt_util.utcnow()
+        was_healthy = self.push_healthy(now)
+        self.last_callback = now
+        if not was_healthy:
+            self.save_soon()
+            self.async_plan()
 
     # ------------------------------------------------------------- refresh
 
@@ -269,7 +419,7 @@ class LockCoordinator(DataUpdateCoordinator[AccountData]):
     def _restore_is_fresh(self, restored: AccountData, now: datetime) -> bool:
         """Whether the stored data is as fresh as the schedule asks: no call needed."""
         if self.last_list is None or not (
-            timedelta(0) <= now - self.last_list < self._normal_interval
+            timedelta(0) <= now - self.last_list < self.schedule.list_interval
         ):
             return False
         if self._activity_due(now):
@@ -280,6 +430,8 @@ class LockCoordinator(DataUpdateCoordinator[AccountData]):
         now = dt_util.utcnow()
         previous = self.current_data
         first_restore = False
+        # The stored last callback may make push healthy (a restart).
+        self._replan(now)
         if previous is None and (restored := self._restored_data) is not None:
             self._restored_data = None
             first_restore = True
@@ -292,7 +444,8 @@ class LockCoordinator(DataUpdateCoordinator[AccountData]):
                 assert self.last_list is not None
                 self.restored = True
                 self.update_interval = max(
-                    self.last_list + self._normal_interval - now, _MIN_FIRST_DELAY
+                    self.last_list + self.schedule.list_interval - now,
+                    _MIN_FIRST_DELAY,
                 )
                 self._rearm_relock_timers(restored)
                 self._publish(restored, gone=[])
@@ -314,13 +467,14 @@ class LockCoordinator(DataUpdateCoordinator[AccountData]):
                 translation_domain=DOMAIN, translation_key="auth_failed"
             ) from err
         except RateLimitError as err:
-            self.update_interval = self._normal_interval
-            if err.reset_at is not None:
-                # A monthly quota: nothing works before it resets.
-                self._raise_issue(
-                    ISSUE_RATE_LIMITED_MONTHLY,
-                    until=err.reset_at.strftime("%Y-%m-%d %H:%M"),
-                )
+            self.update_interval = self.schedule.list_interval
+            if err.quota:
+                # The period's quota: nothing works before it resets. The
+                # client told the ledger; the repair follows it (every entry
+                # of the application gets it).
+                if self.ledger is not None:
+                    self.ledger.limit_reached(err)
+                self._sync_limit_issue()
             else:
                 self._raise_issue(ISSUE_RATE_LIMITED)
             raise UpdateFailed(
@@ -343,12 +497,13 @@ class LockCoordinator(DataUpdateCoordinator[AccountData]):
                 translation_placeholders={"name": self.config_entry.title},
             ) from err
 
-        self.update_interval = self._normal_interval
+        self.update_interval = self.schedule.list_interval
         ir.async_delete_issue(self.hass, DOMAIN, self._issue_id(ISSUE_RATE_LIMITED))
-        ir.async_delete_issue(
-            self.hass, DOMAIN, self._issue_id(ISSUE_RATE_LIMITED_MONTHLY)
-        )
         ir.async_delete_issue(self.hass, DOMAIN, self._issue_id(ISSUE_SUBSCRIPTION))
+        if self.ledger is not None:
+            # A call worked: the quota is not (or no longer) used up.
+            self.ledger.clear_limit()
+        self._sync_limit_issue()
 
         # The same object all along: pushes during this refresh land in it.
         data = previous or AccountData(locks={}, gateways={})
@@ -382,6 +537,9 @@ class LockCoordinator(DataUpdateCoordinator[AccountData]):
             self._rearm_relock_timers(data)
         self._publish(data, gone)
         self.save_soon()
+        # The calls just made count towards the budget.
+        self._replan(dt_util.utcnow())
+        self.update_interval = self.schedule.list_interval
         return data
 
     def _merge(self, data: AccountData, locks: list[Lock], asked: datetime) -> set[str]:
@@ -505,6 +663,8 @@ class LockCoordinator(DataUpdateCoordinator[AccountData]):
     @callback
     def async_forget_device(self, device: dr.AnyDeviceEntry) -> bool:
         """Let the user delete a device the cloud no longer lists."""
+        if (DOMAIN, self.account_id) in device.identifiers:
+            return False  # the account's own device (API calls, push)
         objects = device_objects(device, f"{self.account_id}_")
         if any(self.is_listed(object_id) for object_id in objects):
             return False
@@ -626,6 +786,46 @@ class LockCoordinator(DataUpdateCoordinator[AccountData]):
             for lock_id in touched | {e.lock_id for e in fresh if e.lock_id}:
                 self.async_update_lock(lock_id)
         return fresh
+
+    @callback
+    def async_handle_push(self, batch: PushBatch) -> list[LockEvent]:
+        """Apply one pushed message: its events, then its states (battery, bolt).
+
+        States follow the same cloud-time order as every value: one older than
+        the value shown (a redelivery after a newer report) changes nothing.
+        """
+        fresh = self.async_handle_events(batch.events) if batch.events else []
+        if batch.statuses and (data := self.current_data) is not None:
+            touched = {
+                status.lock_id
+                for status in batch.statuses
+                if self._apply_status(data, status)
+            }
+            for lock_id in touched:
+                self.async_update_lock(lock_id)
+            if touched:
+                self.save_soon()
+        return fresh
+
+    def _apply_status(self, data: AccountData, status: LockStatus) -> bool:
+        """Whether the state changed what is shown."""
+        lock = data.locks.get(status.lock_id)
+        if lock is None:
+            return False
+        now = dt_util.utcnow()
+        if status.time > now + FUTURE_TOLERANCE:
+            LOGGER.debug("Ignored a pushed state dated ahead of the cloud's clock")
+            return False
+        act = self.activity.setdefault(lock.lock_id, LockActivity())
+        changed = False
+        if status.battery is not None and is_newer(status.time, act.battery_time):
+            changed = changed or lock.battery != status.battery
+            lock.battery = status.battery
+            act.battery_time = status.time
+        if status.state is not None and is_newer(status.time, act.state_time):
+            changed = changed or lock.state is not status.state
+            self._set_state(lock, status.state, status.time)
+        return changed
 
     @callback
     def async_update_lock(self, lock_id: str) -> None:
@@ -911,13 +1111,19 @@ class LockCoordinator(DataUpdateCoordinator[AccountData]):
     def _issue_id(self, kind: str) -> str:
         return f"{kind}_{self.config_entry.entry_id}"
 
-    def _raise_issue(self, kind: str, **placeholders: str) -> None:
+    def _raise_issue(
+        self,
+        kind: str,
+        *,
+        severity: ir.IssueSeverity = ir.IssueSeverity.ERROR,
+        **placeholders: str,
+    ) -> None:
         ir.async_create_issue(
             self.hass,
             DOMAIN,
             self._issue_id(kind),
             is_fixable=False,
-            severity=ir.IssueSeverity.ERROR,
+            severity=severity,
             translation_key=kind,
             translation_placeholders={
                 "account": self.config_entry.title,

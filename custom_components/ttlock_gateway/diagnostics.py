@@ -23,9 +23,9 @@ from homeassistant.components.diagnostics import REDACTED, async_redact_data
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.network import NoURLAvailableError
+from homeassistant.util import dt as dt_util
 
 from .const import (
-    ACTIVITY_INTERVAL,
     CONF_ACCESS_ID,
     CONF_ACCESS_SECRET,
     CONF_CLIENT_ID,
@@ -35,7 +35,6 @@ from .const import (
     CONF_USER_UID,
     CONF_WEBHOOK_ID,
     DOMAIN,
-    LOCK_LIST_INTERVAL,
 )
 from .coordinator import LockActivity, LockCoordinator, TTLockGatewayConfigEntry
 from .providers.models import Gateway, Lock, LockEvent
@@ -171,21 +170,45 @@ def _gateway(gateway: Gateway) -> dict[str, Any]:
     return asdict(gateway)
 
 
-def _budget(locks: int, gateways: int) -> dict[str, Any]:
-    """Estimated cloud calls per day from the schedules (actions not included)."""
-    list_minutes = round(LOCK_LIST_INTERVAL.total_seconds() / 60)
-    activity_minutes = round(ACTIVITY_INTERVAL.total_seconds() / 60)
+def _budget(coordinator: LockCoordinator, locks: int, gateways: int) -> dict[str, Any]:
+    """The schedule in force, the calls it costs, and what the ledger counted."""
+    schedule = coordinator.schedule
+    list_minutes = round(schedule.list_interval.total_seconds() / 60)
+    activity_minutes = round(schedule.activity_interval.total_seconds() / 60)
     list_runs = 24 * 60 / list_minutes
     activity_runs = 24 * 60 / activity_minutes
-    return {
+    now = dt_util.utcnow()
+    result: dict[str, Any] = {
         "lock_list_interval_minutes": list_minutes,
         "activity_interval_minutes": activity_minutes,
+        "push_healthy": schedule.push_healthy,
+        "last_callback": _iso(coordinator.last_callback),
+        "budget": coordinator.budget or None,
+        "budget_stretch": schedule.budget_level,
         # Lock list (+ gateway list when there are gateways) every list interval;
         # details and records of every lock every activity interval.
         "estimated_scheduled_calls_per_day": round(
             list_runs * (1 + (1 if gateways else 0)) + activity_runs * locks * 2
         ),
     }
+    if (ledger := coordinator.ledger) is not None:
+        view = ledger.view(now)
+        limit = ledger.active_limit(now)
+        result["ledger"] = {
+            "calls_this_month": view.month,
+            "calls_today": view.today,
+            "calls_last_24_hours": round(view.rate_per_day),
+            "projected_month_end": view.projected,
+            "top_endpoints": view.top,
+            "limit_reached_since": _iso(limit.since) if limit else None,
+            "limit_resets": _iso(limit.reset_at) if limit else None,
+        }
+    if (push := coordinator.push) is not None:
+        result["push"] = {
+            key: _iso(value) if isinstance(value, datetime) else value
+            for key, value in asdict(push.consumer.health).items()
+        }
+    return result
 
 
 async def async_get_config_entry_diagnostics(
@@ -220,7 +243,7 @@ async def async_get_config_entry_diagnostics(
                 "last_list": _iso(coordinator.last_list),
                 "restored": coordinator.restored,
             },
-            "api_budget": _budget(len(locks), len(gateways)),
+            "api_budget": _budget(coordinator, len(locks), len(gateways)),
             "locks": [_lock(coordinator, lock) for lock in locks.values()],
             "gateways": [_gateway(gateway) for gateway in gateways.values()],
         },

@@ -6,14 +6,14 @@ from collections.abc import Awaitable, Callable, Iterable
 
 from homeassistant.core import callback
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
-from homeassistant.helpers.device_registry import DeviceInfo
+from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
 from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.helpers.entity import Entity
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
-from .const import DOMAIN
-from .coordinator import LockCoordinator, lock_update_signal
+from .const import CONF_PROVIDER, DOMAIN
+from .coordinator import LockCoordinator, account_signal, lock_update_signal
 from .providers.models import (
     AuthError,
     CannotConnectError,
@@ -190,3 +190,50 @@ class GatewayBaseEntity(CoordinatorEntity[LockCoordinator]):
     def available(self) -> bool:
         """Unavailable when the cloud cannot be read or the gateway is gone."""
         return super().available and self.gateway_id in self.coordinator.data.gateways
+
+
+# Who runs each cloud, for the account's device.
+_CLOUD_NAMES = {
+    "ttlock": "TTLock",
+    "tuya": "Tuya",
+    "dding": "Dding",
+    "gateway_service": "TTLock gateway service",
+}
+
+
+class AccountBaseEntity(Entity):
+    """An entity of the account itself (its cloud application, its push link).
+
+    Not a coordinator entity: it stays available while the cloud cannot be
+    read (that is when its values matter most) and writes its state when the
+    account signals a change.
+    """
+
+    _attr_has_entity_name = True
+    _attr_should_poll = False
+
+    def __init__(self, coordinator: LockCoordinator, key: str) -> None:
+        """Attach to the account's service device."""
+        self.coordinator = coordinator
+        entry = coordinator.config_entry
+        self._attr_unique_id = f"{coordinator.account_id}_{key}"
+        provider = str(entry.data.get(CONF_PROVIDER) or "ttlock")
+        self._attr_device_info = DeviceInfo(
+            # No "<account>_" prefix: never taken for a lock or gateway.
+            identifiers={(DOMAIN, coordinator.account_id)},
+            name=entry.title,
+            manufacturer=_CLOUD_NAMES.get(provider, provider),
+            model="Cloud account",
+            entry_type=DeviceEntryType.SERVICE,
+        )
+
+    async def async_added_to_hass(self) -> None:
+        """Write the state when the account changes."""
+        await super().async_added_to_hass()
+        self.async_on_remove(
+            async_dispatcher_connect(
+                self.hass,
+                account_signal(self.coordinator.config_entry.entry_id),
+                self.async_write_ha_state,
+            )
+        )

@@ -17,10 +17,11 @@ from homeassistant.const import PERCENTAGE, EntityCategory, UnitOfTime
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.typing import StateType
+from homeassistant.util import dt as dt_util
 
 from .activity import FUTURE_TOLERANCE
 from .coordinator import LockCoordinator, TTLockGatewayConfigEntry
-from .entity import LockBaseEntity, async_track_locks
+from .entity import AccountBaseEntity, LockBaseEntity, async_track_locks
 from .providers.models import EventType
 
 PARALLEL_UPDATES = 0
@@ -93,9 +94,11 @@ async def async_setup_entry(
     entry: TTLockGatewayConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    """Add the sensors of every lock."""
+    """Add the sensors of every lock, and the account's API call count."""
     coordinator = entry.runtime_data.coordinator
 
+    if coordinator.ledger is not None:
+        async_add_entities([ApiCallsSensor(coordinator)])
     async_track_locks(
         coordinator,
         async_add_entities,
@@ -140,4 +143,70 @@ class LockSensor(LockBaseEntity, SensorEntity):
             "user": event.user,
             "code_name": event.code_name,
             "success": event.success,
+        }
+
+
+class ApiCallsSensor(AccountBaseEntity, SensorEntity):
+    """Calls the developer application made this calendar month (UTC).
+
+    Shared by every entry of the same application: the cloud's quota is the
+    application's. Attributes: the month-end projection at the last day's
+    rate, the budget, the top endpoints and the schedule in force.
+    """
+
+    _attr_translation_key = "api_calls_month"
+    _attr_entity_category = EntityCategory.DIAGNOSTIC
+    _attr_state_class = SensorStateClass.TOTAL
+    _attr_native_unit_of_measurement = "calls"
+    _attr_suggested_display_precision = 0
+
+    def __init__(self, coordinator: LockCoordinator) -> None:
+        """Create the sensor."""
+        super().__init__(coordinator, "api_calls_month")
+
+    @property
+    def native_value(self) -> StateType:
+        """Calls this month."""
+        ledger = self.coordinator.ledger
+        return ledger.view(dt_util.utcnow()).month if ledger else None
+
+    @property
+    def last_reset(self) -> datetime | None:
+        """The month's start: the count begins again at 0."""
+        ledger = self.coordinator.ledger
+        return ledger.view(dt_util.utcnow()).month_start if ledger else None
+
+    @property
+    def extra_state_attributes(self) -> dict[str, Any] | None:
+        """Projection, budget, top endpoints, the schedule in force."""
+        coordinator = self.coordinator
+        ledger = coordinator.ledger
+        if ledger is None:
+            return None
+        now = dt_util.utcnow()
+        view = ledger.view(now)
+        budget = coordinator.budget
+        limit = ledger.active_limit(now)
+        schedule = coordinator.schedule
+        return {
+            "projected_month_end": view.projected,
+            "budget": budget or None,
+            "projected_percent_of_budget": (
+                round(100 * view.projected / budget) if budget else None
+            ),
+            "calls_today": view.today,
+            "calls_per_day": round(view.rate_per_day),
+            "top_endpoints": view.top,
+            "lock_list_interval_minutes": round(
+                schedule.list_interval.total_seconds() / 60
+            ),
+            "activity_interval_minutes": round(
+                schedule.activity_interval.total_seconds() / 60
+            ),
+            "push_healthy": schedule.push_healthy,
+            "budget_stretch": schedule.budget_level,
+            "limit_reached": limit is not None,
+            "limit_resets": limit.reset_at.isoformat()
+            if limit is not None and limit.reset_at is not None
+            else None,
         }

@@ -54,8 +54,9 @@ ISSUE_NO_EXTERNAL_URL = "webhook_no_external_url"
 READ_DEADLINE = 5.0
 # Pushes kept while the entry is not loaded yet (setup retrying).
 MAX_BUFFERED = 1000
-# Clouds that call the webhook; Tuya has no push here yet, so its entries get
-# no "set the callback URL" repair they could never satisfy.
+# Clouds that call the webhook; Tuya pushes through its message service
+# (push.py), so its entries get no "set the callback URL" repair they could
+# never satisfy.
 PROVIDERS_WITH_CALLBACK = frozenset({PROVIDER_TTLOCK})
 
 DATA_INBOXES: HassKey[dict[str, PushInbox]] = HassKey(f"{DOMAIN}_inboxes")
@@ -240,6 +241,9 @@ class PushInbox:
             )
             return
         self._mark_seen(coordinator)
+        if parsed.kind is not CallbackKind.JOB:
+            # Events come by push: the polls relax (TTLock: within 24 hours).
+            coordinator.async_note_callback()
         if parsed.kind is CallbackKind.JOB and parsed.job is not None:
             self.hass.bus.async_fire(
                 EVENT_JOB, {"entry_id": self.entry.entry_id, **parsed.job}

@@ -120,6 +120,8 @@ class FakeTuyaCloud(TuyaOfflineMixin):
         self.max_in_flight = 0
         self.max_in_flight_per_device: dict[str, int] = {}
         self.page_size = 100  # associated-users page size cap (tests lower it)
+        # Calls left in the project's resource pack (None: unlimited).
+        self.quota_left: int | None = None
         self._in_flight = 0
         self._in_flight_dev: Counter[str] = Counter()
         self._faults: dict[str, list[tuple[int, str]]] = defaultdict(list)
@@ -450,6 +452,18 @@ class FakeTuyaCloud(TuyaOfflineMixin):
         ):
             raise _Answer(1006, "not support content type")
         self._check_signature(request, body, token_call)
+        if self.quota_left is not None:
+            # The project's resource pack (about 26,000 calls on the trial):
+            # once spent, every call is refused with 28841004 (answers quoted
+            # in rospogrigio/localtuya#2079, jasonacox/tinytuya). Token calls
+            # are refused too: no source says they are free, and the stricter
+            # rule hides no client bug.
+            if self.quota_left <= 0:
+                raise _Answer(
+                    28841004,
+                    "No permissions. Your quota of Trial Edition is used up.",
+                )
+            self.quota_left -= 1
         if self._faults.get(route):
             code, msg = self._faults[route].pop(0)
             if code == 429:

@@ -168,19 +168,20 @@ class FakeTuyaPulsar:
 
     # ------------------------------------------------------------- lifecycle
 
-    async def start(self) -> str:
+    async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
+        """Serve on ``host:port`` (0: a free port); returns the endpoint."""
         app = web.Application()
         app.router.add_get(
             "/ws/v2/consumer/persistent/{tenant}/out/{env}/{sub}", self._consume
         )
         self._runner = web.AppRunner(app, handler_cancellation=True, access_log=None)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        site = web.TCPSite(self._runner, host, port, reuse_address=port != 0)
         await site.start()
         server = site._server
         assert server is not None
         port = server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        self.endpoint = f"ws://127.0.0.1:{port}/"
+        self.endpoint = f"ws://{host}:{port}/"
         return self.endpoint
 
     async def stop(self) -> None:

@@ -56,6 +56,7 @@ from .dding_mapping import (
     passcodes_from,
     token_expiry,
 )
+from .metering import NULL_METER, CallMeter
 from .models import (
     AccountInfo,
     AuthError,
@@ -211,8 +212,11 @@ class DdingClient(LockProvider):
         poll_operation_log: bool = False,
         max_concurrency: int = 10,
         request_timeout: float = 20.0,
+        meter: CallMeter = NULL_METER,
     ) -> None:
         """Set up the client; no I/O happens until the first call.
+
+        ``meter`` counts every request sent (the API budget).
 
         ``home_ids``: the partner's home ids this entry manages (at least one).
         ``default_phone``: sent with new codes when the caller gives none.
@@ -243,6 +247,7 @@ class DdingClient(LockProvider):
         self._devices: dict[str, DeviceRef] = {}
         self._listed_at: float | None = None
         self._infos: dict[str, _Info] = {}
+        self._meter = meter
 
     @property
     def home_ids(self) -> tuple[str, ...]:
@@ -267,6 +272,8 @@ class DdingClient(LockProvider):
         """One HTTP exchange; the JSON object answered (ErrNo not checked)."""
         url = f"{self._base_url}{API_PREFIX}{endpoint}"
         async with self._semaphore:
+            # Counted when sent (a timeout may still have reached the cloud).
+            self._meter.count(f"{method} {endpoint}")
             try:
                 if method == "GET":
                     query = {key: str(value) for key, value in params.items()}

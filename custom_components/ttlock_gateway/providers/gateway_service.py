@@ -48,6 +48,7 @@ from .jobs import (
     PendingJob,
     normalize_keys,
 )
+from .metering import NULL_METER, CallMeter
 from .models import (
     AccountInfo,
     AuthError,
@@ -202,8 +203,12 @@ class GatewayServiceClient:
         max_concurrency: int = 4,
         busy_retry_delays: Sequence[float] = (2.0, 4.0, 8.0),
         clock: Callable[[], float] = time.time,
+        meter: CallMeter = NULL_METER,
     ) -> None:
-        """Set up the client; no I/O happens until the first call."""
+        """Set up the client; no I/O happens until the first call.
+
+        ``meter`` counts every request sent (the API budget).
+        """
         self._session = session
         self._base_url = api_base(base_url)
         self._email = email
@@ -218,6 +223,7 @@ class GatewayServiceClient:
         self._auth_lock = asyncio.Lock()
         self._list_lock = asyncio.Lock()
         self._lock_locks: dict[str, asyncio.Lock] = {}
+        self._meter = meter
         self.tracker = JobTracker(
             interpret_report,
             timeout=job_timeout,
@@ -237,6 +243,8 @@ class GatewayServiceClient:
         if token is not None:
             headers["Authorization"] = f"Bearer {token}"
         async with self._semaphore:
+            # Counted when sent (a timeout may still have reached the service).
+            self._meter.count(f"POST {method}")
             try:
                 async with self._session.post(
                     url,

@@ -35,8 +35,11 @@ class AuthError(ProviderError):
 class RateLimitError(ProviderError):
     """The application's API quota is used up; ``retry_after`` in seconds.
 
-    ``reset_at`` is set when the cloud names a period (a monthly quota): no
-    call works before it.
+    ``quota`` is true when the period's call quota is used up (TTLock 30007,
+    Tuya 28841004), false for a frequency limit (too many calls a second).
+    ``reset_at`` is set when the cloud's period is known (TTLock: the calendar
+    month): no call works before it. Tuya refreshes its quota on the day of the
+    month the subscription started, which no answer names: ``None``.
     """
 
     def __init__(
@@ -45,10 +48,13 @@ class RateLimitError(ProviderError):
         code: int | str | None = None,
         retry_after: float = 3600.0,
         reset_at: datetime | None = None,
+        *,
+        quota: bool = False,
     ) -> None:
         super().__init__(message, code)
         self.retry_after = retry_after
         self.reset_at = reset_at
+        self.quota = quota or reset_at is not None
 
 
 class WrongRegionError(AuthError):

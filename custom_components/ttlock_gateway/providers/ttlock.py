@@ -36,6 +36,7 @@ from .bounds import (
     percent,
     require_id,
 )
+from .metering import NULL_METER, CallMeter
 from .models import (
     AccountInfo,
     AuthError,
@@ -514,8 +515,12 @@ class TTLockClient(LockProvider):
         max_concurrency: int = 10,
         request_timeout: float = 20.0,
         busy_retry_delays: Sequence[float] = (2.0, 4.0, 8.0),
+        meter: CallMeter = NULL_METER,
     ) -> None:
-        """Set up the client; no I/O happens until the first call."""
+        """Set up the client; no I/O happens until the first call.
+
+        ``meter`` counts every request sent (the API budget).
+        """
         if base_url is None:
             if region not in REGIONS:
                 raise ValueError(f"Unknown TTLock region: {region}")
@@ -542,6 +547,7 @@ class TTLockClient(LockProvider):
         self._clock_offset_ms = 0
         self._keys: CloudList[dict[str, Any]] = CloudList()
         self._keys_at: float | None = None
+        self._meter = meter
 
     # ------------------------------------------------------------------ transport
 
@@ -561,9 +567,12 @@ class TTLockClient(LockProvider):
         return text[:_MAX_ERROR_TEXT]
 
     def _error(self, payload: Mapping[str, Any]) -> ProviderError:
-        return error_for_errcode(
+        err = error_for_errcode(
             _errcode(payload), self._scrub(_errmsg(payload)), region=self._region
         )
+        if isinstance(err, RateLimitError) and err.quota:
+            self._meter.limit_reached(err)
+        return err
 
     def _learn_clock(self, date_header: str | None) -> bool:
         """Take the server's clock from an answer's ``Date``; True if it moved."""
@@ -603,6 +612,9 @@ class TTLockClient(LockProvider):
                 fields["clientId"] = self._client_id
                 fields["accessToken"] = token
                 fields["date"] = str(self._now_ms())
+            # Counted when sent: whether it reached the cloud is not always
+            # known (a timeout), and the budget must not be underestimated.
+            self._meter.count(f"{method} {path}")
             try:
                 if method == "GET":
                     ctx = self._session.get(url, params=fields, timeout=self._timeout)

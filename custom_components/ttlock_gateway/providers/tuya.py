@@ -58,6 +58,7 @@ from .bounds import (
     opt_int,
     require_path_id,
 )
+from .metering import NULL_METER, CallMeter, endpoint_label
 from .models import (
     AccountInfo,
     AuthError,
@@ -147,6 +148,14 @@ PERMISSION_DENIED_CODE: Final = 1106
 # "request time is invalid": our clock is off; the answer's ``t`` gives theirs.
 CLOCK_CODE: Final = 1013
 SUBSCRIPTION_PLAN_CODES: Final = frozenset({28841002})
+# "No permissions. Your quota of Trial Edition is used up." (answers quoted in
+# rospogrigio/localtuya#2079, jasonacox/tinytuya, EnzoD86/tuya-smart-ir-ac#98):
+# the project's resource pack (about 26,000 calls on the trial, tinytuya#230
+# quoting Tuya's membership-service page) is spent. It refreshes monthly on the
+# subscription's day (tinytuya#219: "Quota Refresh: Monthly"), which no answer
+# names, so there is no reset date.
+QUOTA_CODES: Final = frozenset({28841004})
+QUOTA_RETRY_AFTER: Final = 3600.0
 SUBSCRIPTION_API_CODES: Final = frozenset(range(28841101, 28841107))
 # 1199 "your requests are too frequent" (error-code page), 1111 busy system.
 RATE_LIMIT_CODES: Final = frozenset({40000305, 1111, 1199})
@@ -239,7 +248,9 @@ class TuyaClient(LockProvider):
         max_concurrency: int = 10,
         request_timeout: float = 20.0,
         busy_retry_delays: Sequence[float] = (2.0, 4.0, 8.0),
+        meter: CallMeter = NULL_METER,
     ) -> None:
+        """Set up the client; ``meter`` counts every request sent (the budget)."""
         if base_url is None:
             if data_center not in DATA_CENTERS:
                 raise ValueError(f"unknown Tuya data centre {data_center!r}")
@@ -262,6 +273,7 @@ class TuyaClient(LockProvider):
         self._remote_unlock_checked: dict[str, float] = {}
         # Learned from a 1013 answer's ``t``: the cloud's clock minus ours, ms.
         self._clock_offset_ms = 0
+        self._meter = meter
 
     # ------------------------------------------------------------------ helpers
 
@@ -319,6 +331,15 @@ class TuyaClient(LockProvider):
                 f"iot.tuya.com ({msg})",
                 code,
             )
+        if code in QUOTA_CODES:
+            quota = RateLimitError(
+                f"Tuya call quota used up: {msg}",
+                code,
+                retry_after=QUOTA_RETRY_AFTER,
+                quota=True,
+            )
+            self._meter.limit_reached(quota)
+            return quota
         if code in RATE_LIMIT_CODES:
             return RateLimitError(f"Tuya rate limit: {msg}", code, retry_after=60.0)
         if code in BUSY_CODES:
@@ -384,6 +405,9 @@ class TuyaClient(LockProvider):
                 headers["access_token"] = access_token
             if body:
                 headers["Content-Type"] = "application/json"
+            # Counted when sent (a timeout may still have reached the cloud);
+            # ``log_path`` hides the refresh token, the label the device ids.
+            self._meter.count(endpoint_label(method, log_path))
             try:
                 async with self._session.request(
                     method,
