@@ -95,7 +95,12 @@ try {
   await page.goto(`${HA}/config/integrations/dashboard`);
   await page.getByRole('button', { name: 'Add integration' }).click();
   await page.getByPlaceholder('Search for a brand name').fill('TTLock');
-  await page.getByText('TTLock Gateway', { exact: true }).last().click();
+  // Inside the dialog: the dashboard's own "TTLock Gateway" card lies behind
+  // it, and which match comes last in the DOM depends on render order.
+  await page
+    .locator('dialog-add-integration')
+    .getByText('TTLock Gateway', { exact: true })
+    .click();
   await page.getByText('Choose your lock cloud').waitFor();
   await page.getByText('TTLock (TTLock, Sciener and compatible apps)').waitFor();
   await page.waitForTimeout(500); // dialog animation
