@@ -661,10 +661,15 @@ class FakeTTLockCloud:
             entry["keyboardPwd"] = new_code
         if "keyboardPwdName" in params:
             entry["keyboardPwdName"] = params["keyboardPwdName"]
-        if params.get("startDate"):
-            entry["startDate"] = self._int(params, "startDate")
-        if params.get("endDate"):
-            entry["endDate"] = self._int(params, "endDate")
+        # "startDate and endDate must both be sent to change the validity; without
+        # startDate the request succeeds but has no effect"
+        # (euopen.ttlock.com document-pages/cloud/passcode/update).
+        if params.get("startDate") and params.get("endDate"):
+            start = self._int(params, "startDate")
+            end = self._int(params, "endDate")
+            if end <= start:
+                raise _Answer(-3, "invalid parameter: startDate/endDate")
+            entry["startDate"], entry["endDate"] = start, end
         return {"errcode": 0, "errmsg": "none error message or means yes"}
 
     def _delete_passcode(self, params: dict[str, str]) -> dict[str, Any]:

@@ -21,6 +21,13 @@ from typing import Any, Final
 
 import aiohttp
 
+from .bounds import (
+    InvalidAnswerError,
+    clean_text,
+    opt_datetime_from_ms,
+    opt_text,
+    require_id,
+)
 from .models import (
     AccountInfo,
     AuthError,
@@ -213,17 +220,60 @@ def lock_from_dict(data: Mapping[str, Any]) -> Lock:
     )
 
 
+def _digits(raw: Any) -> str | None:
+    """Keypad digits as listed (the cloud sends a string, sometimes an int)."""
+    text = opt_text(raw, max_length=20)
+    return text if text is not None and text.isascii() and text.isdigit() else None
+
+
 def passcode_from_dict(lock_id: str, data: Mapping[str, Any]) -> Passcode:
-    """Build a ``Passcode`` from an entry of ``/v3/lock/listKeyboardPwd``."""
+    """Build a ``Passcode`` from an entry of ``/v3/lock/listKeyboardPwd``.
+
+    Raises ``InvalidAnswerError`` for an entry without a usable
+    ``keyboardPwdId`` or with a date outside 1970-2200 (a year-40,000
+    ``endDate``): such values never reach the code ledger.
+    """
     return Passcode(
-        code_id=str(data.get("keyboardPwdId")),
+        code_id=require_id(data.get("keyboardPwdId"), "keyboardPwdId"),
         lock_id=lock_id,
-        name=str(data.get("keyboardPwdName") or ""),
+        name=clean_text(data.get("keyboardPwdName")),
         kind=_code_kind(data.get("keyboardPwdType")),
-        code=_opt_str(data.get("keyboardPwd")),
-        start=_ms_to_datetime(data.get("startDate")),
-        end=_ms_to_datetime(data.get("endDate")),
+        code=_digits(data.get("keyboardPwd")),
+        start=opt_datetime_from_ms(data.get("startDate"), "startDate"),
+        end=opt_datetime_from_ms(data.get("endDate"), "endDate"),
     )
+
+
+def listed_passcodes(lock_id: str, entries: list[dict[str, Any]]) -> list[Passcode]:
+    """The listing's passcodes; one odd entry never hides the others.
+
+    An entry without a usable id cannot be addressed (deleted, changed): it is
+    left out with a debug line. An entry with a usable id but an odd field is
+    kept as kind ``other`` without a window: it is on the lock, so the ledger
+    must see it (never re-added over it, never taken for free digits), but its
+    validity is not known and the clean-up leaves it alone.
+    """
+    codes: list[Passcode] = []
+    for entry in entries:
+        try:
+            codes.append(passcode_from_dict(lock_id, entry))
+        except InvalidAnswerError as err:
+            try:
+                code_id = require_id(entry.get("keyboardPwdId"), "keyboardPwdId")
+            except InvalidAnswerError:
+                _LOGGER.debug("TTLock passcode of lock %s skipped: %s", lock_id, err)
+                continue
+            _LOGGER.debug("TTLock passcode %s of lock %s: %s", code_id, lock_id, err)
+            codes.append(
+                Passcode(
+                    code_id=code_id,
+                    lock_id=lock_id,
+                    name=clean_text(entry.get("keyboardPwdName")),
+                    kind=CodeKind.OTHER,
+                    code=_digits(entry.get("keyboardPwd")),
+                )
+            )
+    return codes
 
 
 def gateway_from_dict(data: Mapping[str, Any]) -> Gateway:
@@ -434,6 +484,12 @@ class TTLockClient:
             token = await self._renew_after_rejection(token)
             payload = await self._request(method, path, self._signed(params, token))
             code = _errcode(payload)
+            if code in _TOKEN_ERRORS:
+                # The refresh (or login) just succeeded, so the credentials are
+                # good: a fresh token refused again is the cloud's hiccup (seen
+                # as bursts of 10004), not a reason for reauth. Try later.
+                _LOGGER.debug("TTLock %s refused a fresh token (%s)", path, code)
+                raise TransientError(_errmsg(payload), code)
         if code:
             raise error_for_errcode(code, _errmsg(payload))
         return payload
@@ -607,8 +663,10 @@ class TTLockClient:
                 "addType": 2,
             },
         )
+        # errcode 0 means the gateway wrote the code: an answer without its id
+        # is an InvalidAnswerError (the ledger then finds the code by listing).
         return Passcode(
-            code_id=str(data.get("keyboardPwdId")),
+            code_id=require_id(data.get("keyboardPwdId"), "keyboardPwdId"),
             lock_id=lock_id,
             name=name,
             kind=CodeKind.PERIOD,
@@ -633,11 +691,11 @@ class TTLockClient:
             },
         )
         return Passcode(
-            code_id=str(data.get("keyboardPwdId")),
+            code_id=require_id(data.get("keyboardPwdId"), "keyboardPwdId"),
             lock_id=lock_id,
             name=name,
             kind=CodeKind.PERIOD,
-            code=_opt_str(data.get("keyboardPwd")),
+            code=_digits(data.get("keyboardPwd")),
             start=_ms_to_datetime(_datetime_to_ms(start)),
             end=_ms_to_datetime(_datetime_to_ms(end)),
         )
@@ -647,22 +705,28 @@ class TTLockClient:
         lock_id: str,
         code_id: str,
         *,
-        code: str | None = None,
-        name: str | None = None,
-        start: datetime | None = None,
-        end: datetime | None = None,
+        name: str,
+        start: datetime,
+        end: datetime,
     ) -> None:
-        """Change a code's value, name or validity through the gateway."""
-        params: dict[str, Any] = {"keyboardPwdId": code_id, "changeType": 2}
-        if code is not None:
-            params["newKeyboardPwd"] = code
-        if name is not None:
-            params["keyboardPwdName"] = name
-        if start is not None:
-            params["startDate"] = _datetime_to_ms(start)
-        if end is not None:
-            params["endDate"] = _datetime_to_ms(end)
-        await self._gateway_call("POST", "/v3/keyboardPwd/change", lock_id, params)
+        """Change a code's name and validity through the gateway.
+
+        Both dates are always sent: the cloud answers errcode 0 to a change
+        without ``startDate`` but leaves the validity as it was
+        (euopen.ttlock.com document-pages/cloud/passcode/update).
+        """
+        await self._gateway_call(
+            "POST",
+            "/v3/keyboardPwd/change",
+            lock_id,
+            {
+                "keyboardPwdId": code_id,
+                "keyboardPwdName": name,
+                "startDate": _datetime_to_ms(start),
+                "endDate": _datetime_to_ms(end),
+                "changeType": 2,
+            },
+        )
 
     async def async_delete_code(self, lock_id: str, code_id: str) -> None:
         """Delete a code through the gateway."""
@@ -680,7 +744,7 @@ class TTLockClient:
             {"lockId": lock_id, "orderBy": 1},
             CODE_PAGE_SIZE,
         )
-        return [passcode_from_dict(lock_id, entry) for entry in entries]
+        return listed_passcodes(lock_id, entries)
 
     async def async_get_events(
         self, lock_id: str, start: datetime, end: datetime

@@ -51,6 +51,7 @@ import uuid
 
 import aiohttp
 
+from .bounds import InvalidAnswerError, require_id
 from .models import (
     AccountInfo,
     AuthError,
@@ -83,12 +84,12 @@ from .tuya_mapping import (
     as_int,
     epoch_ms,
     epoch_seconds,
-    from_seconds,
     is_sub_device_lock,
     lock_from_device,
     log_event,
     status_items,
     status_map,
+    temp_password,
     to_ms,
 )
 
@@ -691,11 +692,11 @@ class TuyaClient:
                     "type": 0,
                 },
             )
+        # A success answer means the code was created: without a usable id it
+        # is an InvalidAnswerError (the ledger then finds it by listing).
         code_id = result.get("id") if isinstance(result, Mapping) else result
-        if code_id is None:
-            raise TransientError("The Tuya cloud returned no code id")
         return Passcode(
-            code_id=str(code_id),
+            code_id=require_id(code_id, "temp-password id"),
             lock_id=lock_id,
             name=name,
             kind=CodeKind.PERIOD,
@@ -712,6 +713,22 @@ class TuyaClient:
                 "DELETE", f"/v1.0/devices/{lock_id}/door-lock/temp-passwords/{code_id}"
             )
 
+    async def async_change_code(
+        self,
+        lock_id: str,
+        code_id: str,
+        *,
+        name: str,
+        start: datetime,
+        end: datetime,
+    ) -> None:
+        """Not used: the ledger deletes and re-adds a Tuya code instead.
+
+        Seed 001 documents ``modifyTemporaryPassword`` (not for Bluetooth locks,
+        and it needs the PIN again); delete + re-add works on every protocol.
+        """
+        raise NotSupportedError("Tuya codes are changed by deleting and re-adding")
+
     async def async_list_codes(self, lock_id: str) -> list[Passcode]:
         """Temporary passwords (PIN digits are never returned by the cloud)."""
         result = await self._call(
@@ -725,18 +742,17 @@ class TuyaClient:
         for item in result if isinstance(result, list) else []:
             if not isinstance(item, Mapping):
                 continue
-            code_id = item.get("id", item.get("password_id"))
             phase = as_int(item.get("phase"))
-            if code_id is None or phase in (0, 4):  # deleted
+            if phase in (0, 4):  # deleted
+                continue
+            try:
+                passcode = temp_password(lock_id, item)
+            except InvalidAnswerError as err:
+                _LOGGER.debug("Tuya temp password of %s skipped: %s", lock_id, err)
                 continue
             codes.append(
-                Passcode(
-                    code_id=str(code_id),
-                    lock_id=lock_id,
-                    name=str(item.get("name") or ""),
-                    kind=CodeKind.PERIOD,
-                    start=from_seconds(item.get("effective_time")),
-                    end=from_seconds(item.get("invalid_time")),
+                replace(
+                    passcode,
                     phase=CodePhase.PENDING if phase == 1 else CodePhase.DELIVERED,
                 )
             )

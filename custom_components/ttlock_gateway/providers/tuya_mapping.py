@@ -9,12 +9,20 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any, Final
 
+from .bounds import (
+    InvalidAnswerError,
+    clean_text,
+    opt_datetime_from_s,
+    require_id,
+)
 from .models import (
     Capabilities,
+    CodeKind,
     EventType,
     Lock,
     LockEvent,
     LockState,
+    Passcode,
     UnlockMethod,
 )
 
@@ -253,4 +261,33 @@ def log_event(
         user=str(user) if user else None,
         code_id=code_id,
         raw=dict(record),
+    )
+
+
+def temp_password(lock_id: str, item: Mapping[str, Any]) -> Passcode:
+    """A ``temp-passwords`` entry (the cloud never lists the digits).
+
+    Times are 10-digit epoch seconds (seed 001, ``effective_time`` /
+    ``invalid_time``), read strictly as seconds within 1970-2200: a
+    millisecond or year-40,000 value is not guessed at. An entry without a
+    usable id is an ``InvalidAnswerError``; one with an id but an odd time is
+    kept as kind ``other`` without a window (it is on the lock; the ledger must
+    see it, the clean-up leaves it alone).
+    """
+    code_id = require_id(item.get("id", item.get("password_id")), "password id")
+    name = clean_text(item.get("name"))
+    try:
+        start = opt_datetime_from_s(item.get("effective_time"), "effective_time")
+        end = opt_datetime_from_s(item.get("invalid_time"), "invalid_time")
+    except InvalidAnswerError:
+        return Passcode(
+            code_id=code_id, lock_id=lock_id, name=name, kind=CodeKind.OTHER
+        )
+    return Passcode(
+        code_id=code_id,
+        lock_id=lock_id,
+        name=name,
+        kind=CodeKind.PERIOD,
+        start=start,
+        end=end,
     )
