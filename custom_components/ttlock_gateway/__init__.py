@@ -11,7 +11,8 @@ from homeassistant.helpers.storage import Store
 from homeassistant.helpers.typing import ConfigType
 
 from .api import create_provider
-from .code_queue import CodeQueue
+from .codes.ledger import async_get_ledger, async_remove_ledger
+from .codes.reconciler import Reconciler
 from .const import CONF_WEBHOOK_ID, DOMAIN, LOGGER
 from .coordinator import LockCoordinator, RuntimeData, TTLockGatewayConfigEntry
 from .services import async_setup_services
@@ -37,19 +38,23 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
 async def async_setup_entry(
     hass: HomeAssistant, entry: TTLockGatewayConfigEntry
 ) -> bool:
-    """Log in, fetch the locks, then bring up webhook, code queue and platforms."""
+    """Log in, fetch the locks, then bring up webhook, code ledger and platforms."""
     provider = create_provider(hass, entry.data)
     coordinator = LockCoordinator(hass, entry, provider)
     await coordinator.async_config_entry_first_refresh()
-    queue = CodeQueue(hass, entry, coordinator)
+    # The ledger outlives reloads (one writer of its file); its reconciler is
+    # this set-up's.
+    ledger = async_get_ledger(hass, entry.entry_id)
+    codes = Reconciler(hass, entry, coordinator, ledger)
     entry.runtime_data = RuntimeData(
-        provider=provider, coordinator=coordinator, code_queue=queue
+        provider=provider, coordinator=coordinator, ledger=ledger, codes=codes
     )
+    coordinator.code_events = codes.matcher
     entry.async_on_unload(coordinator.async_shutdown_timers)
     entry.async_on_unload(coordinator.async_flush)
     await async_setup_webhook(hass, entry)
-    await queue.async_start()
-    entry.async_on_unload(queue.async_stop)
+    await codes.async_attach()
+    entry.async_on_unload(codes.async_detach)
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     return True
 
@@ -57,11 +62,11 @@ async def async_setup_entry(
 async def async_remove_entry(
     hass: HomeAssistant, entry: TTLockGatewayConfigEntry
 ) -> None:
-    """Forget what the entry stored: activity, the code queue, a cloudhook."""
-    for kind in ("activity", "codes"):
-        await Store[dict[str, Any]](
-            hass, 1, f"{DOMAIN}.{entry.entry_id}.{kind}"
-        ).async_remove()
+    """Forget what the entry stored: activity, the code ledger, a cloudhook."""
+    await Store[dict[str, Any]](
+        hass, 1, f"{DOMAIN}.{entry.entry_id}.activity"
+    ).async_remove()
+    await async_remove_ledger(hass, entry.entry_id)
     if CONF_CLOUDHOOK_URL in entry.data and "cloud" in hass.config.components:
         from homeassistant.components import cloud
 
@@ -74,5 +79,5 @@ async def async_remove_entry(
 async def async_unload_entry(
     hass: HomeAssistant, entry: TTLockGatewayConfigEntry
 ) -> bool:
-    """Unload platforms; webhook, timers and queue go with the entry's unload callbacks."""
+    """Unload platforms; webhook, timers and reconciler go with the unload callbacks."""
     return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)

@@ -7,7 +7,7 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
@@ -48,7 +48,8 @@ from .providers.models import (
 )
 
 if TYPE_CHECKING:
-    from .code_queue import CodeQueue
+    from .codes.ledger import CodeLedger
+    from .codes.reconciler import Reconciler
 
 STORAGE_VERSION = 1
 # Enough to recognise a record seen by push when the 6-hourly poll returns it.
@@ -108,7 +109,18 @@ class RuntimeData:
 
     provider: LockProvider
     coordinator: LockCoordinator
-    code_queue: CodeQueue
+    ledger: CodeLedger
+    codes: Reconciler
+
+
+class CodeEventHook(Protocol):
+    """The code ledger's view of announced events (names the codes they used)."""
+
+    def annotate(self, event: LockEvent) -> LockEvent:
+        """The event with the ledger code's ``code_id`` and ``code_name``."""
+
+    def announced(self, event: LockEvent) -> None:
+        """Called after the event went out (fires ``code_used``)."""
 
 
 class LockCoordinator(DataUpdateCoordinator[AccountData]):
@@ -147,6 +159,7 @@ class LockCoordinator(DataUpdateCoordinator[AccountData]):
         self._known_locks: set[str] = set()
         self._known_gateways: set[str] = set()
         self._relock_timers: dict[str, CALLBACK_TYPE] = {}
+        self.code_events: CodeEventHook | None = None
         self._store: Store[dict[str, Any]] = Store(
             hass, STORAGE_VERSION, f"{DOMAIN}.{entry.entry_id}.activity"
         )
@@ -369,9 +382,13 @@ class LockCoordinator(DataUpdateCoordinator[AccountData]):
                 self._apply_to_lock(data, data.locks[lock_id], act, event)
             elif event.type in _ACCOUNT_WIDE:
                 self._apply_to_gateways(data, event, _gateway_ref(event))
+            if announce and self.code_events is not None:
+                event = self.code_events.annotate(event)
             fresh.append(event)
             if announce:
                 self._announce(event)
+                if self.code_events is not None:
+                    self.code_events.announced(event)
         return fresh
 
     def _apply_to_lock(

@@ -20,6 +20,8 @@ from typing import Any
 
 from aiohttp import web
 
+from .inflight import Hold, InFlightFaults
+
 GATEWAY_BOUND = frozenset(
     {
         "/v3/lock/unlock",
@@ -108,6 +110,7 @@ class FakeTTLockCloud:
         self._in_flight_per_gateway: collections.Counter[Any] = collections.Counter()
         self._faults: dict[str, list[tuple[int, str]]] = {}
         self._outage: str | None = None
+        self._in_flight_faults = InFlightFaults()
         self._access_tokens: dict[str, float] = {}  # token -> expiry (time.time())
         self._refresh_tokens: set[str] = set()
         self._next_id = 1_000_000
@@ -274,6 +277,21 @@ class FakeTTLockCloud:
     ) -> None:
         self._faults.setdefault(path, []).extend([(errcode, errmsg)] * times)
 
+    def hold(self, path: str) -> Hold:
+        """Keep the next request to ``path`` at the cloud until released.
+
+        The request is handled when released, whether or not the client still
+        waits: like the real cloud, whose gateway finishes writing a code after
+        the client gave up on the answer.
+        """
+        assert self._stopping is not None, "start the cloud first"
+        return self._in_flight_faults.hold(path, self._stopping)
+
+    def lose_answer(self, path: str, times: int = 1) -> None:
+        """Carry out the next ``times`` requests to ``path``, then drop the
+        connection instead of answering (the answer was lost on its way back)."""
+        self._in_flight_faults.lose_answers(path, times)
+
     def set_outage(self, mode: str | None) -> None:
         if mode not in (None, "http500", "timeout", "disconnect"):
             raise ValueError(mode)
@@ -317,9 +335,15 @@ class FakeTTLockCloud:
         if request.method == "POST":
             params.update({k: str(v) for k, v in (await request.post()).items()})
 
+        if held := self._in_flight_faults.take_hold(path):
+            await held.wait()
         if path in GATEWAY_BOUND:
-            return await self._serve_gateway_bound(path, params)
-        return self._answer(path, params)
+            response = await self._serve_gateway_bound(path, params)
+        else:
+            response = self._answer(path, params)
+        if self._in_flight_faults.take_lost(path) and request.transport is not None:
+            request.transport.close()
+        return response
 
     async def _serve_gateway_bound(
         self, path: str, params: dict[str, str]

@@ -32,6 +32,8 @@ from aiohttp import web
 from cryptography.hazmat.primitives import padding
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
+from .inflight import Hold, InFlightFaults
+
 REMOTE_UNLOCK_DISABLED_CODE = 2003
 TICKET_LIFETIME = 300
 REMOTE_LOCK_CATEGORIES = {"jtmspro", "videolock", "photolock"}
@@ -109,6 +111,7 @@ class FakeTuyaCloud:
         self._in_flight_dev: Counter[str] = Counter()
         self._faults: dict[str, list[tuple[int, str]]] = defaultdict(list)
         self._outage: str | None = None
+        self._in_flight_faults = InFlightFaults()
         self._lapse = 0
         self._access_tokens: dict[str, float] = {}
         self._refresh_tokens: dict[str, str] = {}  # refresh -> access
@@ -246,6 +249,16 @@ class FakeTuyaCloud:
         """
         self._faults[route].extend([(code, msg)] * times)
 
+    def hold(self, route: str) -> Hold:
+        """Keep the next request to ``route`` (e.g. ``"POST /v1.0/devices/{id}/
+        door-lock/temp-password"``) at the cloud until released."""
+        return self._in_flight_faults.hold(route, self._stopping)
+
+    def lose_answer(self, route: str, times: int = 1) -> None:
+        """Carry out the next ``times`` requests to ``route``, then drop the
+        connection instead of answering (the answer was lost on its way back)."""
+        self._in_flight_faults.lose_answers(route, times)
+
     def set_outage(self, mode: str | None) -> None:
         assert mode in (None, "http500", "timeout", "disconnect")
         self._outage = mode
@@ -308,10 +321,15 @@ class FakeTuyaCloud:
                     request.transport.close()
                 return web.Response(status=500)
             body = await request.read()
+            if held := self._in_flight_faults.take_hold(route):
+                await held.wait()
             try:
-                return await self._dispatch(request, route, params, body)
+                response = await self._dispatch(request, route, params, body)
             except _Answer as answer:
-                return self._err(answer.code, answer.msg)
+                response = self._err(answer.code, answer.msg)
+            if self._in_flight_faults.take_lost(route) and request.transport:
+                request.transport.close()
+            return response
         finally:
             self._in_flight -= 1
             if device_id:

@@ -1,0 +1,36 @@
+"""Code generation, owned by the ledger (it knows every code a lock holds)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+import secrets
+
+from ..providers.models import Capabilities
+
+# Generated TTLock codes: 6 digits (the cloud allows 4-9); fixed-length clouds
+# (Tuya) use their only length.
+GENERATED_LENGTH = 6
+_TRIES = 1000
+
+
+class NoFreeCodeError(Exception):
+    """No unused code of that length could be found."""
+
+
+def generated_length(capabilities: Iterable[Capabilities]) -> int | None:
+    """One length that fits every lock (``None`` when their ranges do not meet)."""
+    caps = list(capabilities)
+    low = max(c.code_min_length for c in caps)
+    high = min(c.code_max_length for c in caps)
+    if low > high:
+        return None
+    return min(max(GENERATED_LENGTH, low), high)
+
+
+def generate_code(length: int, taken: set[str]) -> str:
+    """A random code of ``length`` digits, none of ``taken``, not all one digit."""
+    for _ in range(_TRIES):
+        code = "".join(secrets.choice("0123456789") for _ in range(length))
+        if code not in taken and len(set(code)) > 1:
+            return code
+    raise NoFreeCodeError
