@@ -54,8 +54,14 @@ async def call(
 def start_call(
     hass: HomeAssistant, service: str, entity_id: str | list[str], **data: Any
 ) -> asyncio.Task[Any]:
-    """The same call as a task, to act while it is under way."""
-    return hass.async_create_task(call(hass, service, entity_id, **data))
+    """The same call as a task, to act while it is under way.
+
+    Not one of Home Assistant's tracked tasks: ``async_block_till_done`` (in a
+    reload, say) must not wait for a call the test holds on purpose.
+    """
+    return asyncio.get_running_loop().create_task(
+        call(hass, service, entity_id, **data)
+    )
 
 
 def window(hours_from: float = 1, hours_to: float = 72) -> dict[str, str]:
@@ -229,3 +235,15 @@ def at(value: str) -> datetime:
     parsed = dt_util.parse_datetime(value)
     assert parsed is not None
     return dt_util.as_utc(parsed)
+
+
+async def until(condition: Callable[[], bool], *, turns: int = 10_000) -> None:
+    """Let the loop run until ``condition`` holds (e.g. a released request landed).
+
+    Waits on the condition, not on time: each turn yields once to the loop.
+    """
+    for _ in range(turns):
+        if condition():
+            return
+        await asyncio.sleep(0)
+    raise AssertionError("condition not reached")
