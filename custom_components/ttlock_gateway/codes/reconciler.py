@@ -241,6 +241,8 @@ class Reconciler:
         status = record.status(dt_util.utcnow())
         if status in (Status.ACTIVE, Status.PENDING):
             status = Status.UPDATED if kind is WaitKind.UPDATE else Status.ADDED
+        elif status is Status.UPDATING:
+            status = Status.QUEUED  # the change waits for the lock
         return Outcome(status, cloud_id=record.cloud_id, reason=record.reason)
 
     # ------------------------------------------------------------ scheduling
