@@ -411,10 +411,16 @@ async def test_window_that_ends_while_queued_is_not_sent_nor_failed(
 async def test_queued_code_for_a_lock_that_left_the_account(
     hass: HomeAssistant, ttlock_cloud: FakeTTLockCloud, freezer: FrozenDateTimeFactory
 ) -> None:
-    """The lock was removed in the app while its code waited: reported, not retried."""
+    """The lock was removed in the app while its code waited: its attempts run
+    out without cloud calls (one odd lock list must not fail codes at once),
+    then it is reported and not retried."""
     seeded = seed_ttlock_home(ttlock_cloud)
     # Retries every 90 minutes: the hourly lock list notices the removal first.
-    await setup_entry(hass, ttlock_data(ttlock_cloud), {CONF_RETRY_INTERVAL: 90})
+    await setup_entry(
+        hass,
+        ttlock_data(ttlock_cloud),
+        {CONF_RETRY_INTERVAL: 90, CONF_RETRY_ATTEMPTS: 2},
+    )
     ttlock_cloud.reset_calls()
     failed = listen(hass, EVENT_CODE_FAILED)
     ttlock_cloud.fail(ADD_PATH, -3002, "The gateway is offline")
@@ -423,7 +429,9 @@ async def test_queued_code_for_a_lock_that_left_the_account(
     await advance(hass, freezer, timedelta(minutes=61))  # lock list: back is gone
     assert failed == []
     await advance(hass, freezer, timedelta(minutes=30))  # the retry
+    assert ttlock_cloud.calls[ADD_PATH] == 1
     assert len(failed) == 1
+    assert "lock list" in failed[0].data["reason"]
     # Named by its id: the lock's name went with it.
     assert failed[0].data["lock_name"] == str(seeded.back)
     issue = code_issues(hass)[0]

@@ -84,9 +84,14 @@ def async_get_ledger(hass: HomeAssistant, entry_id: str) -> CodeLedger:
 
 
 async def async_remove_ledger(hass: HomeAssistant, entry_id: str) -> None:
-    """Forget the entry's ledger and delete its file (entry removed)."""
-    hass.data.setdefault(DATA_LEDGERS, {}).pop(entry_id, None)
-    await LedgerStore(hass, entry_id).async_remove()
+    """Forget the entry's ledger and delete its file (entry removed).
+
+    Through the ledger's own ``Store`` when there is one: removing also cancels
+    a pending delayed write, which would otherwise bring the file back.
+    """
+    ledger = hass.data.setdefault(DATA_LEDGERS, {}).pop(entry_id, None)
+    store = ledger._store if ledger is not None else LedgerStore(hass, entry_id)
+    await store.async_remove()
 
 
 class CodeLedger:

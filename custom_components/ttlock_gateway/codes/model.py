@@ -91,6 +91,11 @@ class CodeRecord:
     recheck: bool = False
     deleted_at: datetime | None = None
     first_used: datetime | None = None
+    # Name and window of the last upload (an update may change them while an
+    # upload is in flight): what a late-landed code looks like on the lock.
+    sent_name: str | None = None
+    sent_start: datetime | None = None
+    sent_end: datetime | None = None
 
     @property
     def key(self) -> RecordKey:
@@ -161,17 +166,29 @@ def window_matches(
 
 
 def same_code(passcode: Passcode, record: CodeRecord) -> bool:
-    """Whether a listed code is this record's upload (digits, else name + window).
+    """Whether a listed code is this record's upload.
 
-    TTLock lists digits (unique on a lock); Tuya never does, so there the
-    name and window have to do.
+    TTLock lists digits, and a lock holds each digit sequence once: the digits
+    decide, whatever name or window the code has now. Tuya never lists
+    digits, so there the name and window have to do: the current ones, or
+    those of the last upload (changed by an update while it was in flight).
     """
     if passcode.code is not None and record.code is not None:
-        if passcode.code != record.code:
-            return False
-    elif passcode.name != record.name:
-        return False
-    return window_matches(passcode, record.start, record.end)
+        return passcode.code == record.code
+    looks = [(record.name, record.start, record.end)]
+    if record.sent_name is not None:
+        looks.append((record.sent_name, record.sent_start, record.sent_end))
+    return any(
+        passcode.name == name and window_matches(passcode, start, end)
+        for name, start, end in looks
+    )
+
+
+def is_current(passcode: Passcode, record: CodeRecord) -> bool:
+    """Whether a listed code of ``record`` has its current name and window."""
+    return passcode.name == record.name and window_matches(
+        passcode, record.start, record.end
+    )
 
 
 def find_landed(
@@ -290,6 +307,9 @@ def record_from_dict(data: Any) -> CodeRecord:
         recheck=_bool(data.get("recheck", False)),
         deleted_at=parse_time(data.get("deleted_at")),
         first_used=parse_time(data.get("first_used")),
+        sent_name=_text(data.get("sent_name"), optional=True),
+        sent_start=parse_time(data.get("sent_start")),
+        sent_end=parse_time(data.get("sent_end")),
     )
 
 

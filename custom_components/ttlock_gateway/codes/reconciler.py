@@ -55,7 +55,7 @@ from ..providers.models import (
 from .events import ISSUE_CODE_NOT_DELETED, Announcer, CodeEventMatcher
 from .generate import NoFreeCodeError, generate_code
 from .ledger import CodeLedger, Outcome, WaitKind
-from .model import CodeRecord, Op, RecordKey, Status, find_landed
+from .model import CodeRecord, Op, RecordKey, Status, find_landed, is_current
 
 # After a (re)load, interrupted work resumes after this: set-up finishes first.
 MIN_RESTART_DELAY = 30.0
@@ -366,13 +366,17 @@ class Reconciler:
                 self._settle_now(record)
             return
         if lock_id not in data.locks:
+            # Left the account, or one odd lock list: an attempt that failed,
+            # not a certainty (no cloud call is made for it).
+            gone = TransientError("the lock is no longer in the account's lock list")
             for record in due:
                 op = record.operation()
                 assert op is not None
                 if op is Op.RECHECK:
                     record.recheck = False
                     continue
-                self._give_up(record, op, "the lock is no longer in the account")
+                record.attempts += 1
+                self._failed_attempt(record, op, gone)
             return
         now = dt_util.utcnow()
         ready: list[CodeRecord] = []
@@ -465,7 +469,7 @@ class Reconciler:
                 listing, record, self.ledger.claimed(lock_id, but=record)
             )
             if found:
-                self._landed(lock_id, record, found[0], record.revision, found[1:])
+                self._landed_as_listed(lock_id, record, found)
                 return
             # Not there (yet): a request cut off in flight may still land, so
             # the lock is looked at once more after the next interval.
@@ -473,6 +477,8 @@ class Reconciler:
             record.recheck = True
         sent = record.revision
         record.uncertain = True
+        record.sent_name = record.name
+        record.sent_start, record.sent_end = record.start, record.end
         record.attempts += 1
         record.next_attempt = None
         await self.ledger.async_save()  # write-ahead: from here it may land
@@ -491,7 +497,7 @@ class Reconciler:
                     codes, record, self.ledger.claimed(lock_id, but=record)
                 )
                 if found:
-                    self._landed(lock_id, record, found[0], record.revision, found[1:])
+                    self._landed_as_listed(lock_id, record, found)
                     return
             record.uncertain = False
             if self._regenerate(lock_id, record):
@@ -536,6 +542,7 @@ class Reconciler:
         record.phase = passcode.phase
         record.applied = sent
         record.uncertain = False
+        record.sent_name = record.sent_start = record.sent_end = None
         record.failed = False
         record.attempts = 0
         record.reason = None
@@ -568,6 +575,19 @@ class Reconciler:
             )
         else:
             self._dirty.add(lock_id)
+
+    def _landed_as_listed(
+        self, lock_id: str, record: CodeRecord, found: list[Passcode]
+    ) -> None:
+        """The listing shows an upload of ``record`` whose answer we missed.
+
+        It may carry an older name or window (updated while in flight): then
+        the lock has none of the current revisions and a change follows.
+        """
+        # The one with the current look first; the rest are copies to delete.
+        found = sorted(found, key=lambda c: not is_current(c, record))
+        applied = record.revision if is_current(found[0], record) else 0
+        self._landed(lock_id, record, found[0], applied, found[1:])
 
     def _adopt_copy(self, lock_id: str, record: CodeRecord, copy: Passcode) -> None:
         """A second upload of ``record`` on the lock: ours, and to be deleted."""
@@ -610,7 +630,7 @@ class Reconciler:
             return
         if record.cloud_id is None:
             if found:
-                self._landed(lock_id, record, found[0], record.revision, found[1:])
+                self._landed_as_listed(lock_id, record, found)
             else:
                 record.uncertain = False
             return
