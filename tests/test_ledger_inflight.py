@@ -180,15 +180,22 @@ async def interrupt(
 ) -> None:
     """Reload or restart while ``gate`` holds the operation, then let it go."""
     await gate.arrived.wait()
-    if how == "reload":
+    if how == "reload" and isinstance(gate, SaveGate):
+        # The write in flight finishes while the reload is under way.
+        old = entry.runtime_data.codes
+        reloading = asyncio.ensure_future(reload(hass, entry))
+        await until(lambda: old.stopped)
+        gate.release()
+        await reloading
+    elif how == "reload":
         await reload(hass, entry)
         gate.release()
     else:
+        if isinstance(gate, SaveGate) and task is not None:
+            task.cancel()  # the old process dies, with its write in flight
         await restart(hass, entry)
         if isinstance(gate, Hold):
             gate.release()  # the cloud finishes what reached it
-        elif task is not None:
-            task.cancel()  # the old process is gone, with its pending write
     if task is not None:
         with contextlib.suppress(asyncio.CancelledError):
             await task

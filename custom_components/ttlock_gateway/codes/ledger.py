@@ -109,6 +109,9 @@ class CodeLedger:
         self._store = LedgerStore(hass, entry_id)
         self._load_lock = asyncio.Lock()
         self._loaded = False
+        self._save_lock = asyncio.Lock()
+        self._changes = 0
+        self._written = 0
         self._waiters: dict[
             RecordKey, list[tuple[WaitKind, asyncio.Future[Outcome]]]
         ] = {}
@@ -155,8 +158,20 @@ class CodeLedger:
         }
 
     async def async_save(self) -> None:
-        """Write now: an intent must be on disk before its first cloud call."""
-        await self._store.async_save(self._data())
+        """Write now: an intent must be on disk before its first cloud call.
+
+        Concurrent callers (one per lock reconciling) share writes: a caller
+        returns once a write that started after its call has finished, so N
+        of them cost two writes, not N.
+        """
+        self._changes += 1
+        mine = self._changes
+        async with self._save_lock:
+            if self._written >= mine:
+                return
+            covers = self._changes
+            await self._store.async_save(self._data())
+            self._written = covers
 
     @callback
     def save_soon(self) -> None:
