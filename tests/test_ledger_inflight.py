@@ -461,3 +461,52 @@ async def test_tuya_update_interrupted(
     ]
     live = [r for r in records(hass, entry) if not r.tombstone]
     assert [r.cloud_id for r in live] == list(tuya_cloud.codes[device])
+
+
+async def test_ttlock_cancel_by_digits_after_the_answer_was_lost(
+    hass: HomeAssistant, ttlock_cloud: FakeTTLockCloud
+) -> None:
+    """TTLock created the code, the answer was lost: deleting by the digits finds
+    it in the listing and deletes it (not "cancelled" while it stays on)."""
+    home = seed_ttlock_home(ttlock_cloud)
+    await setup_entry(hass, ttlock_data(ttlock_cloud))
+    deleted = listen(hass, EVENT_CODE_DELETED)
+    ttlock_cloud.lose_answer(ADD_PATH)
+    added = await call(hass, "add_code", FRONT, name="Guest", code="482913", **window())
+    assert added[FRONT]["status"] == "queued"
+    assert ttlock_pins(ttlock_cloud, home.front) == ["482913"]
+    answer = await call(hass, "delete_code", FRONT, code="482913")
+    assert answer[FRONT]["deleted"] == [added[FRONT]["code_id"]]
+    assert answer[FRONT]["cancelled"] == []
+    assert ttlock_cloud.passcodes[home.front] == {}
+    assert len(deleted) == 1
+
+
+TUYA_DELETE_POINTS = [
+    Point("intent written", save=1),
+    Point("delete request", path=TUYA_DELETE),
+]
+
+
+@pytest.mark.parametrize("how", HOW)
+@pytest.mark.parametrize("point", TUYA_DELETE_POINTS, ids=lambda p: p.label)
+async def test_tuya_delete_interrupted(
+    hass: HomeAssistant,
+    tuya_cloud: FakeTuyaCloud,
+    freezer: FrozenDateTimeFactory,
+    point: Point,
+    how: str,
+) -> None:
+    device = tuya_cloud.add_device(name="Flat door")
+    entry = await setup_entry(hass, tuya_data(tuya_cloud))
+    entity_id = tuya_lock_entity(hass)
+    deleted = listen(hass, EVENT_CODE_DELETED)
+    result = await call(hass, "add_code", entity_id, name="Guest", **window())
+    gate = point.arm(hass, entry, tuya_cloud)
+    task = start_call(
+        hass, "delete_code", entity_id, code_id=result[entity_id]["code_id"]
+    )
+    await interrupt(hass, entry, freezer, gate, task, how)
+    assert tuya_cloud.codes[device] == {}
+    assert len(deleted) == 1
+    assert all(r.tombstone for r in records(hass, entry))

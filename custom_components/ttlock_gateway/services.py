@@ -31,7 +31,7 @@ from homeassistant.helpers import (
 from homeassistant.util import dt as dt_util
 import probatio as vol
 
-from .codes.generate import NoFreeCodeError, generate_code, generated_length
+from .codes.generate import NoFreeCodeError, codes_for
 from .codes.ledger import CodeLedger, Outcome, WaitKind
 from .codes.model import CodeRecord, Status
 from .codes.reconciler import Reconciler
@@ -388,32 +388,16 @@ async def _async_add_code(call: ServiceCall) -> ServiceResponse:
 
 
 def _digits_for(targets: list[Target], code: str | None) -> dict[str, str]:
-    """The digits per lock: the given code, or one generated code for all.
-
-    One generated code fits every targeted lock when their lengths allow (a
-    guest has one code for the front and the back door).
-    """
+    """The digits per lock: the given code, or the ledger's generated ones."""
     if code is not None:
         return {t.entity_id: code for t in targets}
-    taken: set[str] = set()
-    for target in targets:
-        taken |= target.ledger.taken_digits(target.lock.lock_id)
     try:
-        length = generated_length(t.lock.capabilities for t in targets)
-        if length is not None:
-            shared = generate_code(length, taken)
-            return {t.entity_id: shared for t in targets}
-        digits = {}
-        for target in targets:
-            own = generated_length([target.lock.capabilities])
-            assert own is not None
-            digits[target.entity_id] = generate_code(own, taken)
-            taken.add(digits[target.entity_id])
+        codes = codes_for([(t.ledger, t.lock) for t in targets])
     except NoFreeCodeError:
         raise HomeAssistantError(
             translation_domain=DOMAIN, translation_key="no_free_code"
         ) from None
-    return digits
+    return {t.entity_id: digits for t, digits in zip(targets, codes, strict=True)}
 
 
 # ------------------------------------------------------------------ update

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 import secrets
+from typing import TYPE_CHECKING
 
-from ..providers.models import Capabilities
+from ..providers.models import Capabilities, Lock
+
+if TYPE_CHECKING:
+    from .ledger import CodeLedger
 
 # Generated TTLock codes: 6 digits (the cloud allows 4-9); fixed-length clouds
 # (Tuya) use their only length.
@@ -34,3 +38,25 @@ def generate_code(length: int, taken: set[str]) -> str:
         if code not in taken and len(set(code)) > 1:
             return code
     raise NoFreeCodeError
+
+
+def codes_for(locks: Sequence[tuple[CodeLedger, Lock]]) -> list[str]:
+    """Generated digits for each lock: one code for all when their lengths
+    allow (a guest gets one code for the front and the back door), else one per
+    lock; never digits any of the locks has (the ledger's codes and the last
+    listing). ``NoFreeCodeError`` when none is left.
+    """
+    taken: set[str] = set()
+    for ledger, lock in locks:
+        taken |= ledger.taken_digits(lock.lock_id)
+    shared = generated_length(lock.capabilities for _, lock in locks)
+    if shared is not None:
+        code = generate_code(shared, taken)
+        return [code] * len(locks)
+    codes = []
+    for _, lock in locks:
+        own = generated_length([lock.capabilities])
+        assert own is not None
+        codes.append(generate_code(own, taken))
+        taken.add(codes[-1])
+    return codes
