@@ -8,6 +8,7 @@ from datetime import timedelta
 
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import ServiceValidationError
 import pytest
 
 from custom_components.ttlock_gateway.const import (
@@ -133,6 +134,11 @@ async def test_cancelled_upload_that_lands_late_is_deleted_then(
     assert (await adding)[FRONT]["status"] == "queued"
     answer = await call(hass, "delete_code", FRONT, name="Guest")
     assert answer[FRONT]["cancelled"] == [records(hass, entry)[0].id]
+    # Until the look, the digits are not free (the late upload would be taken
+    # for the new code).
+    with pytest.raises(ServiceValidationError) as err:
+        await call(hass, "add_code", FRONT, name="Other", code="482913", **window())
+    assert err.value.translation_key == "duplicate_code"
     held.release()
     await until(lambda: ttlock_pins(ttlock_cloud, home.front) == ["482913"])
     await advance(hass, freezer, RESUME)

@@ -206,8 +206,17 @@ class CodeLedger:
         return matches[0] if matches else None
 
     def taken_digits(self, lock_id: str) -> set[str]:
-        """Digits in use on a lock: our live codes and the last listing's."""
-        taken = {r.code for r in self.live_for_lock(lock_id) if r.code and not r.failed}
+        """Digits in use on a lock: our live codes and the last listing's.
+
+        A cancelled code still being looked for (its upload may land late)
+        keeps its digits until the look is done: a new code with the same
+        digits could otherwise be taken for the late one.
+        """
+        taken = {
+            r.code
+            for r in self.for_lock(lock_id)
+            if r.code and not r.failed and (not r.tombstone or r.recheck)
+        }
         if listing := self.listings.get(lock_id):
             taken |= {c.code for c in listing.codes if c.code}
         return taken
