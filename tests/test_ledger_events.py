@@ -171,6 +171,34 @@ async def test_use_of_a_deleted_code_is_reported(
     assert [(e.data["name"], e.data["deleted"]) for e in used] == [("Cancelled", True)]
 
 
+async def test_digits_reused_after_a_deletion_are_not_named_after_it(
+    hass: HomeAssistant,
+    ttlock_cloud: FakeTTLockCloud,
+    hass_client_no_auth: ClientFactory,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """A day after our code was deleted the owner gave its digits to someone
+    else in the app: their unlocks are not reported as the cancelled guest's."""
+    home = seed_ttlock_home(ttlock_cloud)
+    await setup_entry(hass, ttlock_data(ttlock_cloud))
+    used = listen(hass, EVENT_CODE_USED)
+    lock_events = listen(hass, EVENT_LOCK)
+    added = await call(
+        hass, "add_code", FRONT, name="Old guest", code="135791", **window(-1, 48)
+    )
+    await call(hass, "delete_code", FRONT, code_id=added[FRONT]["code_id"])
+    await advance(hass, freezer, timedelta(days=1))
+    client = await hass_client_no_auth()
+    await client.post(
+        f"/api/webhook/{TTLOCK_WEBHOOK_ID}",
+        data=push_body(home.front, "135791", 1),
+        headers={"Content-Type": FORM},
+    )
+    await hass.async_block_till_done()
+    assert used == []
+    assert [e.data["code_name"] for e in lock_events] == [None]
+
+
 async def test_tuya_polled_record_names_the_code_by_password_id(
     hass: HomeAssistant, tuya_cloud: FakeTuyaCloud, freezer: FrozenDateTimeFactory
 ) -> None:

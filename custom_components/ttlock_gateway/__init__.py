@@ -45,6 +45,7 @@ async def async_setup_entry(
     # The ledger outlives reloads (one writer of its file); its reconciler is
     # this set-up's.
     ledger = async_get_ledger(hass, entry.entry_id)
+    await ledger.async_load()  # before any push can be named after its codes
     codes = Reconciler(hass, entry, coordinator, ledger)
     entry.runtime_data = RuntimeData(
         provider=provider, coordinator=coordinator, ledger=ledger, codes=codes

@@ -10,7 +10,7 @@ Bus events (digits only with the ``expose_codes`` option):
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from homeassistant.core import HomeAssistant, callback
@@ -31,6 +31,8 @@ from ..providers.models import EventType, LockEvent
 from .ledger import CodeLedger
 from .model import CodeRecord
 
+# How long after its deletion a record can still be a deleted code's use.
+DELETED_GRACE = timedelta(hours=1)
 ISSUE_CODE_FAILED = "code_failed"
 ISSUE_CODE_UPDATE_FAILED = "code_update_failed"
 ISSUE_CODE_NOT_DELETED = "code_not_deleted"
@@ -197,8 +199,18 @@ class CodeEventMatcher:
         found = [
             r
             for r in self.ledger.for_lock(event.lock_id)
-            if (event.code_id is not None and event.code_id in (r.cloud_id, r.id))
-            or (event.code is not None and r.code is not None and r.code == event.code)
+            if (
+                (event.code_id is not None and event.code_id in (r.cloud_id, r.id))
+                or (
+                    event.code is not None
+                    and r.code is not None
+                    and r.code == event.code
+                )
+            )
+            # A deleted code names records from before its deletion (polled
+            # late) or just after (a lock that synced late); later, the same
+            # digits may well be someone else's code.
+            and (r.deleted_at is None or event.time <= r.deleted_at + DELETED_GRACE)
         ]
         if not found:
             return None
