@@ -9,7 +9,7 @@ import sys
 from typing import Any
 
 RESULTS = Path(__file__).resolve().parent.parent / "bench-results"
-ORDER = ["calls_per_day", "full_refresh", "webhook", "push", "action", "setup"]
+ORDER = ["calls_per_day", "full_refresh", "webhook", "push", "action", "setup", "codes"]
 
 
 def verdict(row: dict[str, Any]) -> str:

@@ -623,3 +623,198 @@ async def test_setup_ttlock(
 async def test_setup_tuya(hass: HomeAssistant, tuya_cloud: TimedTuyaCloud) -> None:
     """Setup time and memory, 50 locks."""
     await _setup_and_memory(hass, tuya_cloud)
+
+
+# --------------------------------------------------------------- 6. code ledger
+
+LOCKS_FOR_CODES = 50
+CODES_PER_LOCK = 20
+
+
+def _ledger_state(
+    hass: HomeAssistant, cloud: Cloud, lock_ids: list[str]
+) -> tuple[Any, dict[str, int]]:
+    """20 ledger codes per lock, on the fake and in the ledger, 4 of them off.
+
+    Per lock: 15 in step, 1 whose upload landed without an answer (found by the
+    listing: no call), 2 never uploaded (1 add each), 1 to delete, 1 changed
+    (1 change each on TTLock; delete + ticket + add on Tuya).
+    """
+    from custom_components.ttlock_gateway.codes.model import CodeRecord
+
+    (entry,) = hass.config_entries.async_entries("ttlock_gateway")
+    ledger = entry.runtime_data.ledger
+    now = dt_util.utcnow()
+    start, end = now + timedelta(hours=1), now + timedelta(days=3)
+    planned = {"adds": 0, "deletes": 0, "changes": 0}
+    for lock_index, lock_id in enumerate(lock_ids):
+        for n in range(CODES_PER_LOCK):
+            pin = f"{(lock_index * 100 + n) % 10**7:07d}"
+            record = CodeRecord(
+                id=f"bench{lock_index:03d}{n:02d}",
+                lock_id=lock_id,
+                name=f"Guest {n}",
+                code=pin,
+                start=start,
+                end=end,
+                created=now,
+            )
+            on_lock = n < 15 or n in (15, 18, 19)
+            if on_lock:
+                record.cloud_id = _put_on_fake(cloud, lock_id, record)
+                record.applied = 1
+            if n == 15:  # landed, answer lost
+                record.cloud_id, record.applied, record.uncertain = None, 0, True
+                record.attempts = 1
+            elif n in (16, 17):
+                planned["adds"] += 1
+            elif n == 18:
+                record.present = False
+                planned["deletes"] += 1
+            elif n == 19:
+                record.revision = 2
+                record.end = end + timedelta(days=1)
+                planned["changes"] += 1
+            ledger.records[record.key] = record
+    return ledger, planned
+
+
+def _put_on_fake(cloud: Cloud, lock_id: str, record: Any) -> str:
+    """A code put on the fake lock directly (as if uploaded before)."""
+    if isinstance(cloud, TimedTTLockCloud):
+        pwd_id = cloud._new_id()
+        cloud.passcodes[int(lock_id)][pwd_id] = {
+            "keyboardPwdId": pwd_id,
+            "lockId": int(lock_id),
+            "keyboardPwd": record.code,
+            "keyboardPwdName": record.name,
+            "keyboardPwdType": 3,
+            "startDate": int(record.start.timestamp() * 1000),
+            "endDate": int(record.end.timestamp() * 1000),
+        }
+        return str(pwd_id)
+    pwd = str(next(cloud._ids))
+    cloud.codes[lock_id][pwd] = {
+        "id": pwd,
+        "name": record.name,
+        "pin": record.code,
+        "effective_time": int(record.start.timestamp()),
+        "invalid_time": int(record.end.timestamp()),
+        "phase": 2,
+    }
+    return pwd
+
+
+async def _reconcile_bench(hass: HomeAssistant, cloud: Cloud) -> None:
+    name = provider_name(cloud)
+    lock_ids = seed(cloud, LOCKS_FOR_CODES)
+    await setup_entry(hass, entry_data(cloud))
+    ledger, planned = _ledger_state(hass, cloud, lock_ids)
+    runner = ledger.runner
+    assert runner is not None
+    cloud.latency = 0.15
+    cloud.reset_calls()
+    started = time.perf_counter()
+    runner.kick_all()
+    await hass.async_block_till_done(wait_background_tasks=True)
+    elapsed = time.perf_counter() - started
+    cloud.latency = 0
+    calls = dict(cloud.calls)
+    if isinstance(cloud, TimedTTLockCloud):
+        listings = calls.get("/v3/lock/listKeyboardPwd", 0)
+        per_difference = {"adds": 1, "deletes": 1, "changes": 1}
+    else:
+        listings = calls.get("GET /v1.0/devices/{id}/door-lock/temp-passwords", 0)
+        # Tuya: add = ticket + temp-password; change = delete + ticket + add.
+        per_difference = {"adds": 2, "deletes": 1, "changes": 3}
+    differences = sum(planned.values())
+    budget = LOCKS_FOR_CODES + sum(planned[k] * per_difference[k] for k in planned)
+    total = sum(calls.values())
+    # It converged: nothing left to do.
+    assert not [r for r in ledger.records.values() if r.operation()], calls
+    write(
+        f"reconcile_{name}",
+        [
+            row(
+                "codes",
+                name,
+                f"Reconcile {LOCKS_FOR_CODES} locks x {CODES_PER_LOCK} codes, "
+                f"{differences} differences: calls",
+                total,
+                "calls",
+                budget,
+                note=f"{listings} listings; {per_difference} calls per difference",
+            ),
+            row("codes", name, "  listing calls", listings, "calls", LOCKS_FOR_CODES),
+            row(
+                "codes",
+                name,
+                "  time at 150 ms/call (client concurrency 10, one lock at a time)",
+                elapsed,
+                "s",
+            ),
+        ],
+    )
+
+
+async def test_reconcile_ttlock(
+    hass: HomeAssistant, ttlock_cloud: TimedTTLockCloud
+) -> None:
+    """Reconcile of 50 locks x 20 codes: calls and time at 150 ms per call."""
+    await _reconcile_bench(hass, ttlock_cloud)
+
+
+async def test_reconcile_tuya(hass: HomeAssistant, tuya_cloud: TimedTuyaCloud) -> None:
+    """Reconcile of 50 locks x 20 codes: calls and time at 150 ms per call."""
+    await _reconcile_bench(hass, tuya_cloud)
+
+
+async def test_ledger_save_1000_codes(
+    hass: HomeAssistant, ttlock_cloud: TimedTTLockCloud
+) -> None:
+    """Writing the ledger with 1,000 codes (and 50 listings) to disk."""
+    lock_ids = seed(ttlock_cloud, LOCKS_FOR_CODES)
+    await setup_entry(hass, ttlock_data(ttlock_cloud))
+    ledger, _ = _ledger_state(hass, ttlock_cloud, lock_ids)
+    assert len(ledger.records) == LOCKS_FOR_CODES * CODES_PER_LOCK
+    for lock_id in lock_ids:  # the listings the ledger keeps too
+        ledger.note_listing(
+            lock_id,
+            await ledger.runner.provider.async_list_codes(lock_id),
+            dt_util.utcnow(),
+        )
+    store = ledger._store
+    loop_times, totals = [], []
+    size = 0
+    for _ in range(20):
+        started = time.perf_counter()
+        data = ledger._data()  # in the event loop
+        built = time.perf_counter()
+        payload = {"version": 2, "minor_version": 1, "key": store.key, "data": data}
+        # Home Assistant's Store: JSON and an atomic file write, in the executor.
+        await hass.async_add_executor_job(store._write_data, payload)
+        done = time.perf_counter()
+        loop_times.append(built - started)
+        totals.append(done - started)
+        size = os.path.getsize(store.path)
+    write(
+        "ledger_save",
+        [
+            row(
+                "codes",
+                "ttlock",
+                "Ledger save, 1,000 codes: build + JSON + atomic write (median)",
+                statistics.median(totals) * 1000,
+                "ms",
+                50,
+                note=f"file {size / 1024:.0f} KiB",
+            ),
+            row(
+                "codes",
+                "ttlock",
+                "  of which in the event loop (building the data, median)",
+                statistics.median(loop_times) * 1000,
+                "ms",
+            ),
+        ],
+    )

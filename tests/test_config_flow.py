@@ -829,7 +829,7 @@ async def test_options_flow_saves_every_option_and_reloads(
     assert new_coordinator is not coordinator
     assert new_coordinator.update_interval == timedelta(hours=1)
     assert new_coordinator.activity_interval == timedelta(hours=6)
-    queue = entry.runtime_data.code_queue
+    queue = entry.runtime_data.codes
     assert queue.retry_interval == timedelta(minutes=5)
     assert queue.retry_attempts == 3
     assert queue.cleanup_interval == timedelta(minutes=720)

@@ -768,11 +768,11 @@ async def test_no_secrets_in_logs_or_events_tuya(
     assert not [t[:4] for t in tokens if t in text]
 
 
-# ------------------------------------------------------------ code queue chaos
+# ----------------------------------------------------------- code ledger chaos
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3, 4])
-async def test_code_queue_chaos_restarts_at_random_points(
+async def test_code_ledger_restarts_at_random_points_of_the_retries(
     hass: HomeAssistant,
     ttlock_cloud: FakeTTLockCloud,
     freezer: FrozenDateTimeFactory,

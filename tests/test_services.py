@@ -154,6 +154,9 @@ async def test_add_list_delete_on_two_locks(
         hass, "add_code", [FRONT, BACK], name="Guest Smith", code="482913", **win
     )
     assert set(result) == {FRONT, BACK}
+    # One id of ours for the guest's code on both locks; the cloud's ids apart.
+    code_id = result[FRONT]["code_id"]
+    assert result[BACK]["code_id"] == code_id
     for entity_id, lock_id in ((FRONT, home.front), (BACK, home.back)):
         assert result[entity_id]["status"] == "added"
         assert result[entity_id]["code"] == "482913"
@@ -161,7 +164,7 @@ async def test_add_list_delete_on_two_locks(
         assert len(stored) == 1
         assert stored[0]["keyboardPwd"] == "482913"
         assert stored[0]["keyboardPwdName"] == "Guest Smith"
-        assert str(stored[0]["keyboardPwdId"]) == result[entity_id]["code_id"]
+        assert str(stored[0]["keyboardPwdId"]) == result[entity_id]["cloud_id"]
         # Sent in UTC milliseconds.
         assert stored[0]["startDate"] == int(
             dt_util.parse_datetime(win["start"]).timestamp() * 1000  # type: ignore[union-attr]
@@ -193,7 +196,8 @@ async def test_add_list_delete_on_two_locks(
     assert [c["name"] for c in listed[BACK]["codes"]] == ["Guest Smith"]
 
     deleted = await call(hass, "delete_code", [FRONT, BACK], name="Guest Smith")
-    assert deleted[FRONT]["deleted"] == [result[FRONT]["code_id"]]
+    assert deleted[FRONT]["deleted"] == [code_id]
+    assert deleted[BACK]["deleted"] == [code_id]
     assert codes_on(ttlock_cloud, home.back) == []
     assert [c["keyboardPwdName"] for c in codes_on(ttlock_cloud, home.front)] == [
         "Owner"
@@ -209,11 +213,19 @@ async def test_delete_by_code_id_and_by_digits(
     await call(hass, "add_code", FRONT, name="B", code="5678", **window())
     await call(hass, "delete_code", FRONT, code_id=first[FRONT]["code_id"])
     assert [c["keyboardPwd"] for c in codes_on(ttlock_cloud, home.front)] == ["5678"]
-    await call(hass, "delete_code", FRONT, code="5678")
+    # The cloud's id works too.
+    second = ttlock_cloud.passcodes[home.front]
+    (cloud_id,) = [str(k) for k, c in second.items() if c["keyboardPwd"] == "5678"]
+    third = await call(hass, "add_code", FRONT, name="C", code="9012", **window())
+    await call(hass, "delete_code", FRONT, code_id=cloud_id)
+    assert [c["keyboardPwd"] for c in codes_on(ttlock_cloud, home.front)] == ["9012"]
+    answer = await call(hass, "delete_code", FRONT, code="9012")
+    assert answer[FRONT]["deleted"] == [third[FRONT]["code_id"]]
     assert codes_on(ttlock_cloud, home.front) == []
-    with pytest.raises(HomeAssistantError) as err:
+    with pytest.raises(ServiceValidationError) as err:
         await call(hass, "delete_code", FRONT, name="Nobody")
     assert err.value.translation_key == "code_not_found"
+    assert err.value.translation_placeholders == {"name": "Front door"}
 
 
 async def test_status_active_and_expired(
@@ -248,8 +260,38 @@ async def test_generated_codes_have_the_right_length_and_do_not_collide(
         assert code not in seen
         seen.add(code)
     assert {c["keyboardPwd"] for c in codes_on(ttlock_cloud, home.front)} == seen
-    # Codes are listed before generating, so a new code avoids what is on the lock.
-    assert ttlock_cloud.calls[LIST_PATH] == 8
+    # The lock is listed once: the ledger knows what it added since.
+    assert ttlock_cloud.calls[LIST_PATH] == 1
+
+
+async def test_generated_code_avoids_digits_on_the_lock(
+    hass: HomeAssistant,
+    ttlock_cloud: FakeTTLockCloud,
+    home: TTLockHome,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The draw hits a code added in the app, then one of ours: both are skipped."""
+    ttlock_cloud.passcodes[home.front][900] = {
+        "keyboardPwdId": 900,
+        "keyboardPwd": "111222",
+        "keyboardPwdName": "app",
+        "keyboardPwdType": 2,
+        "startDate": 0,
+        "endDate": 0,
+    }
+    await call(hass, "add_code", FRONT, name="Ours", code="333444", **window())
+    draws = iter("111222" + "333444" + "555666")
+    monkeypatch.setattr(
+        "custom_components.ttlock_gateway.codes.generate.secrets.choice",
+        lambda _digits: next(draws),
+    )
+    result = await call(hass, "add_code", FRONT, name="G", **window())
+    assert result[FRONT]["code"] == "555666"
+    assert sorted(c["keyboardPwd"] for c in codes_on(ttlock_cloud, home.front)) == [
+        "111222",
+        "333444",
+        "555666",
+    ]
 
 
 async def test_code_digits_in_list_and_event_only_when_exposed(
@@ -266,23 +308,53 @@ async def test_code_digits_in_list_and_event_only_when_exposed(
     assert listed[FRONT]["codes"][0]["code"] == "13579"
 
 
-async def test_non_transient_failure_is_an_error_and_not_queued(
+async def test_refusals_are_errors_and_not_queued(
     hass: HomeAssistant, ttlock_cloud: FakeTTLockCloud, home: TTLockHome
 ) -> None:
+    """Storage full and duplicates are the user's to fix: ServiceValidationError;
+    other refusals are HomeAssistantError. Nothing stays in the ledger."""
     ttlock_cloud.fail(ADD_PATH, -3009, "storage full")
+    with pytest.raises(ServiceValidationError) as err:
+        await call(hass, "add_code", FRONT, name="G", code="4321", **window())
+    assert err.value.translation_key == "code_storage_full"
+    assert err.value.translation_placeholders == {"name": "Front door"}
+    ttlock_cloud.fail(ADD_PATH, -3, "invalid parameter")
     with pytest.raises(HomeAssistantError) as err:
         await call(hass, "add_code", FRONT, name="G", code="4321", **window())
-    # A full code store is for the user to fix (delete codes): translated, with
-    # its own message, and nothing queued.
-    assert isinstance(err.value, ServiceValidationError)
-    assert err.value.translation_key == "code_storage_full"
+    assert not isinstance(err.value, ServiceValidationError)
+    assert err.value.translation_key == "action_failed"
     listed = await call(hass, "list_codes", FRONT)
     assert listed[FRONT]["codes"] == []
-    # A duplicate on the first attempt is refused too (someone else has it).
+    # The ledger knows the lock has these digits: refused before the cloud.
     await call(hass, "add_code", FRONT, name="G", code="4321", **window())
-    with pytest.raises(HomeAssistantError):
+    ttlock_cloud.reset_calls()
+    with pytest.raises(ServiceValidationError) as err:
         await call(hass, "add_code", FRONT, name="H", code="4321", **window())
-    assert len(codes_on(ttlock_cloud, home.front)) == 1
+    assert err.value.translation_key == "duplicate_code"
+    assert ttlock_cloud.calls[ADD_PATH] == 0
+    # Someone added the digits in the app since the last listing: the cloud's
+    # duplicate answer is the same translated error.
+    foreign = {
+        "keyboardPwdId": 77,
+        "keyboardPwd": "8765",
+        "keyboardPwdName": "app",
+        "keyboardPwdType": 2,
+        "startDate": 0,
+        "endDate": 0,
+    }
+    ttlock_cloud.passcodes[home.front][77] = foreign
+    with pytest.raises(ServiceValidationError) as err:
+        await call(hass, "add_code", FRONT, name="H", code="8765", **window())
+    assert err.value.translation_key == "duplicate_code"
+    assert ttlock_cloud.calls[ADD_PATH] == 1
+    assert sorted(c["keyboardPwd"] for c in codes_on(ttlock_cloud, home.front)) == [
+        "4321",
+        "8765",
+    ]
+    listed = await call(hass, "list_codes", FRONT)
+    assert [
+        c["name"] for c in listed[FRONT]["codes"] if c["created_by_integration"]
+    ] == ["G"]
 
 
 # --------------------------------------------------------------- Tuya
@@ -386,7 +458,15 @@ async def test_add_code_partly_failed_names_both_sides(
     hass: HomeAssistant, ttlock_cloud: FakeTTLockCloud, home: TTLockHome
 ) -> None:
     """One lock refuses: the others still get the code and the error says so."""
-    ttlock_cloud.fail(ADD_PATH, -3009, "storage full")  # the first lock (back door)
+    for i in range(250):  # the back door's storage is full
+        ttlock_cloud.passcodes[home.back][i + 1] = {
+            "keyboardPwdId": i + 1,
+            "keyboardPwd": f"{10000 + i}",
+            "keyboardPwdName": f"Old {i}",
+            "keyboardPwdType": 2,
+            "startDate": 0,
+            "endDate": 0,
+        }
     with pytest.raises(HomeAssistantError) as err:
         await call(hass, "add_code", [FRONT, BACK], name="G", code="6543", **window())
     assert err.value.translation_key == "add_code_partly_failed"
@@ -396,7 +476,7 @@ async def test_add_code_partly_failed_names_both_sides(
     # The lock's own error, translated (not the cloud's English errmsg).
     assert "code_storage_full" in str(err.value) or "no room" in str(err.value)
     assert [c["keyboardPwd"] for c in codes_on(ttlock_cloud, home.front)] == ["6543"]
-    assert codes_on(ttlock_cloud, home.back) == []
+    assert len(codes_on(ttlock_cloud, home.back)) == 250
 
 
 async def test_device_target_picks_the_lock_entity(

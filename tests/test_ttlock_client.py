@@ -385,8 +385,14 @@ async def test_passcodes_add_list_change_delete(
     assert codes["1"].end is None
     assert codes["2"].kind is CodeKind.CYCLIC
 
-    await client.async_change_code(str(lock_id), added.code_id, code="654321")
-    assert cloud.passcodes[lock_id][int(added.code_id)]["keyboardPwd"] == "654321"
+    later = end + timedelta(days=1)
+    await client.async_change_code(
+        str(lock_id), added.code_id, name="Guest (longer)", start=start, end=later
+    )
+    changed = cloud.passcodes[lock_id][int(added.code_id)]
+    assert changed["keyboardPwdName"] == "Guest (longer)"
+    assert changed["endDate"] == int(later.timestamp() * 1000)
+    assert changed["keyboardPwd"] == "123456"
 
     await client.async_delete_code(str(lock_id), added.code_id)
     assert int(added.code_id) not in cloud.passcodes[lock_id]
@@ -566,15 +572,21 @@ async def test_injected_10004_replayed(
     assert cloud.calls["/v3/gateway/list"] == 2
 
 
-async def test_token_rejected_twice_is_auth_error(
+async def test_fresh_token_rejected_again_is_transient(
     cloud: FakeTTLockCloud, session: aiohttp.ClientSession
 ) -> None:
+    """10004, a refresh that works, 10004 again: the credentials are good (the
+    refresh proved it), so it is a passing cloud fault, never a reason for reauth."""
     client = make_client(cloud, session)
     await client.async_login()
     cloud.fail("/v3/gateway/list", 10004, times=2)
-    with pytest.raises(AuthError):
+    with pytest.raises(TransientError) as err:
         await client.async_list_gateways()
+    assert not isinstance(err.value, AuthError)
+    assert err.value.code == 10004
     assert cloud.calls["/v3/gateway/list"] == 2
+    assert cloud.calls["/oauth2/token"] == 2  # login + one refresh
+    assert await client.async_list_gateways() == []
 
 
 async def test_bad_refresh_token_falls_back_to_login(

@@ -129,7 +129,7 @@ async def test_date_is_taken_after_the_concurrency_slot(
     answered to a date more than 5 minutes off, cloud/errorCodeEn)."""
     client = make_client(cloud, session, max_concurrency=1, request_timeout=7200)
     await client.async_login()
-    gate = cloud.hold("/v3/lock/detail")
+    gate = cloud.gate("/v3/lock/detail")
     lock = cloud.add_lock(name="Front")
     first = asyncio.create_task(client.async_list_gateways())
     held = asyncio.create_task(

@@ -420,8 +420,11 @@ async def test_code_add_list_delete(cloud: FakeTuyaCloud, client: TuyaClient) ->
         (code.code_id, "Guest", True)
     ]
     assert codes[0].start == start
+    # Pending while the lock is offline (an online Wi-Fi lock takes it at once).
+    cloud.devices[dev]["online"] = False
     cloud.codes[dev][code.code_id]["phase"] = 1
     assert not (await client.async_list_codes(dev))[0].delivered
+    cloud.devices[dev]["online"] = True
     await client.async_delete_code(dev, code.code_id)
     assert cloud.codes[dev] == {}
     assert await client.async_list_codes(dev) == []

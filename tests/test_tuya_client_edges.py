@@ -14,6 +14,7 @@ import aiohttp
 from aiohttp import web
 import pytest
 
+from custom_components.ttlock_gateway.providers.bounds import InvalidAnswerError
 from custom_components.ttlock_gateway.providers.models import (
     AuthError,
     InvalidRequestError,
@@ -312,12 +313,12 @@ async def test_bad_ticket_key_is_reported(
     assert cloud.codes[dev] == {}
 
 
-async def test_add_code_answer_without_id_is_transient(
+async def test_add_code_answer_without_id_is_invalid(
     cloud: FakeTuyaCloud, client: TuyaClient
 ) -> None:
     dev = cloud.add_device(name="Front")
     answer(cloud, "_h_POST_v1_0_devices_id_door_lock_temp_password", None)
-    with pytest.raises(TransientError):
+    with pytest.raises(InvalidAnswerError):
         await client.async_add_code(dev, "Guest", "1234567", *_window())
 
 

@@ -124,7 +124,7 @@ async def test_t_is_taken_after_the_concurrency_slot(
     client = _client(cloud, session, max_concurrency=1, request_timeout=7200)
     dev = cloud.add_device(name="Front")
     await client.async_list_locks()
-    gate = cloud.hold(CODES)
+    gate = cloud.gate(CODES)
     held = asyncio.create_task(client.async_list_codes(dev))
     await _until(lambda: cloud.calls[CODES] == 1)
     waiting = asyncio.create_task(client.async_list_locks())

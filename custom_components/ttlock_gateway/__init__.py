@@ -12,8 +12,16 @@ from homeassistant.helpers.storage import Store
 from homeassistant.helpers.typing import ConfigType
 
 from .api import create_provider
-from .budget import async_acquire_ledger, async_release_ledger, async_remove_ledger
-from .code_queue import CodeQueue
+from .budget import (
+    async_acquire_ledger,
+    async_release_ledger,
+    async_remove_ledger as async_remove_call_ledger,
+)
+from .codes.ledger import (
+    async_get_ledger as async_get_code_ledger,
+    async_remove_ledger as async_remove_code_ledger,
+)
+from .codes.reconciler import Reconciler
 from .const import CONF_WEBHOOK_ID, DOMAIN, LOGGER
 from .coordinator import LockCoordinator, RuntimeData, TTLockGatewayConfigEntry
 from .gateway_links import GatewayLinks
@@ -41,7 +49,7 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
 async def async_setup_entry(
     hass: HomeAssistant, entry: TTLockGatewayConfigEntry
 ) -> bool:
-    """Restore or fetch the locks, then bring up webhook, code queue and platforms.
+    """Restore or fetch the locks, then bring up webhook, code ledger and platforms.
 
     The webhook is registered first and stays registered while setup retries:
     pushes are kept until the entry is loaded.
@@ -58,17 +66,22 @@ async def async_setup_entry(
     coordinator = LockCoordinator(hass, entry, provider, ledger)
     await coordinator.async_config_entry_first_refresh()
     entry.async_on_unload(ledger.add_listener(coordinator.async_ledger_changed))
-    queue = CodeQueue(hass, entry, coordinator)
+    # The code ledger outlives reloads (one writer of its file); its reconciler
+    # is this set-up's.
+    code_ledger = async_get_code_ledger(hass, entry.entry_id)
+    await code_ledger.async_load()  # before any push can be named after its codes
+    codes = Reconciler(hass, entry, coordinator, code_ledger)
     entry.runtime_data = RuntimeData(
-        provider=provider, coordinator=coordinator, code_queue=queue
+        provider=provider, coordinator=coordinator, ledger=code_ledger, codes=codes
     )
+    coordinator.code_events = codes.matcher
     entry.async_on_unload(coordinator.async_shutdown_timers)
     entry.async_on_unload(coordinator.async_flush)
     # Keeps the schedule running when the account has no lock (no entity).
     entry.async_on_unload(coordinator.async_add_listener(lambda: None))
     await async_setup_webhook(hass, entry, inbox)
-    await queue.async_start()
-    entry.async_on_unload(queue.async_stop)
+    await codes.async_attach()
+    entry.async_on_unload(codes.async_detach)
     # After the first refresh: the consumer keeps only the account's locks.
     await async_start_push(hass, entry, coordinator)
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
@@ -99,13 +112,13 @@ async def async_remove_config_entry_device(
 async def async_remove_entry(
     hass: HomeAssistant, entry: TTLockGatewayConfigEntry
 ) -> None:
-    """Forget what the entry stored: activity, the code queue, a cloudhook,
+    """Forget what the entry stored: activity, the code ledger, a cloudhook,
     and the call ledger when no other entry uses the same application."""
-    for kind in ("activity", "codes"):
-        await Store[dict[str, Any]](
-            hass, 1, f"{DOMAIN}.{entry.entry_id}.{kind}"
-        ).async_remove()
-    await async_remove_ledger(
+    await Store[dict[str, Any]](
+        hass, 1, f"{DOMAIN}.{entry.entry_id}.activity"
+    ).async_remove()
+    await async_remove_code_ledger(hass, entry.entry_id)
+    await async_remove_call_ledger(
         hass,
         entry.data,
         [
@@ -126,5 +139,5 @@ async def async_remove_entry(
 async def async_unload_entry(
     hass: HomeAssistant, entry: TTLockGatewayConfigEntry
 ) -> bool:
-    """Unload platforms; webhook, timers and queue go with the entry's unload callbacks."""
+    """Unload platforms; webhook, timers and reconciler go with the unload callbacks."""
     return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)

@@ -12,7 +12,7 @@ import asyncio
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import CALLBACK_TYPE, CoreState, HomeAssistant, callback
@@ -88,7 +88,8 @@ from .unknown_sender import async_log_unknown_sender
 
 if TYPE_CHECKING:
     from .budget import CallLedger
-    from .code_queue import CodeQueue
+    from .codes.ledger import CodeLedger
+    from .codes.reconciler import Reconciler
     from .push import PushLink
 
 __all__ = ["LockActivity", "LockCoordinator"]
@@ -165,7 +166,18 @@ class RuntimeData:
 
     provider: LockProvider
     coordinator: LockCoordinator
-    code_queue: CodeQueue
+    ledger: CodeLedger
+    codes: Reconciler
+
+
+class CodeEventHook(Protocol):
+    """The code ledger's view of announced events (names the codes they used)."""
+
+    def annotate(self, event: LockEvent) -> LockEvent:
+        """The event with the ledger code's ``code_id`` and ``code_name``."""
+
+    def announced(self, event: LockEvent) -> None:
+        """Called after the event went out (fires ``code_used``)."""
 
 
 class LockCoordinator(DataUpdateCoordinator[AccountData]):
@@ -216,6 +228,7 @@ class LockCoordinator(DataUpdateCoordinator[AccountData]):
         self._relock_timers: dict[str, CALLBACK_TYPE] = {}
         self._alias_index: dict[str, str] = {}
         self._last_prune: datetime | None = None
+        self.code_events: CodeEventHook | None = None
         self._store = ActivityStore(
             hass, STORAGE_VERSION, f"{DOMAIN}.{entry.entry_id}.activity"
         )
@@ -926,9 +939,13 @@ class LockCoordinator(DataUpdateCoordinator[AccountData]):
                 self._apply_to_lock(data, data.locks[lock_id], act, event)
             elif event.type in _ACCOUNT_WIDE:
                 self._apply_to_gateways(data, event, _gateway_ref(event))
+            if announce and self.code_events is not None:
+                event = self.code_events.annotate(event)
             fresh.append(event)
             if announce and not history:
                 self._announce(event)
+                if self.code_events is not None:
+                    self.code_events.announced(event)
         return fresh
 
     def _apply_to_lock(

@@ -22,6 +22,7 @@ from typing import Any
 
 from aiohttp import web
 
+from tests.fakes.inflight import Hold, InFlightFaults
 from tests.fakes.ttlock_random_codes import RandomCodesMixin
 
 GATEWAY_BOUND = frozenset(
@@ -119,6 +120,7 @@ class FakeTTLockCloud(RandomCodesMixin):
         self._in_flight_per_gateway: collections.Counter[Any] = collections.Counter()
         self._faults: dict[str, list[tuple[int, str]]] = {}
         self._outage: str | None = None
+        self._in_flight_faults = InFlightFaults()
         self._access_tokens: dict[str, float] = {}  # token -> expiry (time.time())
         self._refresh_tokens: set[str] = set()
         self._next_id = 1_000_000
@@ -315,6 +317,21 @@ class FakeTTLockCloud(RandomCodesMixin):
     ) -> None:
         self._faults.setdefault(path, []).extend([(errcode, errmsg)] * times)
 
+    def hold(self, path: str) -> Hold:
+        """Keep the next request to ``path`` at the cloud until released.
+
+        The request is handled when released, whether or not the client still
+        waits: like the real cloud, whose gateway finishes writing a code after
+        the client gave up on the answer.
+        """
+        assert self._stopping is not None, "start the cloud first"
+        return self._in_flight_faults.hold(path, self._stopping)
+
+    def lose_answer(self, path: str, times: int = 1) -> None:
+        """Carry out the next ``times`` requests to ``path``, then drop the
+        connection instead of answering (the answer was lost on its way back)."""
+        self._in_flight_faults.lose_answers(path, times)
+
     def set_outage(self, mode: str | None) -> None:
         if mode not in (None, "http500", "timeout", "disconnect"):
             raise ValueError(mode)
@@ -323,8 +340,8 @@ class FakeTTLockCloud(RandomCodesMixin):
     def revoke_tokens(self) -> None:
         self._access_tokens.clear()
 
-    def hold(self, path: str) -> asyncio.Event:
-        """Hold requests to ``path`` until the returned event is set."""
+    def gate(self, path: str) -> asyncio.Event:
+        """Hold every request to ``path`` until the returned event is set."""
         event = self._holds[path] = asyncio.Event()
         return event
 
@@ -410,9 +427,15 @@ class FakeTTLockCloud(RandomCodesMixin):
         if request.method == "POST":
             params.update({k: str(v) for k, v in (await request.post()).items()})
 
+        if held := self._in_flight_faults.take_hold(path):
+            await held.wait()
         if path in GATEWAY_BOUND:
-            return await self._serve_gateway_bound(path, params)
-        return self._answer(path, params)
+            response = await self._serve_gateway_bound(path, params)
+        else:
+            response = self._answer(path, params)
+        if self._in_flight_faults.take_lost(path) and request.transport is not None:
+            request.transport.close()
+        return response
 
     async def _serve_gateway_bound(
         self, path: str, params: dict[str, str]
@@ -789,10 +812,15 @@ class FakeTTLockCloud(RandomCodesMixin):
             entry["keyboardPwd"] = new_code
         if "keyboardPwdName" in params:
             entry["keyboardPwdName"] = params["keyboardPwdName"]
-        if params.get("startDate"):
-            entry["startDate"] = self._int(params, "startDate")
-        if params.get("endDate"):
-            entry["endDate"] = self._int(params, "endDate")
+        # "startDate and endDate must both be sent to change the validity; without
+        # startDate the request succeeds but has no effect"
+        # (euopen.ttlock.com document-pages/cloud/passcode/update).
+        if params.get("startDate") and params.get("endDate"):
+            start = self._int(params, "startDate")
+            end = self._int(params, "endDate")
+            if end <= start:
+                raise _Answer(-3, "invalid parameter: startDate/endDate")
+            entry["startDate"], entry["endDate"] = start, end
         return {"errcode": 0, "errmsg": "none error message or means yes"}
 
     def _delete_passcode(self, params: dict[str, str]) -> dict[str, Any]:

@@ -33,6 +33,7 @@ from aiohttp import web
 from cryptography.hazmat.primitives import padding
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
+from tests.fakes.inflight import Hold, InFlightFaults
 from tests.fakes.tuya_offline import OFFLINE_ROUTES, TuyaOfflineMixin
 
 REMOTE_UNLOCK_DISABLED_CODE = 2003
@@ -126,6 +127,7 @@ class FakeTuyaCloud(TuyaOfflineMixin):
         self._in_flight_dev: Counter[str] = Counter()
         self._faults: dict[str, list[tuple[int, str]]] = defaultdict(list)
         self._outage: str | None = None
+        self._in_flight_faults = InFlightFaults()
         self._lapse = 0
         self._access_tokens: dict[str, float] = {}
         self._refresh_tokens: dict[str, str] = {}  # refresh -> access
@@ -296,6 +298,16 @@ class FakeTuyaCloud(TuyaOfflineMixin):
         """
         self._faults[route].extend([(code, msg)] * times)
 
+    def hold(self, route: str) -> Hold:
+        """Keep the next request to ``route`` (e.g. ``"POST /v1.0/devices/{id}/
+        door-lock/temp-password"``) at the cloud until released."""
+        return self._in_flight_faults.hold(route, self._stopping)
+
+    def lose_answer(self, route: str, times: int = 1) -> None:
+        """Carry out the next ``times`` requests to ``route``, then drop the
+        connection instead of answering (the answer was lost on its way back)."""
+        self._in_flight_faults.lose_answers(route, times)
+
     def set_outage(self, mode: str | None) -> None:
         assert mode in (None, "http500", "timeout", "disconnect")
         self._outage = mode
@@ -306,7 +318,7 @@ class FakeTuyaCloud(TuyaOfflineMixin):
     def lapse_plan(self, code: int = 28841101) -> None:
         self._lapse = code
 
-    def hold(self, route: str) -> asyncio.Event:
+    def gate(self, route: str) -> asyncio.Event:
         """Hold requests to ``route`` until the returned event is set."""
         event = self._holds[route] = asyncio.Event()
         return event
@@ -372,10 +384,15 @@ class FakeTuyaCloud(TuyaOfflineMixin):
                     request.transport.close()
                 return web.Response(status=500)
             body = await request.read()
+            if held := self._in_flight_faults.take_hold(route):
+                await held.wait()
             try:
-                return await self._dispatch(request, route, params, body)
+                response = await self._dispatch(request, route, params, body)
             except _Answer as answer:
-                return self._err(answer.code, answer.msg)
+                response = self._err(answer.code, answer.msg)
+            if self._in_flight_faults.take_lost(route) and request.transport:
+                request.transport.close()
+            return response
         finally:
             self._in_flight -= 1
             if device_id:
@@ -424,7 +441,22 @@ class FakeTuyaCloud(TuyaOfflineMixin):
         device = self.devices.get(device_id)
         if device is None:
             raise _Answer(1109, "param is illegal: device not found")
+        if device["online"] and self.meta[device_id]["protocol"] == "wifi":
+            self._lock_reached(device_id)
         return device
+
+    def _lock_reached(self, device_id: str) -> None:
+        """A Wi-Fi lock that is online has taken what the cloud held for it
+        (seed 001 phase table): a code "to be deleted" (phase 3) is gone, one
+        "to be sent" (phase 1) is on the lock (phase 2). Sleepy Zigbee/BLE
+        locks are reached only when a test says so (``deliver_pending``)."""
+        codes = self.codes.get(device_id, {})
+        for password_id, code in list(codes.items()):
+            if code["phase"] == 3:
+                del codes[password_id]
+            elif code["phase"] == 1:
+                code["phase"] = 2
+                code["delivery_status"] = 2
 
     def _use_ticket(self, device_id: str, ticket_id: Any) -> bytes:
         ticket = self._tickets.pop(str(ticket_id), None)

@@ -671,6 +671,21 @@ class LockProvider(Protocol):
         clouds that do not send codes ignore it.
         """
 
+    async def async_change_code(
+        self,
+        lock_id: str,
+        code_id: str,
+        *,
+        name: str,
+        start: datetime,
+        end: datetime,
+    ) -> None:
+        """Give a code a new name and window (UTC); both dates always.
+
+        ``NotSupportedError`` when the cloud cannot change codes in place: the
+        code ledger then deletes the code and adds it again.
+        """
+
     async def async_delete_code(self, lock_id: str, code_id: str) -> None:
         """Delete a code."""
 

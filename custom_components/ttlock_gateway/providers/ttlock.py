@@ -783,6 +783,12 @@ class TTLockClient(LockProvider):
                 renewed = True
                 token = await self._renew_after_rejection(token)
                 continue
+            if code in _TOKEN_ERRORS:
+                # The refresh (or login) just succeeded, so the credentials are
+                # good: a fresh token refused again is the cloud's hiccup (seen
+                # as bursts of 10004), not a reason for reauth. Try later.
+                _LOGGER.debug("TTLock %s refused a fresh token (%s)", path, code)
+                raise TransientError(self._scrub(_errmsg(payload)), code)
             if (
                 code == CLOCK_ERROR
                 and payload.get("_clock_learned")
@@ -1034,8 +1040,10 @@ class TTLockClient(LockProvider):
                 "addType": 2,
             },
         )
+        # errcode 0 means the gateway wrote the code: an answer without its id
+        # is an InvalidAnswerError (the ledger then finds the code by listing).
         return Passcode(
-            code_id=str(data.get("keyboardPwdId")),
+            code_id=require_id(data.get("keyboardPwdId"), "keyboardPwdId"),
             lock_id=lock_id,
             name=name,
             kind=CodeKind.PERIOD,
@@ -1060,11 +1068,11 @@ class TTLockClient(LockProvider):
             },
         )
         return Passcode(
-            code_id=str(data.get("keyboardPwdId")),
+            code_id=require_id(data.get("keyboardPwdId"), "keyboardPwdId"),
             lock_id=lock_id,
             name=name,
             kind=CodeKind.PERIOD,
-            code=_opt_str(data.get("keyboardPwd")),
+            code=_digits(data.get("keyboardPwd")),
             start=_ms_to_datetime(_datetime_to_ms(start)),
             end=_ms_to_datetime(_datetime_to_ms(end)),
         )
@@ -1074,22 +1082,28 @@ class TTLockClient(LockProvider):
         lock_id: str,
         code_id: str,
         *,
-        code: str | None = None,
-        name: str | None = None,
-        start: datetime | None = None,
-        end: datetime | None = None,
+        name: str,
+        start: datetime,
+        end: datetime,
     ) -> None:
-        """Change a code's value, name or validity through the gateway."""
-        params: dict[str, Any] = {"keyboardPwdId": code_id, "changeType": 2}
-        if code is not None:
-            params["newKeyboardPwd"] = code
-        if name is not None:
-            params["keyboardPwdName"] = name
-        if start is not None:
-            params["startDate"] = _datetime_to_ms(start)
-        if end is not None:
-            params["endDate"] = _datetime_to_ms(end)
-        await self._gateway_call("POST", "/v3/keyboardPwd/change", lock_id, params)
+        """Change a code's name and validity through the gateway.
+
+        Both dates are always sent: the cloud answers errcode 0 to a change
+        without ``startDate`` but leaves the validity as it was
+        (euopen.ttlock.com document-pages/cloud/passcode/update).
+        """
+        await self._gateway_call(
+            "POST",
+            "/v3/keyboardPwd/change",
+            lock_id,
+            {
+                "keyboardPwdId": code_id,
+                "keyboardPwdName": name,
+                "startDate": _datetime_to_ms(start),
+                "endDate": _datetime_to_ms(end),
+                "changeType": 2,
+            },
+        )
 
     async def async_delete_code(self, lock_id: str, code_id: str) -> None:
         """Delete a code through the gateway."""

@@ -56,6 +56,7 @@ from .bounds import (
     clean_text,
     loads_answer,
     opt_int,
+    require_id,
     require_path_id,
 )
 from .metering import NULL_METER, CallMeter, endpoint_label
@@ -885,11 +886,11 @@ class TuyaClient(LockProvider):
                     "type": 0,
                 },
             )
+        # A success answer means the code was created: without a usable id it
+        # is an InvalidAnswerError (the ledger then finds it by listing).
         code_id = result.get("id") if isinstance(result, Mapping) else result
-        if code_id is None:
-            raise TransientError("The Tuya cloud returned no code id")
         return Passcode(
-            code_id=str(code_id),
+            code_id=require_id(code_id, "temp-password id"),
             lock_id=lock_id,
             name=name,
             kind=CodeKind.PERIOD,
@@ -905,6 +906,22 @@ class TuyaClient(LockProvider):
             await self._call(
                 "DELETE", f"/v1.0/devices/{lock_id}/door-lock/temp-passwords/{code_id}"
             )
+
+    async def async_change_code(
+        self,
+        lock_id: str,
+        code_id: str,
+        *,
+        name: str,
+        start: datetime,
+        end: datetime,
+    ) -> None:
+        """Not used: the ledger deletes and re-adds a Tuya code instead.
+
+        Seed 001 documents ``modifyTemporaryPassword`` (not for Bluetooth locks,
+        and it needs the PIN again); delete + re-add works on every protocol.
+        """
+        raise NotSupportedError("Tuya codes are changed by deleting and re-adding")
 
     async def async_list_codes(self, lock_id: str) -> list[Passcode]:
         """Temporary passwords (PIN digits are never returned by the cloud)."""

@@ -23,7 +23,6 @@ from .bounds import (
     opt_int,
     opt_text,
     percent,
-    require_id,
     require_path_id,
 )
 from .models import (
@@ -464,7 +463,8 @@ def temp_password(lock_id: str, item: Mapping[str, Any]) -> Passcode:
     kept as kind ``other`` without a window (it is on the lock; the ledger must
     see it, the clean-up leaves it alone).
     """
-    code_id = require_id(item.get("id", item.get("password_id")), "password id")
+    # The id goes into a URL path when the code is deleted.
+    code_id = require_path_id(item.get("id", item.get("password_id")), "password id")
     name = clean_text(item.get("name"))
     try:
         start = opt_datetime_from_s(item.get("effective_time"), "effective_time")

@@ -1,0 +1,867 @@
+"""The reconciler: brings each lock's codes to what the ledger says, one lock at a time.
+
+One task per lock at most (a lock's gateway takes one command at a time): it
+lists the lock's codes when something may have happened unseen (an upload whose
+answer was lost, a restart in the middle of one), then deletes, changes and adds
+only what differs. A delete requested while an add is in flight waits for the
+add; if the add lands, the same task removes it next and only then reports
+``code_deleted``.
+
+Time: retries wait on Home Assistant's loop clock (monotonic), so a jump of the
+wall clock neither fires nor stalls them. The wall clock only decides whether a
+code's window has ended (then its upload waits, it is not failed) and where a
+restart picks the schedule up again (clamped to one retry interval).
+
+Faults: transient ones (gateway offline or busy, timeout, 5xx) are attempts on
+the documented schedule; a rate limit pauses the whole entry until the quota
+returns and an auth or subscription fault pauses it and asks for reauth —
+neither uses up attempts nor fails a code.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+
+from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
+from homeassistant.helpers.event import async_call_later, async_track_time_interval
+from homeassistant.util import dt as dt_util
+
+from ..const import (
+    CONF_CLEANUP_ALL,
+    CONF_CLEANUP_INTERVAL,
+    CONF_RETRY_ATTEMPTS,
+    CONF_RETRY_INTERVAL,
+    DEFAULT_CLEANUP_INTERVAL,
+    DEFAULT_RETRY_ATTEMPTS,
+    DEFAULT_RETRY_INTERVAL,
+    DOMAIN,
+    LOGGER,
+)
+from ..coordinator import LockCoordinator, TTLockGatewayConfigEntry
+from ..providers.bounds import InvalidAnswerError
+from ..providers.models import (
+    AuthError,
+    CannotConnectError,
+    DuplicateCodeError,
+    NotSupportedError,
+    Passcode,
+    ProviderError,
+    RateLimitError,
+    SubscriptionError,
+    TransientError,
+)
+from .events import ISSUE_CODE_NOT_DELETED, Announcer, CodeEventMatcher
+from .generate import NoFreeCodeError, generate_code
+from .ledger import CodeLedger, Outcome, WaitKind
+from .model import CodeRecord, Op, RecordKey, Status, find_landed, is_current
+
+# After a (re)load, interrupted work resumes after this: set-up finishes first.
+MIN_RESTART_DELAY = 30.0
+# A delete is never given up (a cancelled guest must not keep the door); past
+# the retry schedule it is tried at least this far apart.
+SLOW_DELETE_INTERVAL = timedelta(hours=1)
+# A generated code that clashes with one we could not see gets new digits.
+MAX_REGENERATIONS = 3
+# A timer may fire a moment before its due time (loop clock granularity; Home
+# Assistant's test harness fires up to 0.5 s early): due is due within this.
+DUE_SLACK = 1.0
+
+_ORDER = {Op.RECHECK: 0, Op.DELETE: 1, Op.CHANGE: 2, Op.ADD: 3}
+_KINDS = {
+    Op.ADD: (WaitKind.ADD, WaitKind.UPDATE),
+    Op.CHANGE: (WaitKind.UPDATE,),
+    Op.DELETE: (WaitKind.DELETE,),
+    Op.RECHECK: (WaitKind.ADD, WaitKind.UPDATE),
+}
+
+
+def maybe_applied(err: ProviderError) -> bool:
+    """Whether the cloud may have done it although no success came back."""
+    return isinstance(err, CannotConnectError | InvalidAnswerError) or (
+        isinstance(err, TransientError) and err.code is None
+    )
+
+
+def is_transient(err: ProviderError) -> bool:
+    """Worth another attempt on the retry schedule."""
+    return isinstance(err, TransientError | InvalidAnswerError)
+
+
+def _reason(err: ProviderError) -> str:
+    return err.message or type(err).__name__
+
+
+class Reconciler:
+    """The cloud side of an entry's ledger while the entry is loaded."""
+
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        entry: TTLockGatewayConfigEntry,
+        coordinator: LockCoordinator,
+        ledger: CodeLedger,
+    ) -> None:
+        """Read the schedules from the entry's options."""
+        self.hass = hass
+        self.entry = entry
+        self.coordinator = coordinator
+        self.provider = coordinator.provider
+        self.ledger = ledger
+        self.announcer = Announcer(hass, entry, coordinator)
+        self.matcher = CodeEventMatcher(ledger, self.announcer)
+        options = entry.options
+        self.retry_interval = timedelta(
+            minutes=options.get(CONF_RETRY_INTERVAL, DEFAULT_RETRY_INTERVAL)
+        )
+        self.retry_attempts = max(
+            1, int(options.get(CONF_RETRY_ATTEMPTS, DEFAULT_RETRY_ATTEMPTS))
+        )
+        self.cleanup_interval = timedelta(
+            minutes=options.get(CONF_CLEANUP_INTERVAL, DEFAULT_CLEANUP_INTERVAL)
+        )
+        self.cleanup_all = bool(options.get(CONF_CLEANUP_ALL, False))
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._dirty: set[str] = set()
+        self._timers: dict[str, CALLBACK_TYPE] = {}
+        self._not_before: dict[RecordKey, float] = {}
+        self._regenerated: dict[RecordKey, int] = {}
+        self._replacing: set[RecordKey] = set()
+        self._paused_until = 0.0
+        self._pause_timer: CALLBACK_TYPE | None = None
+        self._reauth_started = False
+        self._unsub_cleanup: CALLBACK_TYPE | None = None
+        self._cleanup_task: asyncio.Task[None] | None = None
+        self.stopped = False
+
+    # ------------------------------------------------------------ lifecycle
+
+    async def async_attach(self) -> None:
+        """Take over the ledger; resume interrupted work after set-up."""
+        await self.ledger.async_load()
+        self.ledger.runner = self
+        now, mono = dt_util.utcnow(), self._mono()
+        interval = self.retry_interval.total_seconds()
+        locks: set[str] = set()
+        for record in self.ledger.records.values():
+            if record.operation() is None:
+                continue
+            delay = MIN_RESTART_DELAY
+            if record.next_attempt is not None:
+                # Clamped: a clock that jumped back must not postpone the
+                # retry by days, nor one that jumped ahead fire it at once.
+                wanted = (record.next_attempt - now).total_seconds()
+                delay = min(max(wanted, MIN_RESTART_DELAY), interval)
+            self._not_before[record.key] = mono + delay
+            locks.add(record.lock_id)
+        for lock_id in locks:
+            self._schedule(lock_id)
+        self._unsub_cleanup = async_track_time_interval(
+            self.hass,
+            self._cleanup_due,
+            self.cleanup_interval,
+            name=f"{DOMAIN} code clean-up",
+            cancel_on_shutdown=True,
+        )
+
+    async def async_detach(self) -> None:
+        """Stop (entry unload): cancel in-flight work, answer waiting calls, write.
+
+        An upload cut off here stays ``uncertain`` in the ledger: the next
+        start lists the lock before sending anything again.
+        """
+        self.stopped = True
+        for cancel in self._timers.values():
+            cancel()
+        self._timers.clear()
+        if self._pause_timer is not None:
+            self._pause_timer()
+            self._pause_timer = None
+        if self._unsub_cleanup is not None:
+            self._unsub_cleanup()
+            self._unsub_cleanup = None
+        tasks = list(self._tasks.values())
+        if self._cleanup_task is not None:
+            tasks.append(self._cleanup_task)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self._tasks.clear()
+        self.ledger.settle_all(self.current_outcome)
+        if self.ledger.runner is self:
+            self.ledger.runner = None
+        await self.ledger.async_save()
+
+    # ------------------------------------------------------------ submissions
+
+    async def async_submit(
+        self, records: Iterable[CodeRecord], kind: WaitKind
+    ) -> list[Outcome]:
+        """Write the records' desired state, then wait for their next attempt.
+
+        The caller has changed or created the records; they are saved before
+        any cloud call (write-ahead), so a stop from here on loses nothing.
+        """
+        records = list(records)
+        now = dt_util.utcnow()
+        futures = []
+        for record in records:
+            self.ledger.records[record.key] = record
+            self._not_before.pop(record.key, None)
+            self._regenerated.pop(record.key, None)
+            if kind is WaitKind.DELETE and record.operation() is None:
+                # Never on the lock (queued or refused): nothing to send.
+                self._tombstone(record, now)
+                record.recheck = False
+            futures.append(self.ledger.wait(record.key, kind))
+        await self.ledger.async_save()
+        for record in records:
+            if record.operation() is None:
+                # Nothing to send (cancelled, or an update that changes nothing).
+                self.ledger.settle(
+                    record.key, [kind], self.current_outcome(record, kind)
+                )
+        # The entry may have reloaded while the intent was written: the
+        # ledger's current reconciler (if any) takes it from here.
+        runner = self.ledger.runner
+        if runner is None or runner.stopped:
+            for record, future in zip(records, futures, strict=True):
+                if not future.done():
+                    future.set_result(self.current_outcome(record, kind))
+        else:
+            for lock_id in {r.lock_id for r in records}:
+                runner.kick(lock_id)
+        return list(await asyncio.gather(*futures))
+
+    def current_outcome(self, record: CodeRecord | None, kind: WaitKind) -> Outcome:
+        """What a waiting call is told when it cannot wait any longer."""
+        if record is None:
+            return Outcome(Status.CANCELLED)
+        status = record.status(dt_util.utcnow())
+        if status in (Status.ACTIVE, Status.PENDING):
+            status = Status.UPDATED if kind is WaitKind.UPDATE else Status.ADDED
+        elif status is Status.UPDATING:
+            status = Status.QUEUED  # the change waits for the lock
+        return Outcome(status, cloud_id=record.cloud_id, reason=record.reason)
+
+    # ------------------------------------------------------------ scheduling
+
+    def _mono(self) -> float:
+        return self.hass.loop.time()
+
+    @callback
+    def kick(self, lock_id: str) -> None:
+        """Run the lock's reconcile (again) as soon as it is free."""
+        if self.stopped:
+            return
+        self._dirty.add(lock_id)
+        if lock_id not in self._tasks:
+            task = self.entry.async_create_background_task(
+                self.hass, self._run(lock_id), f"{DOMAIN} codes of {lock_id}"
+            )
+            # Tasks start eagerly: one that had nothing to wait for is done.
+            if not task.done():
+                self._tasks[lock_id] = task
+
+    @callback
+    def kick_all(self) -> None:
+        """Every lock that has work."""
+        for lock_id in {
+            r.lock_id for r in self.ledger.records.values() if r.operation()
+        }:
+            self.kick(lock_id)
+
+    def _schedule(self, lock_id: str) -> None:
+        """One timer per lock, at its earliest due record (or the pause's end)."""
+        if cancel := self._timers.pop(lock_id, None):
+            cancel()
+        if self.stopped:
+            return
+        due = [
+            self._not_before.get(r.key, 0.0)
+            for r in self.ledger.for_lock(lock_id)
+            if r.operation() is not None
+        ]
+        if not due:
+            return
+        mono = self._mono()
+        delay = max(min(due), self._paused_until) - mono
+        if delay <= 0 and lock_id in self._dirty:
+            return
+
+        @callback
+        def _due(_now: datetime) -> None:
+            self._timers.pop(lock_id, None)
+            self.kick(lock_id)
+
+        self._timers[lock_id] = async_call_later(self.hass, max(delay, 0.0), _due)
+
+    def _retry_later(self, record: CodeRecord, delay: timedelta) -> None:
+        self._not_before[record.key] = self._mono() + delay.total_seconds()
+        record.next_attempt = dt_util.utcnow() + delay
+
+    def _paused(self) -> bool:
+        return self._mono() + DUE_SLACK < self._paused_until
+
+    def _pause(self, seconds: float, *, reauth: bool) -> None:
+        """Hold every lock's work for ``seconds`` (quota, credentials)."""
+        self._paused_until = max(self._paused_until, self._mono() + seconds)
+        if reauth and not self._reauth_started:
+            self._reauth_started = True
+            self.entry.async_start_reauth(self.hass)
+        if self._pause_timer is not None:
+            self._pause_timer()
+
+        @callback
+        def _resume(_now: datetime) -> None:
+            self._pause_timer = None
+            self.kick_all()
+
+        self._pause_timer = async_call_later(
+            self.hass, self._paused_until - self._mono(), _resume
+        )
+
+    # ------------------------------------------------------------ the pass
+
+    async def _run(self, lock_id: str) -> None:
+        try:
+            while lock_id in self._dirty and not self.stopped:
+                self._dirty.discard(lock_id)
+                await self._pass(lock_id)
+        except Exception:
+            # A bug, not a cloud fault (those are ProviderErrors): say so, and
+            # never leave a service call waiting for ever.
+            LOGGER.exception("Reconciling the codes of lock %s failed", lock_id)
+            for record in self.ledger.for_lock(lock_id):
+                self.ledger.settle(
+                    record.key,
+                    list(WaitKind),
+                    self.current_outcome(record, WaitKind.ADD),
+                )
+        finally:
+            if self._tasks.get(lock_id) is asyncio.current_task():
+                del self._tasks[lock_id]
+            if not self.stopped:
+                self._schedule(lock_id)
+                self.ledger.save_soon()
+
+    async def _pass(self, lock_id: str) -> None:
+        mono = self._mono() + DUE_SLACK
+        due = [
+            r
+            for r in self.ledger.for_lock(lock_id)
+            if r.operation() is not None and self._not_before.get(r.key, 0.0) <= mono
+        ]
+        if not due:
+            return
+        if self._paused():
+            for record in due:
+                self._settle_now(record)
+            return
+        data = self.coordinator.current_data
+        if data is None:
+            for record in due:
+                self._retry_later(record, self.retry_interval)
+                self._settle_now(record)
+            return
+        if lock_id not in data.locks:
+            # Left the account, or one odd lock list: an attempt that failed,
+            # not a certainty (no cloud call is made for it).
+            gone = TransientError("the lock is no longer in the account's lock list")
+            for record in due:
+                op = record.operation()
+                assert op is not None
+                if op is Op.RECHECK:
+                    record.recheck = False
+                    continue
+                record.attempts += 1
+                self._failed_attempt(record, op, gone)
+            return
+        now = dt_util.utcnow()
+        ready: list[CodeRecord] = []
+        for record in due:
+            if (
+                record.operation() is Op.ADD
+                and record.end is not None
+                and record.end <= now
+            ):
+                # Not an attempt, not a failure: the clock may be wrong (a jump
+                # ahead); if it is right the clean-up drops the record.
+                record.reason = "the code's window ended before it reached the lock"
+                self._retry_later(record, self.retry_interval)
+                self.ledger.settle(
+                    record.key,
+                    _KINDS[Op.ADD],
+                    Outcome(Status.EXPIRED, reason=record.reason),
+                )
+                continue
+            ready.append(record)
+        listing: list[Passcode] | None = None
+        if any(r.uncertain or r.recheck for r in ready):
+            listing = await self._list(lock_id)
+            if listing is None:
+                return
+        ready.sort(key=lambda r: _ORDER[r.operation() or Op.ADD])
+        for record in ready:
+            op = record.operation()
+            if op is None:
+                continue
+            if self.stopped or self._paused():
+                self._settle_now(record)
+                continue
+            if op is Op.RECHECK:
+                self._recheck(lock_id, record, listing or [])
+            elif op is Op.DELETE:
+                await self._delete(lock_id, record, listing)
+            elif op is Op.CHANGE:
+                await self._change(lock_id, record)
+            else:
+                await self._add(lock_id, record, listing)
+
+    async def _list(
+        self, lock_id: str, failing: Iterable[CodeRecord] | None = None
+    ) -> list[Passcode] | None:
+        """The lock's codes now; on failure every due record had an attempt."""
+        requested = dt_util.utcnow()
+        try:
+            codes = await self.provider.async_list_codes(lock_id)
+        except ProviderError as err:
+            mono = self._mono() + DUE_SLACK
+            records = (
+                list(failing)
+                if failing is not None
+                else [
+                    r
+                    for r in self.ledger.for_lock(lock_id)
+                    if r.operation() is not None
+                    and self._not_before.get(r.key, 0.0) <= mono
+                ]
+            )
+            for record in records:
+                op = record.operation()
+                if op is None:
+                    continue
+                if op is not Op.RECHECK:
+                    record.attempts += 1
+                self._failed_attempt(record, op, err)
+            return None
+        self.ledger.note_listing(lock_id, codes, requested)
+        return codes
+
+    def _settle_now(self, record: CodeRecord) -> None:
+        op = record.operation()
+        kinds = _KINDS[op] if op is not None else tuple(WaitKind)
+        for kind in kinds:
+            self.ledger.settle(record.key, [kind], self.current_outcome(record, kind))
+
+    # ------------------------------------------------------------ operations
+
+    async def _add(
+        self, lock_id: str, record: CodeRecord, listing: list[Passcode] | None
+    ) -> None:
+        assert record.code is not None
+        assert record.start is not None
+        assert record.end is not None
+        doubt = record.uncertain or record.attempts > 0
+        if record.uncertain and listing is not None:
+            found = find_landed(
+                listing, record, self.ledger.claimed(lock_id, but=record)
+            )
+            if found:
+                self._landed_as_listed(lock_id, record, found)
+                return
+            # Not there (yet): a request cut off in flight may still land, so
+            # the lock is looked at once more after the next interval.
+            record.uncertain = False
+            record.recheck = True
+        sent = record.revision
+        record.uncertain = True
+        record.sent_name = record.name
+        record.sent_start, record.sent_end = record.start, record.end
+        record.attempts += 1
+        record.next_attempt = None
+        await self.ledger.async_save()  # write-ahead: from here it may land
+        if self.stopped:
+            return
+        try:
+            passcode = await self.provider.async_add_code(
+                lock_id, record.name, record.code, record.start, record.end
+            )
+        except DuplicateCodeError as err:
+            if doubt:
+                codes = await self._list(lock_id, [record])
+                if codes is None:
+                    return
+                found = find_landed(
+                    codes, record, self.ledger.claimed(lock_id, but=record)
+                )
+                if found:
+                    self._landed_as_listed(lock_id, record, found)
+                    return
+            record.uncertain = False
+            if self._regenerate(lock_id, record):
+                return
+            self._failed_attempt(record, Op.ADD, err)
+            return
+        except ProviderError as err:
+            if not maybe_applied(err):
+                record.uncertain = False
+            self._failed_attempt(record, Op.ADD, err)
+            return
+        self._landed(lock_id, record, passcode, sent, [])
+
+    def _regenerate(self, lock_id: str, record: CodeRecord) -> bool:
+        """New digits for a generated code the lock already had (unseen)."""
+        if not record.generated or record.attempts > 1 or not record.present:
+            return False
+        count = self._regenerated.get(record.key, 0)
+        if count >= MAX_REGENERATIONS or record.code is None:
+            return False
+        try:
+            record.code = generate_code(
+                len(record.code), self.ledger.taken_digits(lock_id) | {record.code}
+            )
+        except NoFreeCodeError:
+            return False
+        self._regenerated[record.key] = count + 1
+        record.attempts = 0
+        self._dirty.add(lock_id)
+        return True
+
+    def _landed(
+        self,
+        lock_id: str,
+        record: CodeRecord,
+        passcode: Passcode,
+        sent: int,
+        copies: Iterable[Passcode],
+    ) -> None:
+        """The lock has the code (``sent``: the revision it has)."""
+        record.cloud_id = passcode.code_id
+        record.phase = passcode.phase
+        record.applied = sent
+        record.uncertain = False
+        record.sent_name = record.sent_start = record.sent_end = None
+        record.failed = False
+        record.attempts = 0
+        record.reason = None
+        record.next_attempt = None
+        record.seen_at = dt_util.utcnow()
+        record.missing_at = None
+        self._not_before.pop(record.key, None)
+        for copy in copies:
+            self._adopt_copy(lock_id, record, copy)
+        replaced = record.key in self._replacing
+        self._replacing.discard(record.key)
+        if not record.present:
+            # Deleted while it was in flight: the delete follows at once, and
+            # only its success is announced.
+            self.ledger.settle(record.key, _KINDS[Op.ADD], Outcome(Status.CANCELLED))
+            self._dirty.add(lock_id)
+            return
+        current = record.applied == record.revision
+        if replaced and current:
+            self.announcer.updated(record)
+        elif not replaced:
+            self.announcer.added(record)
+        outcome = Outcome(Status.ADDED, cloud_id=record.cloud_id)
+        self.ledger.settle(record.key, [WaitKind.ADD], outcome)
+        if current:
+            self.ledger.settle(
+                record.key,
+                [WaitKind.UPDATE],
+                Outcome(Status.UPDATED, cloud_id=record.cloud_id),
+            )
+        else:
+            self._dirty.add(lock_id)
+
+    def _landed_as_listed(
+        self, lock_id: str, record: CodeRecord, found: list[Passcode]
+    ) -> None:
+        """The listing shows an upload of ``record`` whose answer we missed.
+
+        It may carry an older name or window (updated while in flight): then
+        the lock has none of the current revisions and a change follows.
+        """
+        # The one with the current look first; the rest are copies to delete.
+        found = sorted(found, key=lambda c: not is_current(c, record))
+        applied = record.revision if is_current(found[0], record) else 0
+        self._landed(lock_id, record, found[0], applied, found[1:])
+
+    def _adopt_copy(self, lock_id: str, record: CodeRecord, copy: Passcode) -> None:
+        """A second upload of ``record`` on the lock: ours, and to be deleted."""
+        LOGGER.debug("Code %r has a second copy on lock %s", record.name, lock_id)
+        orphan = CodeRecord(
+            id=f"{record.id}.{copy.code_id}",
+            lock_id=lock_id,
+            name=record.name,
+            code=record.code,
+            start=record.start,
+            end=record.end,
+            created=dt_util.utcnow(),
+            present=False,
+            cloud_id=copy.code_id,
+            applied=1,
+            generated=record.generated,
+        )
+        self.ledger.records[orphan.key] = orphan
+        self._dirty.add(lock_id)
+
+    def _recheck(
+        self, lock_id: str, record: CodeRecord, listing: list[Passcode]
+    ) -> None:
+        """Look again for an interrupted upload that was not seen."""
+        record.recheck = False
+        claimed = self.ledger.claimed(lock_id, but=record)
+        found = [
+            c
+            for c in find_landed(listing, record, claimed)
+            if c.code_id != record.cloud_id
+        ]
+        if record.tombstone:
+            if found:
+                # It landed after all, after it was cancelled: delete it now.
+                record.deleted_at = None
+                record.cloud_id = found[0].code_id
+                for copy in found[1:]:
+                    self._adopt_copy(lock_id, record, copy)
+                self._dirty.add(lock_id)
+            return
+        if record.cloud_id is None:
+            if found:
+                self._landed_as_listed(lock_id, record, found)
+            else:
+                record.uncertain = False
+            return
+        for copy in found:
+            self._adopt_copy(lock_id, record, copy)
+
+    async def _delete(
+        self, lock_id: str, record: CodeRecord, listing: list[Passcode] | None
+    ) -> None:
+        if record.cloud_id is None:
+            found = find_landed(
+                listing or [], record, self.ledger.claimed(lock_id, but=record)
+            )
+            record.uncertain = False
+            if not found:
+                # Never seen on the lock: cancelled. An upload cut off in
+                # flight may still land, so the lock is looked at once more.
+                self._tombstone(record, dt_util.utcnow())
+                record.recheck = True
+                self._retry_later(record, self.retry_interval)
+                self.ledger.settle(
+                    record.key, [WaitKind.DELETE], Outcome(Status.CANCELLED)
+                )
+                return
+            record.cloud_id = found[0].code_id
+            for copy in found[1:]:
+                self._adopt_copy(lock_id, record, copy)
+        record.attempts += 1
+        if await self._delete_on_lock(lock_id, record, Op.DELETE):
+            self._gone(record)
+
+    async def _delete_on_lock(self, lock_id: str, record: CodeRecord, op: Op) -> bool:
+        """Delete ``record``'s cloud code; True once it is confirmed gone."""
+        assert record.cloud_id is not None
+        try:
+            await self.provider.async_delete_code(lock_id, record.cloud_id)
+        except ProviderError as err:
+            if is_transient(err) or isinstance(
+                err, RateLimitError | AuthError | SubscriptionError
+            ):
+                self._failed_attempt(record, op, err)
+                return False
+            # A definite refusal may mean "no such code" (Tuya answers 1109):
+            # the listing decides whether it is gone.
+            codes = await self._list(lock_id, [record])
+            if codes is None:
+                return False
+            if any(c.code_id == record.cloud_id for c in codes):
+                self._give_up(record, op, _reason(err))
+                return False
+        return True
+
+    def _gone(self, record: CodeRecord) -> None:
+        reason = record.reason
+        self._tombstone(record, dt_util.utcnow())
+        self.announcer.deleted(record, reason)
+        self.ledger.settle(
+            record.key,
+            [WaitKind.DELETE],
+            Outcome(Status.DELETED, cloud_id=record.cloud_id),
+        )
+
+    async def _change(self, lock_id: str, record: CodeRecord) -> None:
+        assert record.cloud_id is not None
+        assert record.start is not None
+        assert record.end is not None
+        sent = record.revision
+        record.attempts += 1
+        try:
+            await self.provider.async_change_code(
+                lock_id,
+                record.cloud_id,
+                name=record.name,
+                start=record.start,
+                end=record.end,
+            )
+        except NotSupportedError:
+            await self._replace(lock_id, record)
+            return
+        except ProviderError as err:
+            if not is_transient(err) and not isinstance(
+                err, RateLimitError | AuthError | SubscriptionError
+            ):
+                # "No data" and the like: is the code still on the lock?
+                codes = await self._list(lock_id, [record])
+                if codes is None:
+                    return
+                if not any(c.code_id == record.cloud_id for c in codes):
+                    # Gone (deleted in the app): the new window is added anew.
+                    record.cloud_id = None
+                    record.applied = 0
+                    record.attempts = 0
+                    self._replacing.add(record.key)
+                    await self._add(lock_id, record, None)
+                    return
+            self._failed_attempt(record, Op.CHANGE, err)
+            return
+        record.applied = sent
+        record.attempts = 0
+        record.reason = None
+        record.next_attempt = None
+        if record.applied == record.revision:
+            self.announcer.updated(record)
+            self.ledger.settle(
+                record.key,
+                [WaitKind.UPDATE],
+                Outcome(Status.UPDATED, cloud_id=record.cloud_id),
+            )
+
+    async def _replace(self, lock_id: str, record: CodeRecord) -> None:
+        """No change in place (Tuya): delete, then add under the same ledger id."""
+        if not await self._delete_on_lock(lock_id, record, Op.CHANGE):
+            return
+        record.cloud_id = None
+        record.applied = 0
+        record.phase = None
+        record.seen_at = None
+        record.attempts = 0
+        self._replacing.add(record.key)
+        await self._add(lock_id, record, None)
+
+    # ------------------------------------------------------------ outcomes
+
+    def _tombstone(self, record: CodeRecord, now: datetime) -> None:
+        record.deleted_at = now
+        record.attempts = 0
+        record.next_attempt = None
+        record.failed = False
+        record.uncertain = False
+        self._not_before.pop(record.key, None)
+        self.announcer.clear(record)
+
+    def _failed_attempt(self, record: CodeRecord, op: Op, err: ProviderError) -> None:
+        """One attempt of ``op`` failed with ``err``: retry, pause or give up."""
+        reason = _reason(err)
+        kinds = _KINDS[op]
+        if op is Op.ADD and not record.present:
+            # Deleted while its upload was under way: never mind the upload.
+            record.reason = reason
+            self._not_before.pop(record.key, None)
+            self.ledger.settle(record.key, kinds, Outcome(Status.CANCELLED))
+            if record.uncertain:
+                self._dirty.add(record.lock_id)  # look for it and delete it
+            else:
+                self._tombstone(record, dt_util.utcnow())
+                self.ledger.settle(
+                    record.key, [WaitKind.DELETE], Outcome(Status.CANCELLED)
+                )
+            return
+        if op is Op.RECHECK:
+            if is_transient(err) or isinstance(
+                err, RateLimitError | AuthError | SubscriptionError
+            ):
+                self._retry_later(record, self.retry_interval)
+            else:
+                record.recheck = False
+            return
+        if isinstance(err, RateLimitError | AuthError | SubscriptionError):
+            # Not the code's fault: the attempt does not count.
+            record.attempts = max(0, record.attempts - 1)
+            record.reason = reason
+            if isinstance(err, RateLimitError):
+                self._pause(err.retry_after, reauth=False)
+            else:
+                self._pause(
+                    self.retry_interval.total_seconds(),
+                    reauth=isinstance(err, AuthError),
+                )
+            self._settle_now(record)
+            return
+        record.reason = reason
+        if is_transient(err):
+            if op is Op.DELETE:
+                delay = self.retry_interval
+                if record.attempts >= self.retry_attempts:
+                    delay = max(delay, SLOW_DELETE_INTERVAL)
+                    self.announcer.issue(ISSUE_CODE_NOT_DELETED, record, reason)
+                self._retry_later(record, delay)
+                self._settle_now(record)
+                return
+            if record.attempts < self.retry_attempts:
+                LOGGER.info(
+                    "Code %r for %s: %s queued: %s",
+                    record.name,
+                    self.announcer.lock_name(record.lock_id),
+                    op.value,
+                    type(err).__name__,
+                )
+                self._retry_later(record, self.retry_interval)
+                self._settle_now(record)
+                return
+        elif (
+            op is Op.ADD
+            and record.attempts <= 1
+            and not record.uncertain
+            and self.ledger.waiting(record.key, WaitKind.ADD)
+        ):
+            # Refused for good at once, with the caller still waiting: the
+            # caller gets the error and nothing stays in the ledger.
+            self.ledger.records.pop(record.key, None)
+            self._not_before.pop(record.key, None)
+            self.ledger.settle(
+                record.key, kinds, Outcome(Status.FAILED, reason=reason, error=err)
+            )
+            return
+        self._give_up(record, op, reason)
+
+    def _give_up(self, record: CodeRecord, op: Op, reason: str) -> None:
+        record.failed = True
+        record.reason = reason
+        record.next_attempt = None
+        self._not_before.pop(record.key, None)
+        if record.uncertain:
+            # The last attempt's answer was lost: look for it once more.
+            record.recheck = True
+            self._retry_later(record, self.retry_interval)
+        operation = {Op.ADD: "add", Op.CHANGE: "update"}.get(op, "delete")
+        self.announcer.failed(record, operation, reason)
+        for kind in _KINDS[op]:
+            self.ledger.settle(
+                record.key, [kind], Outcome(Status.FAILED, record.cloud_id, reason)
+            )
+
+    # ------------------------------------------------------------ clean-up
+
+    @callback
+    def _cleanup_due(self, _now: datetime) -> None:
+        if self._cleanup_task is not None and not self._cleanup_task.done():
+            return
+        from .cleanup import async_cleanup
+
+        self._cleanup_task = self.entry.async_create_background_task(
+            self.hass, async_cleanup(self), f"{DOMAIN} code clean-up"
+        )
