@@ -83,6 +83,16 @@ async def _wait_http(url: str, within: float) -> None:
     raise TimeoutError(f"{url} did not answer within {within:.0f} s")
 
 
+async def _wait_listed(sim: Simulator, within: float) -> None:
+    # The calls come from another process: there is no event to wait on.
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        if sim.ttlock.calls["/v3/lock/list"] and sim.tuya.calls:
+            return
+        await asyncio.sleep(0.5)
+    raise TimeoutError("the entries did not list their locks")
+
+
 def offending_lines(log: str) -> list[str]:
     """WARNING+ lines that name this integration or come from it, but the notice."""
     lines = []
@@ -133,13 +143,8 @@ async def run(config: Path, startup_timeout: float) -> list[str]:
     problems: list[str] = []
     try:
         await _wait_http(f"http://127.0.0.1:{ha_port}/api/", startup_timeout)
-        # Both entries list their locks at setup; wait for it, then push. The
-        # calls come from another process: there is no event to wait on.
-        deadline = time.monotonic() + startup_timeout
-        while time.monotonic() < deadline and not (  # noqa: ASYNC110
-            sim.ttlock.calls["/v3/lock/list"] and sim.tuya.calls
-        ):
-            await asyncio.sleep(0.5)
+        # Both entries list their locks at setup; wait for it, then push.
+        await _wait_listed(sim, startup_timeout)
         await asyncio.sleep(2)  # platforms and webhook after the first refresh
         await sim.push_once()
         if sim.pushes.failed or sim.pushes.sent != 3:
@@ -178,11 +183,19 @@ async def run(config: Path, startup_timeout: float) -> list[str]:
 def check_config_dir(config: Path, sim: Simulator) -> list[str]:
     """What the stopped Home Assistant left: the entity registry and the log."""
     problems: list[str] = []
-    log_path = config / "home-assistant.log"
-    log = log_path.read_text("utf-8", errors="replace") if log_path.exists() else ""
+    # A restart within the run (recovery mode) rotates the first log to ``.1``.
+    logs = [config / "home-assistant.log.1", config / "home-assistant.log"]
+    log = "".join(
+        path.read_text("utf-8", errors="replace") for path in logs if path.exists()
+    )
     if not log:
         problems.append("no home-assistant.log was written")
-    for marker in ("Error setting up entry", "Setup failed for custom integration"):
+    for marker in (
+        "Error setting up entry",
+        "Setup failed for custom integration",
+        # Recovery mode loads no custom integration: nothing below was tested.
+        "Activating recovery mode",
+    ):
         if marker in log:
             problems.append(f"log says: {marker}")
     problems += [f"log: {line}" for line in offending_lines(log)]
