@@ -85,6 +85,45 @@ async def test_unlock_then_auto_lock(
     assert hass.states.get("lock.front_door").state == LockState.LOCKED
 
 
+async def test_unlock_in_passage_mode_stays_unlocked(
+    hass: HomeAssistant,
+    ttlock_cloud: FakeTTLockCloud,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """Passage mode suspends auto-lock: the door is open, never shown relocked."""
+    seed_ttlock_home(ttlock_cloud)
+    await setup_entry(hass, ttlock_data(ttlock_cloud))
+    await hass.services.async_call(
+        SWITCH_DOMAIN,
+        SERVICE_TURN_ON,
+        {ATTR_ENTITY_ID: "switch.front_door_passage_mode"},
+        blocking=True,
+    )
+    await _unlock(hass, "lock.front_door")
+    freezer.tick(timedelta(seconds=6))
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done()
+    assert hass.states.get("lock.front_door").state == LockState.UNLOCKED
+    # Passage mode switched on while an unlock waits to relock: still open.
+    await hass.services.async_call(
+        SWITCH_DOMAIN,
+        SERVICE_TURN_OFF,
+        {ATTR_ENTITY_ID: "switch.front_door_passage_mode"},
+        blocking=True,
+    )
+    await _unlock(hass, "lock.front_door")
+    await hass.services.async_call(
+        SWITCH_DOMAIN,
+        SERVICE_TURN_ON,
+        {ATTR_ENTITY_ID: "switch.front_door_passage_mode"},
+        blocking=True,
+    )
+    freezer.tick(timedelta(seconds=6))
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done()
+    assert hass.states.get("lock.front_door").state == LockState.UNLOCKED
+
+
 async def test_unlock_without_auto_lock_stays_unlocked(
     hass: HomeAssistant,
     ttlock_cloud: FakeTTLockCloud,

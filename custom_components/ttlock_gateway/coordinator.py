@@ -1026,7 +1026,14 @@ class LockCoordinator(DataUpdateCoordinator[AccountData]):
         lock.state = state
         if cancel := self._relock_timers.pop(lock_id, None):
             cancel()
-        if state is LockState.UNLOCKED and lock.auto_lock_seconds:
+        # In passage mode the lock stays open after an unlock (TTLock:
+        # "passage mode" = normally open, auto-lock suspended): showing it
+        # relocked would be a door shown locked that is open.
+        if (
+            state is LockState.UNLOCKED
+            and lock.auto_lock_seconds
+            and not lock.passage_mode
+        ):
             remaining = (
                 when + timedelta(seconds=lock.auto_lock_seconds) - dt_util.utcnow()
             ).total_seconds()
@@ -1038,7 +1045,11 @@ class LockCoordinator(DataUpdateCoordinator[AccountData]):
             def _relock(_now: datetime) -> None:
                 self._relock_timers.pop(lock_id, None)
                 data = self.current_data
-                if data is not None and (current := data.locks.get(lock_id)):
+                if (
+                    data is not None
+                    and (current := data.locks.get(lock_id))
+                    and not current.passage_mode
+                ):
                     current.state = LockState.LOCKED
                     self.async_update_lock(lock_id)
                     self.save_soon()
