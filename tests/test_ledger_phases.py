@@ -559,3 +559,32 @@ async def test_request_failed_for_a_delete_sends_it_again(
     assert ttlock_cloud.calls[DELETE_PATH] == 1
     (record,) = records(hass, entry)
     assert record.tombstone
+
+
+async def test_request_failed_then_restart_uploads_once(
+    hass: HomeAssistant,
+    ttlock_cloud: FakeTTLockCloud,
+    hass_client_no_auth: ClientFactory,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """A restart after the callback: the failed delivery is remembered (the
+    count survives) and the code is uploaded again exactly once."""
+    lock_id, entry, client = await _wifi_home(
+        hass, ttlock_cloud, hass_client_no_auth, **{CONF_RETRY_ATTEMPTS: 2}
+    )
+    answer = await call(
+        hass, "add_code", FLAT, name="Guest", code="482913", **window(-1)
+    )
+    body = ttlock_cloud.fail_on_lock(lock_id, int(answer[FLAT]["cloud_id"]), -3037)
+    await _post(client, body)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    await restart(hass, entry)
+    (record,) = [r for r in records(hass, entry) if not r.undelivered]
+    assert (record.delivery_failures, record.cloud_id) == (1, None)
+    ttlock_cloud.reset_calls()
+    await advance(hass, freezer, RETRY)
+    await advance(hass, freezer, RETRY)
+    assert ttlock_cloud.calls[ADD_PATH] == 1
+    assert ttlock_cloud.on_lock(lock_id) == ["482913"]
+    (record,) = [r for r in records(hass, entry) if not r.undelivered]
+    assert record.delivery_failures == 0  # delivered: counted afresh
