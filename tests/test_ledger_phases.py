@@ -339,22 +339,29 @@ async def test_cleanup_sends_no_second_delete_for_a_code_being_deleted(
 # ----------------------------------------------------------------- unknown
 
 
+@pytest.mark.parametrize(
+    ("phase", "logged"),
+    [(99, "unknown phase 99"), ("abc", "unreadable phase"), (1.5, "unreadable phase")],
+)
 async def test_unknown_phase_is_not_live_and_not_uploaded_again(
     hass: HomeAssistant,
     tuya_cloud: FakeTuyaCloud,
     freezer: FrozenDateTimeFactory,
     caplog: pytest.LogCaptureFixture,
+    phase: Any,
+    logged: str,
 ) -> None:
-    """A phase of no table (99): not claimed on the lock, not gone, not re-sent."""
+    """A phase of no table (99) or of the wrong type: not claimed on the lock,
+    not gone, not re-sent."""
     caplog.set_level(logging.DEBUG, "custom_components.ttlock_gateway")
     device = tuya_cloud.add_device(name="Flat door")
     await setup_entry(hass, tuya_data(tuya_cloud))
     entity_id = tuya_lock_entity(hass)
     await call(hass, "add_code", entity_id, name="Guest", **window(-1))
     (pwd,) = tuya_cloud.codes[device]
-    tuya_cloud.codes[device][pwd]["phase"] = 99
+    tuya_cloud.codes[device][pwd]["phase"] = phase
     assert _status(await _list(hass, entity_id), entity_id) == ["unknown"]
-    assert "unknown phase 99" in caplog.text
+    assert logged in caplog.text
     await advance(hass, freezer, RETRY)
     await advance(hass, freezer, RETRY)
     assert tuya_cloud.calls[TUYA_ADD] == 1

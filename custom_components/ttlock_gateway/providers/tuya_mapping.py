@@ -435,9 +435,13 @@ def code_phase(item: Mapping[str, Any], device: Mapping[str, Any]) -> CodePhase 
         "wifi": _PHASES_WIFI,
         "mk": _PHASES_ACCESS_CONTROL,
     }.get(lock_protocol(device), _PHASES_ANY)
-    raw = as_int(item.get("phase"))
-    if raw is None:
+    given = item.get("phase")
+    raw = as_int(given)
+    if given is None:
         phase: CodePhase | None = CodePhase.PENDING
+    elif raw is None:  # "abc", 1.5, true: a value of no table either
+        _LOGGER.debug("Tuya temp password with an unreadable phase")
+        return CodePhase.UNKNOWN
     elif raw in table:
         phase = table[raw]
     elif raw in _PHASES_ANY:  # another protocol's value (e.g. 4 deleted) still says it
