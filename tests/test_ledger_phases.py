@@ -51,7 +51,9 @@ from tests.ledger_common import (
     ledger_of,
     listen,
     records,
+    reload,
     restart,
+    start_call,
     tuya_lock_entity,
     window,
 )
@@ -595,3 +597,37 @@ async def test_request_failed_then_restart_uploads_once(
     assert ttlock_cloud.on_lock(lock_id) == ["482913"]
     (record,) = [r for r in records(hass, entry) if not r.undelivered]
     assert record.delivery_failures == 0  # delivered: counted afresh
+
+
+@pytest.mark.parametrize("held", [TUYA_DELETE, TUYA_LIST])
+async def test_reload_at_each_await_of_a_phased_delete(
+    hass: HomeAssistant,
+    tuya_cloud: FakeTuyaCloud,
+    freezer: FrozenDateTimeFactory,
+    held: str,
+) -> None:
+    """A reload while the delete (or the listing that confirms it) is at the
+    cloud: the call is answered pending_delete, the new set-up confirms it,
+    one code_deleted, and no delete is sent twice once the cloud took it."""
+    device, entity_id, code_id, entry = await _offline_wifi_code(
+        hass, tuya_cloud, freezer
+    )
+    deleted = listen(hass, EVENT_CODE_DELETED)
+    hold = tuya_cloud.hold(held)
+    deleting = start_call(hass, "delete_code", entity_id, code_id=code_id)
+    await hold.arrived.wait()
+    await reload(hass, entry)
+    hold.release()
+    answer = await deleting
+    assert answer[entity_id]["pending_delete"] == [code_id]
+    assert deleted == []
+    tuya_cloud.devices[device]["online"] = True
+    await advance(hass, freezer, RESUME)
+    await advance(hass, freezer, RETRY)
+    assert [e.data["code_id"] for e in deleted] == [code_id]
+    assert tuya_cloud.codes[device] == {}
+    # A delete cut off at the cloud is sent again (nothing says the cloud
+    # took it); once taken (only its listing was cut off) it is not.
+    assert tuya_cloud.calls[TUYA_DELETE] == (2 if held == TUYA_DELETE else 1)
+    final = await call(hass, "delete_code", entity_id, code_id=code_id)
+    assert final[entity_id]["already_deleted"] == [code_id]
