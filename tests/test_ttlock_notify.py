@@ -109,6 +109,8 @@ def test_request_failed_names_the_passcode() -> None:
         "objectType": 2,
         "objectId": "88001",
         "errcode": -3036,
+        # -3036 "lock offline": another upload may work (cloud/errorCode).
+        "retryable": True,
     }
     assert parsed.reply == "success"
 

@@ -78,6 +78,8 @@ CLEANUP_GRACE: Final = timedelta(hours=24)
 EVENT_LOCK: Final = f"{DOMAIN}_event"
 EVENT_JOB: Final = f"{DOMAIN}_job"
 EVENT_CODE_ADDED: Final = f"{DOMAIN}_code_added"
+# A code the cloud accepted (``code_added`` with ``delivered: false``) is on the lock.
+EVENT_CODE_DELIVERED: Final = f"{DOMAIN}_code_delivered"
 EVENT_CODE_FAILED: Final = f"{DOMAIN}_code_failed"
 EVENT_CODE_UPDATED: Final = f"{DOMAIN}_code_updated"
 EVENT_CODE_DELETED: Final = f"{DOMAIN}_code_deleted"

@@ -42,6 +42,7 @@ from .coordinator import LockCoordinator, TTLockGatewayConfigEntry
 from .entity import call_cloud, translate_error
 from .providers.bounds import has_unsafe_text
 from .providers.models import (
+    CodePhase,
     CodeStorageFullError,
     DuplicateCodeError,
     Lock,
@@ -366,6 +367,9 @@ async def _async_add_code(call: ServiceCall) -> ServiceResponse:
         }
         if outcome.status is not Status.ADDED:
             item["reason"] = outcome.reason
+        else:
+            # Accepted by the cloud; False: not on the lock yet (Tuya phase 1).
+            item["delivered"] = bool(outcome.delivered)
         results[target.entity_id] = item
     if errors:
         if len(targets) == 1:
@@ -478,6 +482,8 @@ def _adopt(target: Target, passcode: Passcode) -> CodeRecord:
         foreign=True,
         cloud_id=passcode.code_id,
         applied=1,
+        # A code the cloud is deleting already is watched, not deleted twice.
+        phase=passcode.phase if passcode.phase is CodePhase.DELETING else None,
     )
 
 
@@ -508,6 +514,8 @@ async def _delete_plan(
         listed = next((c for c in codes if c.code_id == code_id), None)
         if listed is None:
             raise _invalid("code_id_not_found", code_id=code_id, name=lock_name)
+        if listed.phase is CodePhase.REVOKED:
+            return [], [code_id]  # listed, but the lock no longer takes it
         return [_adopt(target, listed)], []
     records = [
         r
@@ -520,7 +528,9 @@ async def _delete_plan(
         records += [
             _adopt(target, c)
             for c in codes
-            if c.code_id not in claimed and _named(name, code, c.name, c.code)
+            if c.code_id not in claimed
+            and c.phase is not CodePhase.REVOKED
+            and _named(name, code, c.name, c.code)
         ]
     elif not records:
         try:

@@ -19,6 +19,7 @@ import math
 import secrets
 import time
 from typing import Any
+from urllib.parse import urlencode
 
 from aiohttp import web
 
@@ -300,6 +301,36 @@ class FakeTTLockCloud(RandomCodesMixin):
         return record
 
     # ----------------------------------------------------------------- counters
+
+    def fail_on_lock(self, lock_id: int, pwd_id: int, errcode: int) -> str:
+        """A Wi-Fi lock refused (or never got) an asynchronous passcode request.
+
+        The form body the cloud then posts to the callback URL (cloud/wifiLock/
+        WiFiLockAsynchronousRequestFailNotify: notifyType 4, lockId, lockMac,
+        uid, objectType 2 = passcode, objectId = keyboardPwdId, errcode). The
+        cloud keeps listing the passcode (nothing in the documentation says it
+        drops it); the lock does not have it.
+        """
+        self.passcodes[lock_id][pwd_id]["notOnLock"] = True
+        return urlencode(
+            {
+                "notifyType": 4,
+                "lockId": lock_id,
+                "lockMac": self.locks[lock_id]["lockMac"],
+                "uid": 4242,
+                "objectType": 2,
+                "objectId": pwd_id,
+                "errcode": errcode,
+            }
+        )
+
+    def on_lock(self, lock_id: int) -> list[str]:
+        """Digits of the passcodes the lock itself has (sorted)."""
+        return sorted(
+            c["keyboardPwd"]
+            for c in self.passcodes.get(lock_id, {}).values()
+            if not c.get("notOnLock")
+        )
 
     def reset_calls(self) -> None:
         self.calls.clear()
@@ -754,7 +785,11 @@ class FakeTTLockCloud(RandomCodesMixin):
 
     def _list_passcodes(self, params: dict[str, str]) -> dict[str, Any]:
         lock_id, _ = self._get_lock(params)
-        codes = list(self.passcodes.get(lock_id, {}).values())
+        # The fake's own marks (notOnLock) are not the cloud's fields.
+        codes = [
+            {k: v for k, v in c.items() if k != "notOnLock"}
+            for c in self.passcodes.get(lock_id, {}).values()
+        ]
         if self._int(params, "orderBy", 1) == 1:
             codes.reverse()
         return self._page(params, codes, 200)

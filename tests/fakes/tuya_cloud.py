@@ -280,6 +280,10 @@ class FakeTuyaCloud(TuyaOfflineMixin):
         else:
             raise ValueError("Wi-Fi locks report no failed phase")
 
+    def deliver_pending(self, device_id: str) -> None:
+        """A sleepy (Zigbee/BLE) lock wakes and takes what the cloud held for it."""
+        self._lock_reached(device_id)
+
     def reset_calls(self) -> None:
         self.calls.clear()
         self.max_in_flight = 0

@@ -89,6 +89,9 @@ async def async_cleanup(runner: Reconciler) -> None:
             for passcode in codes:
                 if (
                     passcode.kind is not CodeKind.PERIOD
+                    # Being deleted already, revoked, never delivered or of
+                    # an unknown phase: no second delete.
+                    or not passcode.live
                     or passcode.end is None
                     or passcode.end > now
                     or passcode.code_id in claimed

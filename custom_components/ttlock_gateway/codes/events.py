@@ -1,7 +1,9 @@
 """What the ledger tells Home Assistant: bus events, repairs, and named lock events.
 
 Bus events (digits only with the ``expose_codes`` option):
-``ttlock_gateway_code_added`` (the code is on the lock), ``_code_updated``,
+``ttlock_gateway_code_added`` (the cloud accepted the code; ``delivered`` says
+whether the lock has it), ``_code_delivered`` (a code added undelivered is on
+the lock now), ``_code_updated``,
 ``_code_deleted`` (confirmed gone), ``_code_failed`` (given up) and
 ``_code_used`` (a ledger code opened the door; ``first_use`` the first time:
 "the guest arrived").
@@ -9,6 +11,7 @@ Bus events (digits only with the ``expose_codes`` option):
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -21,13 +24,14 @@ from ..const import (
     DOMAIN,
     EVENT_CODE_ADDED,
     EVENT_CODE_DELETED,
+    EVENT_CODE_DELIVERED,
     EVENT_CODE_FAILED,
     EVENT_CODE_UPDATED,
     EVENT_CODE_USED,
     LOGGER,
 )
 from ..coordinator import LockCoordinator, TTLockGatewayConfigEntry
-from ..providers.models import EventType, LockEvent
+from ..providers.models import CodePhase, EventType, LockEvent
 from .ledger import CodeLedger
 from .model import CodeRecord
 
@@ -86,9 +90,17 @@ class Announcer:
 
     @callback
     def added(self, record: CodeRecord) -> None:
-        """The code is on the lock."""
+        """The cloud accepted the code; ``delivered``: the lock has it."""
         self.clear(record)
-        self.hass.bus.async_fire(EVENT_CODE_ADDED, self.payload(record))
+        delivered = record.phase in (None, CodePhase.DELIVERED)
+        self.hass.bus.async_fire(
+            EVENT_CODE_ADDED, {**self.payload(record), "delivered": delivered}
+        )
+
+    @callback
+    def delivered(self, record: CodeRecord) -> None:
+        """A code the cloud held for the lock is on it now."""
+        self.hass.bus.async_fire(EVENT_CODE_DELIVERED, self.payload(record))
 
     @callback
     def updated(self, record: CodeRecord) -> None:
@@ -187,10 +199,20 @@ class CodeEventMatcher:
     the digits (TTLock's ``keyboardPwd``); live codes before deleted ones.
     """
 
-    def __init__(self, ledger: CodeLedger, announcer: Announcer) -> None:
-        """Match against ``ledger``; announce uses through ``announcer``."""
+    def __init__(
+        self,
+        ledger: CodeLedger,
+        announcer: Announcer,
+        request_failed: Callable[[LockEvent], None] | None = None,
+    ) -> None:
+        """Match against ``ledger``; announce uses through ``announcer``.
+
+        ``request_failed`` gets the cloud's reports that the lock did not
+        carry out a passcode request (TTLock notifyType 4).
+        """
         self.ledger = ledger
         self.announcer = announcer
+        self.request_failed = request_failed
 
     def match(self, event: LockEvent) -> CodeRecord | None:
         """The ledger code an event names, if any."""
@@ -227,6 +249,9 @@ class CodeEventMatcher:
     @callback
     def announced(self, event: LockEvent) -> None:
         """After a lock event went out: ``code_used`` for a ledger code's unlock."""
+        if event.type is EventType.REQUEST_FAILED and self.request_failed:
+            self.request_failed(event)
+            return
         if event.type is not EventType.UNLOCKED or not event.success:
             return
         if (record := self.match(event)) is None:

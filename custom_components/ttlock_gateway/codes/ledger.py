@@ -23,7 +23,7 @@ from homeassistant.core import HomeAssistant, callback
 from homeassistant.util.hass_dict import HassKey
 
 from ..const import DOMAIN, LOGGER
-from ..providers.models import Passcode, ProviderError
+from ..providers.models import CodePhase, Passcode, ProviderError
 from .model import (
     BadRecordError,
     CodeRecord,
@@ -63,6 +63,8 @@ class Outcome:
     reason: str | None = None
     # Set when the cloud refused the first attempt for good: nothing was stored.
     error: ProviderError | None = None
+    # Whether the cloud says the lock has it (False: accepted, delivery pending).
+    delivered: bool | None = None
 
 
 @dataclass(slots=True)
@@ -218,7 +220,13 @@ class CodeLedger:
             if r.code and not r.failed and (not r.tombstone or r.recheck)
         }
         if listing := self.listings.get(lock_id):
-            taken |= {c.code for c in listing.codes if c.code}
+            # Revoked codes and those the lock never took are not on it; a
+            # code being deleted still is, until the lock is reached.
+            taken |= {
+                c.code
+                for c in listing.codes
+                if c.code and c.phase not in (CodePhase.REVOKED, CodePhase.FAILED)
+            }
         return taken
 
     # ------------------------------------------------------------ listings
@@ -227,13 +235,22 @@ class CodeLedger:
     def note_listing(
         self, lock_id: str, codes: list[Passcode], requested_at: datetime
     ) -> None:
-        """Remember a listing and what it says about our records."""
+        """Remember a listing and what it says about our records.
+
+        Phases of absent records (a delete under way) are the reconciler's to
+        judge (``Reconciler.observed``): gone, still deleting, or not taken.
+        """
         self.listings[lock_id] = Listing(at=requested_at, codes=list(codes))
         by_id = {c.code_id: c for c in codes}
+        seen: list[tuple[CodeRecord, CodePhase | None, Passcode | None]] = []
         for record in self.live_for_lock(lock_id):
             if record.cloud_id is None:
                 continue
-            if (listed := by_id.get(record.cloud_id)) is not None:
+            listed = by_id.get(record.cloud_id)
+            seen.append((record, record.phase, listed))
+            if not record.present:
+                continue
+            if listed is not None:
                 record.seen_at = requested_at
                 record.phase = listed.phase
                 record.missing_at = None
@@ -245,6 +262,8 @@ class CodeLedger:
             ):
                 # Not re-added: the owner may have revoked it in the vendor app.
                 record.missing_at = requested_at
+        if self.runner is not None and not self.runner.stopped:
+            self.runner.observed(lock_id, seen)
 
     # ------------------------------------------------------------ waiters
 

@@ -41,6 +41,12 @@ class Op(StrEnum):
     DELETE = "delete"
     # An interrupted upload was not seen on the lock: look once more, later.
     RECHECK = "recheck"
+    # The cloud holds the code (or its delete) for the lock: list later to
+    # learn when the lock has it (``CodePhase`` PENDING / DELETING / UNKNOWN).
+    WATCH = "watch"
+    # The lock did not take the code (phase FAILED, TTLock notifyType 4): its
+    # cloud entry goes and the code is uploaded again (or given up).
+    REDELIVER = "redeliver"
 
 
 class Status(StrEnum):
@@ -50,6 +56,10 @@ class Status(StrEnum):
     UPDATED = "updated"
     ACTIVE = "active"
     PENDING = "pending"
+    # Accepted by the cloud, not on the lock yet (CodePhase.PENDING).
+    PENDING_DELIVERY = "pending_delivery"
+    # The cloud reports a phase this integration does not know.
+    UNKNOWN = "unknown"
     EXPIRED = "expired"
     QUEUED = "queued"
     FAILED = "failed"
@@ -96,6 +106,12 @@ class CodeRecord:
     sent_name: str | None = None
     sent_start: datetime | None = None
     sent_end: datetime | None = None
+    # Times the lock did not take an upload of this code (phase FAILED,
+    # TTLock notifyType 4); an add is given up after ``retry_attempts``.
+    delivery_failures: int = 0
+    # A cloud entry the lock never took (its delivery failed): deleting it
+    # only tidies the cloud's list; a lock refusing that delete changes nothing.
+    undelivered: bool = False
 
     @property
     def key(self) -> RecordKey:
@@ -114,15 +130,27 @@ class CodeRecord:
         if not self.present:
             if self.failed or not (self.cloud_id or self.uncertain):
                 return None
+            if self.cloud_id and self.phase in (CodePhase.DELETING, CodePhase.UNKNOWN):
+                # The cloud took the delete: a second one changes nothing,
+                # a listing says when the lock is reached.
+                return Op.WATCH
             return Op.DELETE
         if self.failed:
             # Given up, but an upload that may have landed is looked for once.
             return Op.RECHECK if self.recheck else None
         if self.cloud_id is None:
             return Op.ADD
+        if self.phase is CodePhase.FAILED and self.missing_at is None:
+            return Op.REDELIVER
         if self.applied < self.revision:
             return Op.CHANGE
-        return Op.RECHECK if self.recheck else None
+        if self.recheck:
+            return Op.RECHECK
+        if self.phase in (CodePhase.PENDING, CodePhase.UNKNOWN) and (
+            self.missing_at is None
+        ):
+            return Op.WATCH
+        return None
 
     def status(self, now: datetime) -> Status:
         """The record's state as a service answer names it."""
@@ -142,9 +170,18 @@ class CodeRecord:
             return Status.EXPIRED
         if self.missing_at is not None:
             return Status.MISSING
-        if self.phase is CodePhase.PENDING or (
-            self.start is not None and self.start > now
-        ):
+        if self.phase is CodePhase.FAILED:
+            return Status.QUEUED  # the lock did not take it: uploaded again
+        if self.phase is CodePhase.PENDING:
+            return Status.PENDING_DELIVERY
+        if self.phase is CodePhase.UNKNOWN:
+            return Status.UNKNOWN
+        if self.phase is CodePhase.DELETING:
+            # Deleted elsewhere (the vendor app), the lock not reached yet.
+            return Status.PENDING_DELETE
+        if self.phase is CodePhase.REVOKED:
+            return Status.REVOKED
+        if self.start is not None and self.start > now:
             return Status.PENDING
         return Status.ACTIVE
 
@@ -310,6 +347,8 @@ def record_from_dict(data: Any) -> CodeRecord:
         sent_name=_text(data.get("sent_name"), optional=True),
         sent_start=parse_time(data.get("sent_start")),
         sent_end=parse_time(data.get("sent_end")),
+        delivery_failures=_int(data.get("delivery_failures", 0)),
+        undelivered=_bool(data.get("undelivered", False)),
     )
 
 

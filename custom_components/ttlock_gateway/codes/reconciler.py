@@ -44,7 +44,9 @@ from ..providers.bounds import InvalidAnswerError
 from ..providers.models import (
     AuthError,
     CannotConnectError,
+    CodePhase,
     DuplicateCodeError,
+    LockEvent,
     NotSupportedError,
     Passcode,
     ProviderError,
@@ -52,7 +54,12 @@ from ..providers.models import (
     SubscriptionError,
     TransientError,
 )
-from .events import ISSUE_CODE_NOT_DELETED, Announcer, CodeEventMatcher
+from .events import (
+    DELETED_GRACE,
+    ISSUE_CODE_NOT_DELETED,
+    Announcer,
+    CodeEventMatcher,
+)
 from .generate import NoFreeCodeError, generate_code
 from .ledger import CodeLedger, Outcome, WaitKind
 from .model import CodeRecord, Op, RecordKey, Status, find_landed, is_current
@@ -67,13 +74,27 @@ MAX_REGENERATIONS = 3
 # A timer may fire a moment before its due time (loop clock granularity; Home
 # Assistant's test harness fires up to 0.5 s early): due is due within this.
 DUE_SLACK = 1.0
+# A code the cloud holds for the lock (phase pending, deleting, unknown) is
+# listed again this long after, doubling up to WATCH_MAX: an online lock takes
+# it within seconds, a sleepy one when it next wakes (hours or days).
+WATCH_FIRST = timedelta(minutes=1)
+WATCH_MAX = timedelta(hours=6)
 
-_ORDER = {Op.RECHECK: 0, Op.DELETE: 1, Op.CHANGE: 2, Op.ADD: 3}
+_ORDER = {
+    Op.RECHECK: 0,
+    Op.WATCH: 0,
+    Op.REDELIVER: 1,
+    Op.DELETE: 1,
+    Op.CHANGE: 2,
+    Op.ADD: 3,
+}
 _KINDS = {
     Op.ADD: (WaitKind.ADD, WaitKind.UPDATE),
     Op.CHANGE: (WaitKind.UPDATE,),
     Op.DELETE: (WaitKind.DELETE,),
     Op.RECHECK: (WaitKind.ADD, WaitKind.UPDATE),
+    Op.WATCH: (WaitKind.DELETE,),
+    Op.REDELIVER: (WaitKind.ADD, WaitKind.UPDATE),
 }
 
 
@@ -93,6 +114,11 @@ def _reason(err: ProviderError) -> str:
     return err.message or type(err).__name__
 
 
+def _delivered(record: CodeRecord) -> bool:
+    """Whether the cloud said the lock has the code (TTLock: its answer)."""
+    return record.cloud_id is not None and record.phase in (None, CodePhase.DELIVERED)
+
+
 class Reconciler:
     """The cloud side of an entry's ledger while the entry is loaded."""
 
@@ -110,7 +136,7 @@ class Reconciler:
         self.provider = coordinator.provider
         self.ledger = ledger
         self.announcer = Announcer(hass, entry, coordinator)
-        self.matcher = CodeEventMatcher(ledger, self.announcer)
+        self.matcher = CodeEventMatcher(ledger, self.announcer, self.request_failed)
         options = entry.options
         self.retry_interval = timedelta(
             minutes=options.get(CONF_RETRY_INTERVAL, DEFAULT_RETRY_INTERVAL)
@@ -128,6 +154,10 @@ class Reconciler:
         self._not_before: dict[RecordKey, float] = {}
         self._regenerated: dict[RecordKey, int] = {}
         self._replacing: set[RecordKey] = set()
+        # Listings a watched record had (the next one waits twice as long).
+        self._watches: dict[RecordKey, int] = {}
+        # Deletes a listing already showed done (no second listing).
+        self._confirmed: set[RecordKey] = set()
         self._paused_until = 0.0
         self._pause_timer: CALLBACK_TYPE | None = None
         self._reauth_started = False
@@ -239,11 +269,21 @@ class Reconciler:
         if record is None:
             return Outcome(Status.CANCELLED)
         status = record.status(dt_util.utcnow())
-        if status in (Status.ACTIVE, Status.PENDING):
+        if status in (
+            Status.ACTIVE,
+            Status.PENDING,
+            Status.PENDING_DELIVERY,
+            Status.UNKNOWN,
+        ):
             status = Status.UPDATED if kind is WaitKind.UPDATE else Status.ADDED
         elif status is Status.UPDATING:
             status = Status.QUEUED  # the change waits for the lock
-        return Outcome(status, cloud_id=record.cloud_id, reason=record.reason)
+        return Outcome(
+            status,
+            cloud_id=record.cloud_id,
+            reason=record.reason,
+            delivered=_delivered(record),
+        )
 
     # ------------------------------------------------------------ scheduling
 
@@ -375,6 +415,9 @@ class Reconciler:
                 if op is Op.RECHECK:
                     record.recheck = False
                     continue
+                if op is Op.WATCH:
+                    self._retry_later(record, self.retry_interval)
+                    continue
                 record.attempts += 1
                 self._failed_attempt(record, op, gone)
             return
@@ -398,7 +441,7 @@ class Reconciler:
                 continue
             ready.append(record)
         listing: list[Passcode] | None = None
-        if any(r.uncertain or r.recheck for r in ready):
+        if any(r.uncertain or r.recheck or r.operation() is Op.WATCH for r in ready):
             listing = await self._list(lock_id)
             if listing is None:
                 return
@@ -412,6 +455,10 @@ class Reconciler:
                 continue
             if op is Op.RECHECK:
                 self._recheck(lock_id, record, listing or [])
+            elif op is Op.WATCH:
+                self._watch_again(record)
+            elif op is Op.REDELIVER:
+                self._redeliver(lock_id, record)
             elif op is Op.DELETE:
                 await self._delete(lock_id, record, listing)
             elif op is Op.CHANGE:
@@ -442,7 +489,7 @@ class Reconciler:
                 op = record.operation()
                 if op is None:
                     continue
-                if op is not Op.RECHECK:
+                if op not in (Op.RECHECK, Op.WATCH):
                     record.attempts += 1
                 self._failed_attempt(record, op, err)
             return None
@@ -549,6 +596,7 @@ class Reconciler:
         record.next_attempt = None
         record.seen_at = dt_util.utcnow()
         record.missing_at = None
+        record.delivery_failures = 0 if _delivered(record) else record.delivery_failures
         self._not_before.pop(record.key, None)
         for copy in copies:
             self._adopt_copy(lock_id, record, copy)
@@ -565,8 +613,12 @@ class Reconciler:
             self.announcer.updated(record)
         elif not replaced:
             self.announcer.added(record)
-        outcome = Outcome(Status.ADDED, cloud_id=record.cloud_id)
+        outcome = Outcome(
+            Status.ADDED, cloud_id=record.cloud_id, delivered=_delivered(record)
+        )
         self.ledger.settle(record.key, [WaitKind.ADD], outcome)
+        if current and record.operation() is Op.WATCH:
+            self._watch_again(record, first=True)  # when does the lock have it?
         if current:
             self.ledger.settle(
                 record.key,
@@ -588,6 +640,165 @@ class Reconciler:
         found = sorted(found, key=lambda c: not is_current(c, record))
         applied = record.revision if is_current(found[0], record) else 0
         self._landed(lock_id, record, found[0], applied, found[1:])
+
+    # ------------------------------------------------------------ phases
+
+    @callback
+    def observed(
+        self,
+        lock_id: str,
+        seen: list[tuple[CodeRecord, CodePhase | None, Passcode | None]],
+    ) -> None:
+        """What a listing (anyone's) says about the phases of our records.
+
+        ``seen``: each record with a cloud id, its phase before the listing,
+        and the listed code (None: not listed).
+        """
+        changed = False
+        for record, before, listed in seen:
+            if record.tombstone:
+                continue
+            if not record.present:
+                if record.phase not in (CodePhase.DELETING, CodePhase.UNKNOWN):
+                    continue  # no delete taken by the cloud yet
+                if listed is None or listed.phase is CodePhase.REVOKED:
+                    self._gone(record)  # the lock was reached
+                elif listed.phase in (CodePhase.DELETING, CodePhase.UNKNOWN):
+                    record.phase = listed.phase
+                    continue
+                else:
+                    # Listed as valid (or never delivered) again: the delete
+                    # did not hold, it is sent again on the schedule.
+                    record.phase = listed.phase
+                changed = True
+                continue
+            if listed is None:
+                continue
+            if listed.phase is CodePhase.DELIVERED and before in (
+                CodePhase.PENDING,
+                CodePhase.UNKNOWN,
+            ):
+                self._watches.pop(record.key, None)
+                record.delivery_failures = 0
+                self.announcer.delivered(record)
+                changed = True
+            elif listed.phase is CodePhase.FAILED and before is not CodePhase.FAILED:
+                record.reason = "the cloud reports that the lock did not take the code"
+                self._not_before.pop(record.key, None)
+                changed = True
+        if changed:
+            self.ledger.save_soon()
+            self.kick(lock_id)
+
+    def _watch_again(self, record: CodeRecord, *, first: bool = False) -> None:
+        """List again later: the cloud still holds the code (or its delete)."""
+        count = 0 if first else self._watches.get(record.key, 0) + 1
+        self._watches[record.key] = count
+        delay = min(WATCH_FIRST * 2 ** min(count, 16), WATCH_MAX)
+        self._retry_later(record, delay)
+        self._settle_now(record)
+
+    def _redeliver(self, lock_id: str, record: CodeRecord) -> None:
+        """The lock did not take the code: its cloud entry goes, the code is
+        uploaded again on the retry schedule, or given up after
+        ``retry_attempts`` failed deliveries."""
+        assert record.cloud_id is not None
+        reason = record.reason or "the lock did not take the code"
+        stray = CodeRecord(
+            id=f"{record.id}.{record.cloud_id}",
+            lock_id=lock_id,
+            name=record.name,
+            code=record.code,
+            start=record.start,
+            end=record.end,
+            created=dt_util.utcnow(),
+            present=False,
+            cloud_id=record.cloud_id,
+            applied=1,
+            generated=record.generated,
+            phase=CodePhase.FAILED,
+            undelivered=True,
+        )
+        self.ledger.records[stray.key] = stray
+        record.cloud_id = None
+        record.applied = 0
+        record.phase = None
+        record.seen_at = record.missing_at = None
+        record.delivery_failures += 1
+        record.reason = reason
+        self._watches.pop(record.key, None)
+        self._dirty.add(lock_id)  # the stray entry is deleted now
+        if record.delivery_failures >= self.retry_attempts:
+            self._give_up(record, Op.ADD, reason)
+            return
+        LOGGER.info(
+            "Code %r for %s did not reach the lock (%s of %s): sent again later",
+            record.name,
+            self.announcer.lock_name(lock_id),
+            record.delivery_failures,
+            self.retry_attempts,
+        )
+        self._retry_later(record, self.retry_interval)
+        self._settle_now(record)
+
+    @callback
+    def request_failed(self, event: LockEvent) -> None:
+        """The cloud could not carry out a passcode request on the lock
+        (TTLock notifyType 4, ``code_id`` = the cloud's id of the code).
+
+        An add (or change) the lock did not take is uploaded again when the
+        error is ``retryable``, else given up (``code_failed``). A delete the
+        lock did not carry out is sent again: the code still opens the door.
+        Anything else (not ours, a stray entry, already handled) is ignored.
+        """
+        raw = event.raw or {}
+        cloud_id = raw.get("objectId")
+        lock_id = event.lock_id
+        if (
+            lock_id is None
+            or not isinstance(cloud_id, str)
+            or raw.get("objectType") != 2
+        ):
+            return
+        errcode = raw.get("errcode")
+        records = [r for r in self.ledger.for_lock(lock_id) if r.cloud_id == cloud_id]
+        records.sort(key=lambda r: (r.tombstone, -r.created.timestamp()))
+        if not records or records[0].undelivered:
+            LOGGER.debug(
+                "Failed passcode request on lock %s ignored: not a ledger code",
+                lock_id,
+            )
+            return
+        record = records[0]
+        now = dt_util.utcnow()
+        if not record.present:
+            if record.tombstone:
+                assert record.deleted_at is not None
+                if record.deleted_at + DELETED_GRACE < now:
+                    LOGGER.debug("Failed passcode request for an old deletion ignored")
+                    return
+                LOGGER.warning(
+                    "Code %r: the lock %s did not carry out its deletion; sent again",
+                    record.name,
+                    self.announcer.lock_name(lock_id),
+                )
+                record.deleted_at = None
+            record.phase = None
+            record.reason = f"the lock did not carry out the delete (errcode {errcode})"
+        else:
+            if record.failed or record.phase is CodePhase.FAILED:
+                LOGGER.debug("Failed passcode request on lock %s: known", lock_id)
+                return
+            record.phase = CodePhase.FAILED
+            record.reason = f"the lock did not take the code (errcode {errcode})"
+            if raw.get("retryable") is False:
+                # Refused for good: this failed delivery is the last one.
+                record.delivery_failures = max(
+                    record.delivery_failures, self.retry_attempts - 1
+                )
+        self._not_before.pop(record.key, None)
+        self.ledger.save_soon()
+        self.kick(lock_id)
 
     def _adopt_copy(self, lock_id: str, record: CodeRecord, copy: Passcode) -> None:
         """A second upload of ``record`` on the lock: ours, and to be deleted."""
@@ -659,11 +870,46 @@ class Reconciler:
             for copy in found[1:]:
                 self._adopt_copy(lock_id, record, copy)
         record.attempts += 1
-        if await self._delete_on_lock(lock_id, record, Op.DELETE):
+        if not await self._delete_on_lock(lock_id, record, Op.DELETE):
+            return
+        if (
+            record.undelivered
+            or not self._phases(lock_id)
+            or record.key in self._confirmed
+        ):
+            # TTLock answers once the gateway deleted it: gone.
             self._gone(record)
+            return
+        # Accepted: the cloud carries it to the lock, and until then the code
+        # still opens the door. The listing says which (``observed``).
+        record.phase = CodePhase.DELETING
+        self._watches.pop(record.key, None)
+        await self.ledger.async_save()
+        if await self._list(lock_id, [record]) is None:
+            return
+        op = record.operation()
+        if op is Op.DELETE:
+            # Still listed as valid: the delete did not hold; sent again.
+            record.phase = None
+            self._failed_attempt(
+                record, Op.DELETE, TransientError("the cloud still lists the code")
+            )
+        elif op is Op.WATCH:
+            self._watch_again(record, first=True)
+            self._settle_now(record)
+
+    def _phases(self, lock_id: str) -> bool:
+        """Whether the lock's cloud reports code phases (a delete is confirmed by listing)."""
+        data = self.coordinator.current_data
+        lock = data.locks.get(lock_id) if data is not None else None
+        return lock is not None and lock.capabilities.code_phases
 
     async def _delete_on_lock(self, lock_id: str, record: CodeRecord, op: Op) -> bool:
-        """Delete ``record``'s cloud code; True once it is confirmed gone."""
+        """Delete ``record``'s cloud code; True once the cloud took the delete.
+
+        ``_confirmed`` holds the key when a listing already showed it gone.
+        """
+        self._confirmed.discard(record.key)
         assert record.cloud_id is not None
         try:
             await self.provider.async_delete_code(lock_id, record.cloud_id)
@@ -678,15 +924,21 @@ class Reconciler:
             codes = await self._list(lock_id, [record])
             if codes is None:
                 return False
-            if any(c.code_id == record.cloud_id for c in codes):
+            if any(
+                c.code_id == record.cloud_id and c.phase is not CodePhase.REVOKED
+                for c in codes
+            ):
                 self._give_up(record, op, _reason(err))
                 return False
+            self._confirmed.add(record.key)
         return True
 
     def _gone(self, record: CodeRecord) -> None:
         reason = record.reason
         self._tombstone(record, dt_util.utcnow())
-        self.announcer.deleted(record, reason)
+        self._watches.pop(record.key, None)
+        if not record.undelivered:  # never on the lock: nothing to announce
+            self.announcer.deleted(record, reason)
         self.ledger.settle(
             record.key,
             [WaitKind.DELETE],
@@ -779,6 +1031,11 @@ class Reconciler:
                 self.ledger.settle(
                     record.key, [WaitKind.DELETE], Outcome(Status.CANCELLED)
                 )
+            return
+        if op is Op.WATCH:
+            # Only a look: the code (or its delete) is the cloud's already.
+            self._retry_later(record, self.retry_interval)
+            self._settle_now(record)
             return
         if op is Op.RECHECK:
             if is_transient(err) or isinstance(

@@ -25,11 +25,13 @@ def listed_status(passcode: Passcode, now: datetime) -> Status:
         return Status.PENDING_DELETE
     if passcode.phase is CodePhase.REVOKED:
         return Status.REVOKED
+    if passcode.phase is CodePhase.UNKNOWN:
+        return Status.UNKNOWN
     if passcode.end is not None and passcode.end <= now:
         return Status.EXPIRED
-    if passcode.phase is CodePhase.PENDING or (
-        passcode.start is not None and passcode.start > now
-    ):
+    if passcode.phase is CodePhase.PENDING:
+        return Status.PENDING_DELIVERY
+    if passcode.start is not None and passcode.start > now:
         return Status.PENDING
     return Status.ACTIVE
 

@@ -300,6 +300,15 @@ _NOTIFY_DOOR_SENSOR: Final = 7
 # objectType of notifyType 4: 2 passcode (3 card, 4 fingerprint, 5 palm vein,
 # 6 face, 7 remote).
 _OBJECT_PASSCODE: Final = 2
+# errcodes of notifyType 4 that another upload cannot fix (cloud/errorCode,
+# "Lock" and "Passcode" sections): invalid parameter, bad length, the same
+# passcode exists, passcode space / storage full, not supported, lock frozen,
+# passcode too simple, no passcode data, passcode does not exist, permission
+# denied. Any other (lock offline or busy, gateway unreachable, 1 "failed",
+# unknown or missing) is worth another upload on the retry schedule.
+_PASSCODE_REFUSED_FOR_GOOD: Final = frozenset(
+    {-3, -3006, -3007, -3009, -4056, -4043, -2025, -2032, -1007, -2009, -2018}
+)
 # recordType of notifyType 7: 0 closed, 1 open (2 "not closed" alarm, 3 "not
 # opened for a long time" alarm are alarms, not a change of the door).
 _DOOR_SENSOR_TYPES: Final[dict[int, EventType]] = {
@@ -399,6 +408,8 @@ def _parse_ttlock_notify(payload: Mapping[str, Any], now: datetime) -> ParsedCal
                 "objectType": object_type,
                 "objectId": object_id,
                 "errcode": errcode,
+                # Whether uploading the passcode again may work (see above).
+                "retryable": errcode not in _PASSCODE_REFUSED_FOR_GOOD,
             },
         )
         return _ttlock_reply((event,), lock_id, payload)

@@ -128,6 +128,9 @@ def dding_capabilities() -> Capabilities:
         update_codes=True,
         freeze_codes=True,
         dynamic_codes=True,
+        # 6.3 lists each code's latest operation and its stage (DELETING while
+        # a delete is carried to the lock).
+        code_phases=True,
     )
 
 

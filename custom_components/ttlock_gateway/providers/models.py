@@ -214,7 +214,8 @@ class EventType(StrEnum):
     CODES_SYNCED = "codes_synced"
     DOORBELL = "doorbell"
     # The cloud could not carry out an accepted request on the lock (TTLock
-    # notifyType 4): ``code_id`` names the code when it was a passcode.
+    # notifyType 4): ``code_id`` names the code when it was a passcode; raw
+    # ``retryable`` says whether uploading it again may work, ``errcode`` why.
     REQUEST_FAILED = "request_failed"
     OTHER = "other"
 
@@ -302,6 +303,9 @@ class CodePhase(StrEnum):
     DELETING = "deleting"
     # Revoked or frozen: listed, but not accepted by the lock.
     REVOKED = "revoked"
+    # A phase value the mapping does not know: never claimed on the lock (not
+    # live, not delivered), never taken for gone either.
+    UNKNOWN = "unknown"
 
 
 class CodeOperation(StrEnum):
@@ -348,6 +352,11 @@ class Capabilities:
     # door (gateway, Wi-Fi, the cloud's own link; the code's phase says when it
     # is done). Offline codes say so themselves: ``OfflineRules``.
     codes_deletable_remotely: bool = False
+    # The code listing reports each code's ``CodePhase`` (Tuya): an accepted
+    # add or delete reaches the lock later, and only a listing says when. The
+    # ledger then confirms a delete by listing (``DELETING`` until the lock
+    # is reached) and watches a ``PENDING`` code until it is delivered.
+    code_phases: bool = False
 
     @property
     def custom_codes(self) -> bool:

@@ -260,6 +260,7 @@ def lock_from_device(device: Mapping[str, Any], *, remote_unlock: bool) -> Lock:
         offline_codes=offline_kinds(frozenset(status)),
         # The cloud carries deletes to the lock; the phase says when it is done.
         codes_deletable_remotely=True,
+        code_phases=True,
     )
     passage = status.get("normal_open_switch")
     online = device.get("online")
@@ -424,8 +425,9 @@ def lock_protocol(device: Mapping[str, Any]) -> str:
 def code_phase(item: Mapping[str, Any], device: Mapping[str, Any]) -> CodePhase | None:
     """Where a listed temp password is; ``None`` when it is deleted.
 
-    A phase of no table counts as PENDING: never reported on the lock unless
-    the cloud says so.
+    No phase at all counts as PENDING (accepted, not claimed on the lock); a
+    value of no table is UNKNOWN (debug line): never claimed on the lock and
+    never taken for gone, so the ledger neither reports it nor re-uploads it.
     """
     table = {
         "zigbee": _PHASES_ZIGBEE,
@@ -433,13 +435,20 @@ def code_phase(item: Mapping[str, Any], device: Mapping[str, Any]) -> CodePhase 
         "wifi": _PHASES_WIFI,
         "mk": _PHASES_ACCESS_CONTROL,
     }.get(lock_protocol(device), _PHASES_ANY)
-    raw = as_int(item.get("phase"))
-    if raw is None:
+    given = item.get("phase")
+    raw = as_int(given)
+    if given is None:
         phase: CodePhase | None = CodePhase.PENDING
+    elif raw is None:  # "abc", 1.5, true: a value of no table either
+        _LOGGER.debug("Tuya temp password with an unreadable phase")
+        return CodePhase.UNKNOWN
     elif raw in table:
         phase = table[raw]
-    else:  # a value of another protocol's table (e.g. 4 deleted) still says it
-        phase = _PHASES_ANY.get(raw, CodePhase.PENDING)
+    elif raw in _PHASES_ANY:  # another protocol's value (e.g. 4 deleted) still says it
+        phase = _PHASES_ANY[raw]
+    else:
+        _LOGGER.debug("Tuya temp password with unknown phase %s", raw)
+        return CodePhase.UNKNOWN
     if phase is None:
         return None
     delivery = as_int(item.get("delivery_status"))
