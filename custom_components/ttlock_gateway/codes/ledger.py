@@ -23,7 +23,7 @@ from homeassistant.core import HomeAssistant, callback
 from homeassistant.util.hass_dict import HassKey
 
 from ..const import DOMAIN, LOGGER
-from ..providers.models import Passcode, ProviderError
+from ..providers.models import OfflineRevocation, Passcode, ProviderError
 from .model import (
     BadRecordError,
     CodeRecord,
@@ -63,6 +63,9 @@ class Outcome:
     reason: str | None = None
     # Set when the cloud refused the first attempt for good: nothing was stored.
     error: ProviderError | None = None
+    # An offline code withdrawn without a gateway: what the lock still accepts
+    # and the clearing code the cloud gave, if any.
+    revocation: OfflineRevocation | None = None
 
 
 @dataclass(slots=True)

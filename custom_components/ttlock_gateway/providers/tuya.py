@@ -81,7 +81,7 @@ from .models import (
     SubscriptionError,
     TransientError,
 )
-from .offline_codes import OfflineCodeRequest, check_name
+from .offline_codes import OfflineCodeRequest, OfflineWindow, check_name
 from .tuya_crypto import (
     PIN_CASE_UPPER,
     decrypt_ticket_key,
@@ -1033,6 +1033,13 @@ class TuyaClient(LockProvider):
         return None
 
     # ------------------------------------------------------------ offline codes
+
+    def offline_window(
+        self, request: OfflineCodeRequest, name: str, now: datetime
+    ) -> OfflineWindow:
+        """Tuya's rounding and rules for an offline password (no call)."""
+        check_name(name, max_length=NAME_MAX_LENGTH)
+        return tuya_plan(request, name, now).window
 
     async def async_add_offline_code(
         self, lock_id: str, name: str, request: OfflineCodeRequest
