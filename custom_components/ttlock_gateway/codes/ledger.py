@@ -233,8 +233,13 @@ class CodeLedger:
         """Remember a listing and what it says about our records."""
         self.listings[lock_id] = Listing(at=requested_at, codes=list(codes))
         by_id = {c.code_id: c for c in codes}
+        # Tuya lists no offline passwords (only its MiniApp SDK does): an
+        # offline code is "missing" only from a listing that shows offline codes.
+        lists_offline = any(c.is_offline for c in codes)
         for record in self.live_for_lock(lock_id):
             if record.cloud_id is None:
+                continue
+            if record.is_offline and not lists_offline:
                 continue
             if (listed := by_id.get(record.cloud_id)) is not None:
                 record.seen_at = requested_at
