@@ -528,3 +528,44 @@ async def test_restart_lists_before_asking_again(
     (code,) = ttlock_cloud.passcodes[seeded.shed].values()
     assert record.code == code["keyboardPwd"]
     assert not record.uncertain
+
+
+async def test_odd_answer_then_the_listing_decides(
+    hass: HomeAssistant,
+    ttlock_cloud: FakeTTLockCloud,
+    home: tuple[TTLockHome, MockConfigEntry],
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """The cloud answers the digits as a number (a leading zero would be
+    lost): not taken; the code may exist, so the retry lists the lock and takes
+    the listed string instead of asking for a second code."""
+    seeded, entry = home
+    ttlock_cloud.next_digits = ["0123987"]
+    answers = iter([lambda a: {**a, "keyboardPwd": int(a["keyboardPwd"])}])
+    ttlock_cloud.random_answer = lambda a: next(answers, lambda x: x)(a)
+    result = await call(hass, "add_code", SHED, name="Guest", **_window(2, 50))
+    assert result[SHED]["status"] == "queued"
+    assert result[SHED]["code"] is None
+    await advance(hass, freezer, RETRY)
+    (record,) = records(hass, entry)
+    assert record.code == "0123987"
+    assert ttlock_cloud.calls[GET_PATH] == 1
+    assert len(ttlock_cloud.passcodes[seeded.shed]) == 1
+
+
+async def test_offline_code_cannot_be_updated(
+    hass: HomeAssistant,
+    ttlock_cloud: FakeTTLockCloud,
+    home: tuple[TTLockHome, MockConfigEntry],
+) -> None:
+    """The lock computes an offline code from its window: no change, a
+    translated error, nothing sent."""
+    added = await call(hass, "add_code", SHED, name="Guest", **_window())
+    ttlock_cloud.reset_calls()
+    with pytest.raises(ServiceValidationError) as err:
+        await call(
+            hass, "update_code", SHED, code_id=added[SHED]["code_id"], name="Other"
+        )
+    assert err.value.translation_key == "offline_code_unchangeable"
+    _translated("offline_code_unchangeable")
+    assert ttlock_cloud.total_calls == 0

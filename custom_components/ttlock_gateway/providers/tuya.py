@@ -67,6 +67,7 @@ from .models import (
     CodeKind,
     CodePacket,
     CodePhase,
+    DynamicCode,
     Gateway,
     InvalidRequestError,
     Lock,
@@ -1071,6 +1072,11 @@ class TuyaClient(LockProvider):
         return OfflineRevocation(
             code_id, cloud_deleted=False, lock_deleted=False, clear_code=clear
         )
+
+    async def async_get_dynamic_code(self, lock_id: str) -> DynamicCode:
+        """``LockProvider`` shape of the dynamic password (``dynamic_codes``)."""
+        digits, expires = await self.async_get_dynamic_password(lock_id)
+        return DynamicCode(code=digits, expires=expires)
 
     async def async_get_dynamic_password(self, lock_id: str) -> tuple[str, datetime]:
         """A dynamic password (digits, when it stops working: about 5 minutes)."""
