@@ -41,6 +41,8 @@ GATEWAY_ID = 7_100_001
 FRONT_DOOR_ID = 7_200_001
 BACK_DOOR_ID = 7_200_002
 SIDE_GATE_ID = 7_200_003
+# No gateway: offline (random) passcodes only, the lock checks them itself.
+GARDEN_SHED_ID = 7_200_004
 TUYA_STUDIO_ID = "vdevosimstudio0001"
 TUYA_GARAGE_ID = "vdevosimgarage0002"
 
@@ -99,7 +101,7 @@ class SimulatorConfig:
 
 
 def seed_home(ttlock: FakeTTLockCloud, tuya: FakeTuyaCloud) -> None:
-    """Three TTLock locks behind one gateway, two Tuya Wi-Fi locks."""
+    """Three TTLock locks behind one gateway, one without, two Tuya Wi-Fi locks."""
     gateway = ttlock.add_gateway(name="Hall gateway", gateway_id=GATEWAY_ID)
     ttlock.add_lock(
         name="Front door",
@@ -122,6 +124,16 @@ def seed_home(ttlock: FakeTTLockCloud, tuya: FakeTuyaCloud) -> None:
         battery=47,
         lock_id=SIDE_GATE_ID,
     )
+    # A Bluetooth keypad lock with no gateway (issue 18): add_code gives it
+    # offline codes; cyclic ones too (featureValue bit 12).
+    ttlock.add_lock(
+        name="Garden shed",
+        remote_unlock=False,
+        passage_mode=False,
+        battery=58,
+        lock_id=GARDEN_SHED_ID,
+    )
+    ttlock.set_feature(GARDEN_SHED_ID, 12, True)
     # A guest code that is valid from yesterday for a week (the keypad uses it).
     now_ms = int(time.time() * 1000)
     ttlock.passcodes[FRONT_DOOR_ID][7_300_001] = {

@@ -7,6 +7,7 @@ import logging
 from typing import Any
 import warnings
 
+from hypothesis import HealthCheck, settings
 import pytest
 
 # Import the package first so Home Assistant's loader finds it (see README, Testing).
@@ -15,6 +16,19 @@ from tests.fakes.gateway_service import CallbackReceiver, FakeGatewayService
 from tests.fakes.ttlock_cloud import FakeTTLockCloud
 from tests.fakes.tuya_cloud import FakeTuyaCloud
 from tests.ha_reports import HomeAssistantReport, ReportCollector
+
+# Property tests are deterministic (derandomize: the same examples every run)
+# and never timed: with both cores busy, generating an example may be slow,
+# which is not a failure of the code under test (the suite passes 10 runs in a
+# row under load). Tests with their own ``settings`` inherit these defaults.
+settings.register_profile(
+    "suite",
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.load_profile("suite")
 
 
 @pytest.fixture(autouse=True)

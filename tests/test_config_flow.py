@@ -32,6 +32,7 @@ from custom_components.ttlock_gateway.const import (
     CONF_CLIENT_SECRET,
     CONF_DATA_CENTER,
     CONF_EXPOSE_CODES,
+    CONF_FALLBACK,
     CONF_PASSWORD_MD5,
     CONF_PROVIDER,
     CONF_REGION,
@@ -44,6 +45,8 @@ from custom_components.ttlock_gateway.const import (
     DEFAULT_RETRY_INTERVAL,
     DOMAIN,
     EVENT_LOCK,
+    FALLBACK_NONE,
+    FALLBACK_OFFLINE,
     LOCK_LIST_INTERVAL,
     PROVIDER_TTLOCK,
     PROVIDER_TUYA,
@@ -160,6 +163,8 @@ async def test_ttlock_user_flow_creates_entry(
         CONF_BASE_URL: ttlock_cloud.base_url,
         CONF_WEBHOOK_ID: webhook_id,
     }
+    # New entries issue an offline code when the gateway is down (issue 18).
+    assert entry.options == {CONF_FALLBACK: FALLBACK_OFFLINE}
     # Never the plain password, under any key.
     assert CONF_PASSWORD not in entry.data
     assert ttlock_cloud.PASSWORD not in repr(dict(entry.data))
@@ -791,6 +796,8 @@ async def test_options_flow_saves_every_option_and_reloads(
         CONF_EXPOSE_CODES: False,
         # TTLock's free tier (docs/budget.md).
         CONF_API_BUDGET: 30_000,
+        # An entry made before the option existed keeps no fallback.
+        CONF_FALLBACK: FALLBACK_NONE,
     }
 
     new_options = {
@@ -800,6 +807,7 @@ async def test_options_flow_saves_every_option_and_reloads(
         CONF_CLEANUP_ALL: True,
         CONF_EXPOSE_CODES: True,
         CONF_API_BUDGET: 12_000.0,
+        CONF_FALLBACK: FALLBACK_OFFLINE,
     }
     result = await hass.config_entries.options.async_configure(
         result["flow_id"], new_options
@@ -813,6 +821,7 @@ async def test_options_flow_saves_every_option_and_reloads(
         CONF_CLEANUP_ALL: True,
         CONF_EXPOSE_CODES: True,
         CONF_API_BUDGET: 12_000,
+        CONF_FALLBACK: FALLBACK_OFFLINE,
     }
     assert all(
         type(entry.options[key]) is int
@@ -834,6 +843,7 @@ async def test_options_flow_saves_every_option_and_reloads(
     assert queue.retry_attempts == 3
     assert queue.cleanup_interval == timedelta(minutes=720)
     assert queue.cleanup_all is True
+    assert queue.fallback is True
     assert new_coordinator.budget == 12_000
 
     # The form now shows the saved values.

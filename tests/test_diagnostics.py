@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 import json
 from typing import Any
 from urllib.parse import urlencode
@@ -222,3 +223,46 @@ async def test_macs_and_uuids_redacted_inside_other_values(
     device_diag = await get_diagnostics_for_device(hass, hass_client, entry, device)
     for form in forms:
         assert form not in json.dumps(device_diag), form
+
+
+async def test_code_support_per_lock(
+    hass: HomeAssistant,
+    ttlock_cloud: FakeTTLockCloud,
+    hass_client: ClientSessionGenerator,
+) -> None:
+    """Each lock says which codes it takes (custom, offline kinds, deletable
+    remotely) and how many ledger codes it has; an offline code's digits never
+    appear."""
+    assert await async_setup_component(hass, "diagnostics", {})
+    seed_ttlock_home(ttlock_cloud)
+    entry = await setup_entry(hass, ttlock_data(ttlock_cloud))
+    ttlock_cloud.next_digits = ["908172635"]
+    now = dt_util.now()
+    added = await hass.services.async_call(
+        DOMAIN,
+        "add_code",
+        {
+            "entity_id": "lock.shed",
+            "name": "Guest",
+            "start": now.isoformat(),
+            "end": (now + timedelta(days=2)).isoformat(),
+        },
+        blocking=True,
+        return_response=True,
+    )
+    digits = added["lock.shed"]["code"]
+    assert digits == "908172635"
+    diag = await get_diagnostics_for_config_entry(hass, hass_client, entry)
+    support = {lock["name"]: lock["code_support"] for lock in diag["locks"]}
+    assert support["Shed"] == {
+        "custom_codes": False,
+        "offline_codes": ["one_time", "period", "permanent", "clear_all"],
+        "deletable_remotely": False,
+        "ledger_custom": 0,
+        "ledger_offline": 1,
+        "ledger_statuses": {"active": 1},
+    }
+    assert support["Front door"]["custom_codes"] is True
+    assert support["Front door"]["deletable_remotely"] is True
+    assert support["Front door"]["ledger_offline"] == 0
+    assert digits not in json.dumps(diag)

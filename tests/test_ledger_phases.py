@@ -309,7 +309,7 @@ async def test_access_control_revoked_code_counts_as_deleted(
     (pwd,) = tuya_cloud.codes[device]
     assert tuya_cloud.codes[device][pwd]["phase"] == 17
     listing = await _list(hass, entity_id)
-    assert _status(listing, entity_id) == ["revoked"]
+    assert _status(listing, entity_id) == ["inactive"]
     # Asked again by the cloud's id: already gone, no second delete.
     again = await call(hass, "delete_code", entity_id, code_id=pwd)
     assert again[entity_id]["already_deleted"] == [pwd]

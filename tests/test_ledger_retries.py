@@ -238,6 +238,7 @@ async def test_delete_cancels_a_queued_code(
         "cancelled": [added[FRONT]["code_id"]],
         "already_deleted": [],
         "failed": [],
+        "revoked": [],
     }
     await advance(hass, freezer, timedelta(hours=2))
     assert ttlock_cloud.calls[ADD_PATH] == 1

@@ -86,8 +86,6 @@ def codes_on(cloud: FakeTTLockCloud, lock_id: int) -> list[dict[str, Any]]:
         ),
         (FRONT, {"name": "   ", **window()}, "invalid_name"),
         (FRONT, {"name": "x" * 51, **window()}, "invalid_name"),
-        (SHED, {"name": "Guest", **window()}, "codes_not_supported"),
-        ([FRONT, SHED], {"name": "Guest", **window()}, "codes_not_supported"),
         ("lock.not_there", {"name": "Guest", **window()}, "not_a_lock"),
     ],
 )

@@ -51,8 +51,10 @@ async def test_lock_without_codes_is_refused(
     service: str,
     data: dict[str, str],
 ) -> None:
-    """The Bluetooth-only shed cannot take codes from the cloud: a clear error."""
-    seed_ttlock_home(ttlock_cloud)
+    """A Bluetooth-only shed without a keypad cannot take codes from the cloud
+    (no gateway for uploaded codes, no passcode feature for offline ones)."""
+    home = seed_ttlock_home(ttlock_cloud)
+    ttlock_cloud.set_feature(home.shed, 0, False)
     await setup_entry(hass, ttlock_data(ttlock_cloud))
     ttlock_cloud.reset_calls()
     with pytest.raises(ServiceValidationError) as err:

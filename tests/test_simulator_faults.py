@@ -8,6 +8,7 @@ see it: a translated error, a repair, a silent re-sign-in.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import timedelta
 import socket
 from typing import Any
 
@@ -17,11 +18,18 @@ from homeassistant.const import ATTR_ENTITY_ID
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import issue_registry as ir
+from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import async_capture_events
 
 from custom_components.ttlock_gateway.const import DOMAIN, EVENT_LOCK
-from simulator import FRONT_DOOR_ID, TUYA_STUDIO_ID, Simulator, SimulatorConfig
+from simulator import (
+    FRONT_DOOR_ID,
+    GARDEN_SHED_ID,
+    TUYA_STUDIO_ID,
+    Simulator,
+    SimulatorConfig,
+)
 from simulator.devconfig import config_entries
 from tests.common import setup_entry, ttlock_data
 from tests.tuya_push_harness import until
@@ -153,3 +161,29 @@ async def test_tuya_events_are_pushed_live(hass: HomeAssistant, sim: Simulator) 
     await hass.async_block_till_done()
     assert len(events) == 2
     assert sim.state()["tuya_push"]["acked"] == 3
+
+
+async def test_gateway_less_lock_takes_offline_codes(
+    hass: HomeAssistant, sim: Simulator
+) -> None:
+    """The seeded Garden shed has no gateway: add_code gives it an offline
+    code the fake lock accepts by itself (and cyclic ones: bit 12)."""
+    assert sim.ttlock.locks[GARDEN_SHED_ID]["hasGateway"] == 0
+    assert (int(sim.ttlock.locks[GARDEN_SHED_ID]["featureValue"], 16) >> 12) & 1
+    await setup_entry(hass, ttlock_data(sim.ttlock))
+    now = dt_util.now()
+    result = await hass.services.async_call(
+        DOMAIN,
+        "add_code",
+        {
+            ATTR_ENTITY_ID: "lock.garden_shed",
+            "name": "Gardener",
+            "start": (now - timedelta(minutes=5)).isoformat(),
+            "end": (now + timedelta(days=2)).isoformat(),
+        },
+        blocking=True,
+        return_response=True,
+    )
+    item = result["lock.garden_shed"]
+    assert item["kind"] == "offline"
+    assert sim.ttlock.lock_accepts(GARDEN_SHED_ID, item["code"])

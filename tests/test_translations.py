@@ -215,6 +215,11 @@ class _Scanner:
             else ""
         )
         keywords = {kw.arg: kw.value for kw in call.keywords if kw.arg}
+        # OfflineCodeError("key", message, ...): the provider layer's key,
+        # raised translated by the services (providers/offline_codes.py).
+        if called == "OfflineCodeError" and call.args:
+            for key in self._keys(module, call.args[0], "offline code error key"):
+                self.used.add(("exceptions", key, "message"))
         if "translation_key" in keywords:
             expr = keywords["translation_key"]
             if "translation_domain" in keywords:

@@ -295,7 +295,8 @@ async def test_code_kinds(
     kinds = {c.code_id: c.kind for c in await client.async_list_codes(str(lock_id))}
     assert kinds == {
         "1": CodeKind.ONE_TIME,
-        "2": CodeKind.OTHER,
+        # Type 4 is the delete code (document-pages/cloud/passcode/get).
+        "2": CodeKind.CLEAR,
         "3": CodeKind.OTHER,
         "4": CodeKind.OTHER,
     }

@@ -271,7 +271,9 @@ async def test_capabilities_follow_the_offline_status_codes(
     plain = cloud.add_device(name="Plain")
     locks = {lock.lock_id: lock for lock in await client.async_list_locks()}
     assert locks[device].capabilities.offline_codes == TUYA_KINDS
+    assert locks[device].capabilities.dynamic_codes
     assert locks[plain].capabilities.offline_codes == ()
+    assert not locks[plain].capabilities.dynamic_codes
     assert locks[plain].capabilities.codes_deletable_remotely
 
 
@@ -383,6 +385,16 @@ async def test_dynamic_password(
     assert cloud.offline_accepts(device, digits)
     assert cloud.offline_accepts(device, digits, at=_s(NOW) + 299)
     assert not cloud.offline_accepts(device, digits, at=_s(NOW) + 300)
+
+
+async def test_dynamic_code_shape(
+    cloud: FakeTuyaCloud, client: TuyaClient, device: str
+) -> None:
+    """The ``LockProvider`` shape (``DynamicCode``) of the same password."""
+    dynamic = await client.async_get_dynamic_code(device)
+    assert dynamic.code.isdigit()
+    assert dynamic.expires == NOW + timedelta(minutes=5)
+    assert cloud.offline_accepts(device, dynamic.code)
 
 
 @pytest.mark.parametrize("result", [{"dynamic_password": 12345678}, {}, [], "x"])

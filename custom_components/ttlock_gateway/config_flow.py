@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Final
 
 from homeassistant.components import webhook
 from homeassistant.config_entries import (
@@ -43,6 +43,7 @@ from .const import (
     CONF_CLIENT_SECRET,
     CONF_DATA_CENTER,
     CONF_EXPOSE_CODES,
+    CONF_FALLBACK,
     CONF_NEW_WEBHOOK_URL,
     CONF_PASSWORD_MD5,
     CONF_PROVIDER,
@@ -56,6 +57,8 @@ from .const import (
     DEFAULT_RETRY_ATTEMPTS,
     DEFAULT_RETRY_INTERVAL,
     DOMAIN,
+    FALLBACK_NONE,
+    FALLBACK_OFFLINE,
     LOGGER,
     PROVIDER_TTLOCK,
     PROVIDER_TUYA,
@@ -89,6 +92,11 @@ _BAD_APP_CODES = {10000, 10001, "10000", "10001"}
 _TUYA_PERMISSION_DENIED = {1106, "1106"}
 # Never shown back in a form, not even after an error.
 _SECRET_FIELDS = frozenset({CONF_CLIENT_SECRET, CONF_PASSWORD, CONF_ACCESS_SECRET})
+
+
+# New entries issue an offline code when the gateway is down (issue 18);
+# entries made before keep no fallback until the owner turns it on.
+NEW_ENTRY_OPTIONS: Final[dict[str, Any]] = {CONF_FALLBACK: FALLBACK_OFFLINE}
 
 
 def _select(options: tuple[str, ...], key: str) -> SelectSelector:
@@ -198,7 +206,10 @@ class TTLockGatewayConfigFlow(ConfigFlow, domain=DOMAIN):
         if data[CONF_PROVIDER] == PROVIDER_TUYA:
             # Tuya has no callback here: events are polled.
             return self.async_create_entry(
-                title=account.title, data=data, description="polled"
+                title=account.title,
+                data=data,
+                options=NEW_ENTRY_OPTIONS,
+                description="polled",
             )
         # The entry does not exist yet; show the URL its webhook will have.
         try:
@@ -212,11 +223,15 @@ class TTLockGatewayConfigFlow(ConfigFlow, domain=DOMAIN):
             # A relative /api/webhook/... path is of no use in a cloud console:
             # say what to configure instead (the repair notice shows the URL later).
             return self.async_create_entry(
-                title=account.title, data=data, description="no_external_url"
+                title=account.title,
+                data=data,
+                options=NEW_ENTRY_OPTIONS,
+                description="no_external_url",
             )
         return self.async_create_entry(
             title=account.title,
             data=data,
+            options=NEW_ENTRY_OPTIONS,
             description_placeholders={"webhook_url": url},
         )
 
@@ -448,6 +463,9 @@ class TTLockGatewayOptionsFlow(OptionsFlowWithReload):
                 vol.Required(
                     CONF_EXPOSE_CODES, default=options.get(CONF_EXPOSE_CODES, False)
                 ): BooleanSelector(),
+                vol.Required(
+                    CONF_FALLBACK, default=options.get(CONF_FALLBACK, FALLBACK_NONE)
+                ): _select((FALLBACK_OFFLINE, FALLBACK_NONE), CONF_FALLBACK),
                 vol.Required(
                     CONF_API_BUDGET,
                     default=options.get(

@@ -55,6 +55,12 @@ CONF_RETRY_INTERVAL: Final = "retry_interval"  # minutes
 CONF_RETRY_ATTEMPTS: Final = "retry_attempts"
 CONF_CLEANUP_ALL: Final = "cleanup_all_expired"
 CONF_EXPOSE_CODES: Final = "expose_codes"
+# What a custom upload falls back to when the gateway is offline: "offline"
+# (an offline period code) or "none". New entries get "offline"; entries
+# made before it existed have no value, which means "none".
+CONF_FALLBACK: Final = "fallback"
+FALLBACK_OFFLINE: Final = "offline"
+FALLBACK_NONE: Final = "none"
 # Calls a month the developer application may spend (0: no budget); the
 # defaults are the free tiers (docs/budget.md).
 CONF_API_BUDGET: Final = "api_budget"
@@ -84,3 +90,5 @@ EVENT_CODE_FAILED: Final = f"{DOMAIN}_code_failed"
 EVENT_CODE_UPDATED: Final = f"{DOMAIN}_code_updated"
 EVENT_CODE_DELETED: Final = f"{DOMAIN}_code_deleted"
 EVENT_CODE_USED: Final = f"{DOMAIN}_code_used"
+# An offline code not entered 20 h after its start: the lock suspends it at 24 h.
+EVENT_CODE_NOT_USED: Final = f"{DOMAIN}_code_not_used"

@@ -13,6 +13,7 @@ separator style, and anything shaped like a MAC is replaced too.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import asdict
 from datetime import datetime
 import re
@@ -149,10 +150,33 @@ def _event(event: LockEvent | None) -> dict[str, Any] | None:
     return data
 
 
-def _lock(coordinator: LockCoordinator, lock: Lock) -> dict[str, Any]:
+def _code_support(entry: TTLockGatewayConfigEntry, lock: Lock) -> dict[str, Any]:
+    """Which codes the lock takes, and how many of ours it has (no digits)."""
+    caps = lock.capabilities
+    now = dt_util.utcnow()
+    records = [
+        r
+        for r in entry.runtime_data.codes.ledger.live_for_lock(lock.lock_id)
+        if not r.foreign
+    ]
+    statuses = Counter(r.status(now).value for r in records)
+    return {
+        "custom_codes": caps.custom_codes,
+        "offline_codes": [kind.value for kind in caps.offline_codes],
+        "deletable_remotely": caps.codes_deletable_remotely,
+        "ledger_custom": sum(not r.is_offline for r in records),
+        "ledger_offline": sum(r.is_offline for r in records),
+        "ledger_statuses": dict(sorted(statuses.items())),
+    }
+
+
+def _lock(
+    coordinator: LockCoordinator, lock: Lock, entry: TTLockGatewayConfigEntry
+) -> dict[str, Any]:
     act = coordinator.activity.get(lock.lock_id) or LockActivity()
     return {
         **asdict(lock),
+        "code_support": _code_support(entry, lock),
         "activity": {
             "last_record_time": _iso(act.last_time),
             "state_time": _iso(act.state_time),
@@ -244,7 +268,7 @@ async def async_get_config_entry_diagnostics(
                 "restored": coordinator.restored,
             },
             "api_budget": _budget(coordinator, len(locks), len(gateways)),
-            "locks": [_lock(coordinator, lock) for lock in locks.values()],
+            "locks": [_lock(coordinator, lock, entry) for lock in locks.values()],
             "gateways": [_gateway(gateway) for gateway in gateways.values()],
         },
         TO_REDACT,
@@ -263,7 +287,7 @@ async def async_get_device_diagnostics(
     if data is not None:
         for lock in data.locks.values():
             if coordinator.device_key(lock.lock_id) in keys:
-                result["lock"] = _lock(coordinator, lock)
+                result["lock"] = _lock(coordinator, lock, entry)
         for gateway in data.gateways.values():
             if coordinator.device_key(f"gateway_{gateway.gateway_id}") in keys:
                 result["gateway"] = _gateway(gateway)

@@ -32,7 +32,7 @@ from .providers.models import (
 # error codes, reference/ttlock-open-api.md; Tuya 1110 / 2001).
 _BUSY_CODES = frozenset({-3003, -3037, 1110})
 _NO_GATEWAY_CODES = frozenset({-2012})
-_GATEWAY_OFFLINE_CODES = frozenset({-3002})
+GATEWAY_OFFLINE_CODES = frozenset({-3002})
 _LOCK_OFFLINE_CODES = frozenset({-3034, -3035, -3036, 2001})
 # Fixed by the user, not by waiting: a setting in the vendor app, pairing a
 # gateway, other digits, deleting old codes.
@@ -72,7 +72,7 @@ def translate_error(err: ProviderError, name: str) -> HomeAssistantError:
             key = "lock_busy"
         elif code in _NO_GATEWAY_CODES:
             key = "lock_no_gateway"
-        elif code in _GATEWAY_OFFLINE_CODES:
+        elif code in GATEWAY_OFFLINE_CODES:
             key = "gateway_offline"
         elif code in _LOCK_OFFLINE_CODES:
             key = "lock_offline"

@@ -35,6 +35,7 @@ import probatio as vol
 from .codes.generate import NoFreeCodeError, codes_for
 from .codes.ledger import CodeLedger, Outcome, WaitKind
 from .codes.model import CodeRecord, Status
+from .codes.offline import apply_window, offline_details
 from .codes.reconciler import Reconciler
 from .codes.view import iso_local, lock_codes
 from .const import CONF_EXPOSE_CODES, DOMAIN, LOGGER
@@ -47,8 +48,16 @@ from .providers.models import (
     DuplicateCodeError,
     Lock,
     LockEvent,
+    NotSupportedError,
+    OfflineKind,
     Passcode,
     ProviderError,
+    Repeat,
+)
+from .providers.offline_codes import (
+    OfflineCodeError,
+    OfflineCodeRequest,
+    OfflineWindow,
 )
 
 SERVICE_ADD_CODE = "add_code"
@@ -62,6 +71,10 @@ ATTR_START = "start"
 ATTR_END = "end"
 ATTR_FIRST_ONLY = "first_only"
 ATTR_INCLUDE_FOREIGN = "include_foreign"
+ATTR_OFFLINE = "offline"
+ATTR_ONE_TIME = "one_time"
+ATTR_REPEAT = "repeat"
+ATTR_CLEAR_CODE = "clear_code"
 
 # TTLock's app and API accept long names, but the lock's own record list and
 # the vendor apps cut them; 50 characters keeps them readable everywhere.
@@ -76,8 +89,12 @@ ADD_CODE_SCHEMA = cv.make_entity_service_schema(
     {
         vol.Required(ATTR_NAME): cv.string,
         vol.Required(ATTR_START): cv.datetime,
-        vol.Required(ATTR_END): cv.datetime,
+        # No end: a permanent (offline) code, or a one-time one.
+        vol.Optional(ATTR_END): cv.datetime,
         vol.Optional(ATTR_CODE): cv.string,
+        vol.Optional(ATTR_OFFLINE): cv.boolean,
+        vol.Optional(ATTR_ONE_TIME, default=False): cv.boolean,
+        vol.Optional(ATTR_REPEAT): vol.In([r.value for r in Repeat]),
     }
 )
 UPDATE_CODE_SCHEMA = cv.make_entity_service_schema(
@@ -94,6 +111,9 @@ DELETE_CODE_SCHEMA = cv.make_entity_service_schema(
         vol.Optional(ATTR_NAME): cv.string,
         vol.Optional(ATTR_CODE): cv.string,
         vol.Optional(ATTR_INCLUDE_FOREIGN, default=False): cv.boolean,
+        # TTLock: also issue a delete code for the keypad (it clears every
+        # code of the lock) when an offline code cannot be deleted remotely.
+        vol.Optional(ATTR_CLEAR_CODE, default=False): cv.boolean,
     }
 )
 LIST_CODES_SCHEMA = cv.make_entity_service_schema({})
@@ -205,8 +225,10 @@ async def _resolve_targets(call: ServiceCall) -> list[Target]:
 
 
 def _need_codes(targets: list[Target]) -> None:
+    """Every target takes codes: uploaded ones, or offline ones."""
     for target in targets:
-        if not target.lock.capabilities.codes:
+        caps = target.lock.capabilities
+        if not caps.custom_codes and not caps.offline_codes:
             raise _invalid("codes_not_supported", name=target.lock.name)
 
 
@@ -304,6 +326,8 @@ def _refusal(err: ProviderError, lock_name: str) -> HomeAssistantError:
         return _invalid("duplicate_code", name=lock_name)
     if isinstance(err, CodeStorageFullError):
         return _invalid("code_storage_full", name=lock_name)
+    if isinstance(err, OfflineCodeError):
+        return _invalid(err.translation_key, **err.translation_placeholders)
     return translate_error(err, lock_name)
 
 
@@ -314,41 +338,54 @@ async def _async_add_code(call: ServiceCall) -> ServiceResponse:
     targets = await _resolve_targets(call)
     name = _check_name(call.data[ATTR_NAME])
     start = _as_utc(call.data[ATTR_START])
-    end = _as_utc(call.data[ATTR_END])
-    _check_window(start, end)
+    end = _as_utc(call.data[ATTR_END]) if ATTR_END in call.data else None
     code: str | None = call.data.get(ATTR_CODE)
     if code is not None:
         code = code.strip()
+    kind = _offline_kind(call)
     _need_codes(targets)
+    offline = {t.entity_id: _is_offline(call, t, kind) for t in targets}
+    custom = [t for t in targets if not offline[t.entity_id]]
+    windows = {
+        t.entity_id: _offline_window(t, name, kind, call, code)
+        for t in targets
+        if offline[t.entity_id]
+    }
+    if custom:
+        if end is None:
+            raise _invalid("custom_code_needs_end")
+        _check_window(start, end)
     if code is not None:
-        for target in targets:
+        for target in custom:
             _check_code_length(code, target)
-    for target in targets:
+    for target in custom:
         await _known_codes(target)
     if code is not None:
-        for target in targets:
+        for target in custom:
             if code in target.ledger.taken_digits(target.lock.lock_id):
                 raise _invalid("duplicate_code", name=target.lock.name)
-    digits = _digits_for(targets, code)
+    digits = _digits_for(custom, code) if custom else {}
 
     now = dt_util.utcnow()
     code_id = uuid.uuid4().hex
-    pairs = [
-        (
-            target,
-            CodeRecord(
-                id=code_id,
-                lock_id=target.lock.lock_id,
-                name=name,
-                code=digits[target.entity_id],
-                start=start,
-                end=end,
-                created=now,
-                generated=code is None,
-            ),
+    pairs: list[tuple[Target, CodeRecord]] = []
+    for target in targets:
+        record = CodeRecord(
+            id=code_id,
+            lock_id=target.lock.lock_id,
+            name=name,
+            code=digits.get(target.entity_id),
+            start=start,
+            end=end,
+            created=now,
+            generated=code is None or offline[target.entity_id],
         )
-        for target in targets
-    ]
+        if (window := windows.get(target.entity_id)) is not None:
+            # The window the lock will apply, recorded before anything is sent.
+            record.offline_kind = kind.value
+            record.repeat = call.data.get(ATTR_REPEAT)
+            apply_window(record, window)
+        pairs.append((target, record))
     outcomes = await _submit(pairs, WaitKind.ADD)
 
     results: dict[str, Any] = {}
@@ -361,7 +398,8 @@ async def _async_add_code(call: ServiceCall) -> ServiceResponse:
         item: dict[str, Any] = {
             "code_id": code_id,
             "cloud_id": outcome.cloud_id,
-            # The record's digits: a generated code may have been re-drawn.
+            # The record's digits: a generated code may have been re-drawn,
+            # an offline one is chosen by the cloud (None until it answered).
             "code": record.code,
             "status": outcome.status.value,
         }
@@ -369,7 +407,14 @@ async def _async_add_code(call: ServiceCall) -> ServiceResponse:
             item["reason"] = outcome.reason
         else:
             # Accepted by the cloud; False: not on the lock yet (Tuya phase 1).
-            item["delivered"] = bool(outcome.delivered)
+            # An offline code needs no delivery: the lock checks it by itself.
+            item["delivered"] = bool(outcome.delivered) or record.is_offline
+        if record.is_offline:
+            # Said once here: the window the lock applies and its rules.
+            item["kind"] = "offline"
+            item["start"] = iso_local(record.start)
+            item["end"] = iso_local(record.end)
+            item.update(offline_details(record))
         results[target.entity_id] = item
     if errors:
         if len(targets) == 1:
@@ -388,6 +433,78 @@ async def _async_add_code(call: ServiceCall) -> ServiceResponse:
             },
         ) from errors[0][1]
     return results
+
+
+def _offline_kind(call: ServiceCall) -> OfflineKind:
+    """The kind of code the request describes (if it is an offline one)."""
+    if call.data.get(ATTR_REPEAT) is not None:
+        if call.data[ATTR_ONE_TIME]:
+            raise _invalid("offline_repeat_not_allowed", kind=OfflineKind.ONE_TIME)
+        return OfflineKind.CYCLIC
+    if call.data[ATTR_ONE_TIME]:
+        return OfflineKind.ONE_TIME
+    if ATTR_END not in call.data:
+        return OfflineKind.PERMANENT
+    return OfflineKind.PERIOD
+
+
+def _is_offline(call: ServiceCall, target: Target, kind: OfflineKind) -> bool:
+    """Whether this lock gets an offline code.
+
+    Asked for (``offline: true``), a lock that takes no uploaded codes (no
+    gateway), or a kind only offline codes have (one-time, permanent,
+    cyclic). ``offline: false`` asks for an uploaded code or nothing.
+    """
+    asked: bool | None = call.data.get(ATTR_OFFLINE)
+    caps = target.lock.capabilities
+    if asked is False:
+        if not caps.custom_codes:
+            raise _invalid("codes_not_supported", name=target.lock.name)
+        if kind is not OfflineKind.PERIOD:
+            raise _invalid("custom_code_needs_end")
+        return False
+    return bool(asked) or not caps.custom_codes or kind is not OfflineKind.PERIOD
+
+
+def _offline_window(
+    target: Target,
+    name: str,
+    kind: OfflineKind,
+    call: ServiceCall,
+    code: str | None,
+) -> OfflineWindow:
+    """The cloud's window for the request on this lock, checked before any call."""
+    lock = target.lock
+    if code is not None:
+        raise _invalid("offline_code_digits", name=lock.name)
+    if kind not in lock.capabilities.offline_codes:
+        raise _invalid(
+            "offline_kind_not_supported",
+            kind=kind.value,
+            provider=lock.name,
+        )
+    zone = dt_util.get_default_time_zone()
+
+    def local(value: datetime) -> datetime:
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=zone)
+        return value.astimezone(zone)
+
+    repeat = call.data.get(ATTR_REPEAT)
+    request = OfflineCodeRequest(
+        kind,
+        start=local(call.data[ATTR_START]),
+        end=local(call.data[ATTR_END]) if ATTR_END in call.data else None,
+        repeat=Repeat(repeat) if repeat else None,
+    )
+    try:
+        return target.coordinator.provider.offline_window(
+            request, name, dt_util.utcnow()
+        )
+    except OfflineCodeError as err:
+        raise _invalid(err.translation_key, **err.translation_placeholders) from None
+    except NotSupportedError:
+        raise _invalid("codes_not_supported", name=lock.name) from None
 
 
 def _digits_for(targets: list[Target], code: str | None) -> dict[str, str]:
@@ -423,6 +540,9 @@ async def _async_update_code(call: ServiceCall) -> ServiceResponse:
             raise _invalid("code_id_not_found", code_id=code_id, name=target.lock.name)
         if record.tombstone or not record.present:
             raise _invalid("code_deleted", code_id=code_id, name=target.lock.name)
+        if record.is_offline:
+            # The lock computes it from its window: no cloud can change it.
+            raise _invalid("offline_code_unchangeable", name=target.lock.name)
         assert record.start is not None
         assert record.end is not None
         new_start, new_end = start or record.start, end or record.end
@@ -557,6 +677,7 @@ async def _async_delete_code(call: ServiceCall) -> ServiceResponse:
     name: str | None = call.data.get(ATTR_NAME)
     code: str | None = call.data.get(ATTR_CODE)
     include_foreign: bool = call.data[ATTR_INCLUDE_FOREIGN]
+    clear: bool = call.data[ATTR_CLEAR_CODE]
     if code_id is None and name is None and code is None:
         raise _invalid("delete_needs_selector")
     if name is not None:
@@ -572,6 +693,8 @@ async def _async_delete_code(call: ServiceCall) -> ServiceResponse:
     pairs: list[tuple[Target, CodeRecord]] = []
     for target, records, _ in plans:
         for record in records:
+            if record.revoked_at is not None:
+                continue  # withdrawn before: said again, nothing to send
             record.present = False
             record.failed = False
             record.attempts = 0
@@ -580,25 +703,77 @@ async def _async_delete_code(call: ServiceCall) -> ServiceResponse:
     outcomes = await _submit_each(pairs, WaitKind.DELETE)
     results: dict[str, Any] = {}
     for target, records, gone in plans:
-        answer: dict[str, list[str]] = {
+        answer: dict[str, Any] = {
             "deleted": [],
             "pending_delete": [],
             "cancelled": [],
             "already_deleted": list(gone),
             "failed": [],
+            # Offline codes withdrawn in the cloud that the lock still accepts.
+            "revoked": [],
         }
+        still: list[dict[str, Any]] = []
         for record in records:
             shown = record.cloud_id if record.foreign else record.id
             assert shown is not None
-            status = outcomes[record.key].status
+            outcome = outcomes.get(record.key) or Outcome(
+                Status.REVOKED, cloud_id=record.cloud_id
+            )
             bucket = {
                 Status.DELETED: "deleted",
                 Status.CANCELLED: "cancelled",
                 Status.FAILED: "failed",
-            }.get(status, "pending_delete")
+                Status.REVOKED: "revoked",
+            }.get(outcome.status, "pending_delete")
             answer[bucket].append(shown)
+            if outcome.status is Status.REVOKED:
+                still.append(await _still_accepted(target, record, outcome, clear))
+        if still:
+            answer["still_accepted"] = still
         results[target.entity_id] = answer
     return results
+
+
+async def _still_accepted(
+    target: Target, record: CodeRecord, outcome: Outcome, clear: bool
+) -> dict[str, Any]:
+    """What to tell of an offline code the lock keeps accepting.
+
+    Never "deleted": without a gateway the lock learns of it only from the
+    vendor app over Bluetooth or a clearing code typed on its keypad. The
+    cloud's clearing code for this code (Tuya) comes with it; a TTLock delete
+    code (it clears every code of the lock) only when asked (``clear_code``).
+    """
+    item: dict[str, Any] = {
+        "code_id": record.id,
+        "lock_still_accepts": True,
+        # None for a permanent code: until a sync or a clearing code.
+        "accepted_until": iso_local(record.end),
+        "until": "gateway_or_app_sync_or_window_end",
+    }
+    revocation = outcome.revocation
+    code = revocation.clear_code if revocation is not None else None
+    clears = "this_code"
+    if code is None and clear:
+        caps = target.lock.capabilities
+        if OfflineKind.CLEAR_ALL in caps.offline_codes:
+            clears = "all_codes"
+            request = OfflineCodeRequest(OfflineKind.CLEAR_ALL, start=dt_util.now())
+            code = await call_cloud(
+                target.coordinator.provider.async_add_offline_code(
+                    target.lock.lock_id, "Clear codes", request
+                ),
+                target.lock.name,
+            )
+    if code is not None:
+        item["clear_code"] = {
+            "code": code.code,
+            "clears": clears,
+            "valid_until": iso_local(
+                code.offline.first_use_by if code.offline else code.end
+            ),
+        }
+    return item
 
 
 async def _submit_each(

@@ -52,6 +52,12 @@ async def async_cleanup(runner: Reconciler) -> None:
             if record.deleted_at < now - TOMBSTONE_TTL and not record.recheck:
                 del ledger.records[record.key]
             continue
+        if record.revoked_at is not None:
+            # A withdrawn offline code the lock accepted until its end: once
+            # that is a clean-up grace past, nothing accepts it any more.
+            if record.end is not None and record.end < cutoff:
+                record.deleted_at = now
+            continue
         if not record.present or record.end is None or record.end > now:
             continue
         mark = _mark(record)

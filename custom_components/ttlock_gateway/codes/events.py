@@ -18,6 +18,7 @@ from typing import Any
 
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import entity_registry as er, issue_registry as ir
+from homeassistant.util import dt as dt_util
 
 from ..const import (
     CONF_EXPOSE_CODES,
@@ -26,6 +27,7 @@ from ..const import (
     EVENT_CODE_DELETED,
     EVENT_CODE_DELIVERED,
     EVENT_CODE_FAILED,
+    EVENT_CODE_NOT_USED,
     EVENT_CODE_UPDATED,
     EVENT_CODE_USED,
     LOGGER,
@@ -40,7 +42,13 @@ DELETED_GRACE = timedelta(hours=1)
 ISSUE_CODE_FAILED = "code_failed"
 ISSUE_CODE_UPDATE_FAILED = "code_update_failed"
 ISSUE_CODE_NOT_DELETED = "code_not_deleted"
-ISSUES = (ISSUE_CODE_FAILED, ISSUE_CODE_UPDATE_FAILED, ISSUE_CODE_NOT_DELETED)
+ISSUE_OFFLINE_NOT_USED = "offline_code_not_used"
+ISSUES = (
+    ISSUE_CODE_FAILED,
+    ISSUE_CODE_UPDATE_FAILED,
+    ISSUE_CODE_NOT_DELETED,
+    ISSUE_OFFLINE_NOT_USED,
+)
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -83,7 +91,14 @@ class Announcer:
             "start": _iso(record.start),
             "end": _iso(record.end),
             "attempts": record.attempts,
+            # "custom" (digits we chose, uploaded to the lock) or "offline"
+            # (computed by the cloud, checked by the lock by itself).
+            "kind": "offline" if record.is_offline else "custom",
         }
+        if record.is_offline:
+            payload["offline_type"] = record.offline_kind
+            payload["first_use_by"] = _iso(record.first_use_by)
+            payload["fallback"] = record.fallback
         if self.entry.options.get(CONF_EXPOSE_CODES) and record.code:
             payload["code"] = record.code
         return payload
@@ -151,6 +166,28 @@ class Announcer:
                 "deleted": not record.present,
                 "time": event.time.isoformat(),
                 "event_id": event.event_id,
+            },
+        )
+
+    @callback
+    def not_used(self, record: CodeRecord) -> None:
+        """An offline code not entered yet, close to its first-use deadline."""
+        assert record.first_use_by is not None
+        self.hass.bus.async_fire(EVENT_CODE_NOT_USED, self.payload(record))
+        ir.async_create_issue(
+            self.hass,
+            DOMAIN,
+            issue_id(ISSUE_OFFLINE_NOT_USED, record),
+            is_fixable=False,
+            is_persistent=False,
+            severity=ir.IssueSeverity.WARNING,
+            translation_key=ISSUE_OFFLINE_NOT_USED,
+            translation_placeholders={
+                "lock": self.lock_name(record.lock_id),
+                "name": record.name,
+                "deadline": dt_util.as_local(record.first_use_by).strftime(
+                    "%Y-%m-%d %H:%M"
+                ),
             },
         )
 
@@ -260,4 +297,10 @@ class CodeEventMatcher:
         if first:
             record.first_used = event.time
             self.ledger.save_soon()
+            # Entered in time: the lock keeps the offline code.
+            ir.async_delete_issue(
+                self.announcer.hass,
+                DOMAIN,
+                issue_id(ISSUE_OFFLINE_NOT_USED, record),
+            )
         self.announcer.used(record, event, first)

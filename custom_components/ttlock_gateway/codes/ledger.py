@@ -23,7 +23,7 @@ from homeassistant.core import HomeAssistant, callback
 from homeassistant.util.hass_dict import HassKey
 
 from ..const import DOMAIN, LOGGER
-from ..providers.models import CodePhase, Passcode, ProviderError
+from ..providers.models import CodePhase, OfflineRevocation, Passcode, ProviderError
 from .model import (
     BadRecordError,
     CodeRecord,
@@ -65,6 +65,9 @@ class Outcome:
     error: ProviderError | None = None
     # Whether the cloud says the lock has it (False: accepted, delivery pending).
     delivered: bool | None = None
+    # An offline code withdrawn without a gateway: what the lock still accepts
+    # and the clearing code the cloud gave, if any.
+    revocation: OfflineRevocation | None = None
 
 
 @dataclass(slots=True)
@@ -243,8 +246,13 @@ class CodeLedger:
         self.listings[lock_id] = Listing(at=requested_at, codes=list(codes))
         by_id = {c.code_id: c for c in codes}
         seen: list[tuple[CodeRecord, CodePhase | None, Passcode | None]] = []
+        # Tuya lists no offline passwords (only its MiniApp SDK does): an
+        # offline code is "missing" only from a listing that shows offline codes.
+        lists_offline = any(c.is_offline for c in codes)
         for record in self.live_for_lock(lock_id):
             if record.cloud_id is None:
+                continue
+            if record.is_offline and not lists_offline:
                 continue
             listed = by_id.get(record.cloud_id)
             seen.append((record, record.phase, listed))

@@ -24,7 +24,7 @@ from typing import Any
 from homeassistant.util import dt as dt_util
 
 from ..providers.bounds import has_unsafe_text
-from ..providers.models import CodeKind, CodePhase, Passcode
+from ..providers.models import CodeKind, CodePhase, OfflineKind, Passcode, Repeat
 
 type RecordKey = tuple[str, str]
 
@@ -68,7 +68,11 @@ class Status(StrEnum):
     DELETED = "deleted"
     CANCELLED = "cancelled"
     MISSING = "missing"
+    # Withdrawn offline code the lock still accepts (no gateway to tell it).
     REVOKED = "revoked"
+    # Listed by the cloud as frozen or revoked (CodePhase.REVOKED): it no
+    # longer opens the door. Not "revoked", which says the opposite.
+    INACTIVE = "inactive"
 
 
 @dataclass(slots=True)
@@ -112,6 +116,26 @@ class CodeRecord:
     # A cloud entry the lock never took (its delivery failed): deleting it
     # only tidies the cloud's list; a lock refusing that delete changes nothing.
     undelivered: bool = False
+    # Offline codes (computed by the cloud, checked by the lock; issue 18):
+    # the kind asked for (``OfflineKind``), its cyclic days, and the rules the
+    # lock applies. ``code`` is None until the cloud has chosen the digits;
+    # ``start``/``end`` are the window the lock applies (the cloud's rounding).
+    offline_kind: str | None = None
+    repeat: str | None = None
+    first_use_by: datetime | None = None
+    single_use: bool = False
+    # Issued instead of a custom code whose gateway was offline.
+    fallback: bool = False
+    # Withdrawn in the cloud while the lock still accepts it (no gateway can
+    # tell it): the record stays, status ``revoked``, until its window ends.
+    revoked_at: datetime | None = None
+    # The first-use reminder (repair + event) went out.
+    first_use_warned: bool = False
+
+    @property
+    def is_offline(self) -> bool:
+        """An offline code (the lock checks it by itself)."""
+        return self.offline_kind is not None
 
     @property
     def key(self) -> RecordKey:
@@ -128,6 +152,8 @@ class CodeRecord:
         if self.deleted_at is not None:
             return Op.RECHECK if self.recheck else None
         if not self.present:
+            if self.revoked_at is not None:
+                return None  # withdrawn as far as any cloud call can
             if self.failed or not (self.cloud_id or self.uncertain):
                 return None
             if self.cloud_id and self.phase in (CodePhase.DELETING, CodePhase.UNKNOWN):
@@ -157,6 +183,9 @@ class CodeRecord:
         if self.deleted_at is not None:
             return Status.DELETED if self.cloud_id else Status.CANCELLED
         if not self.present:
+            if self.revoked_at is not None:
+                # Never "deleted": the lock keeps accepting it.
+                return Status.REVOKED
             return Status.FAILED if self.failed else Status.PENDING_DELETE
         if self.failed:
             return Status.FAILED
@@ -180,7 +209,7 @@ class CodeRecord:
             # Deleted elsewhere (the vendor app), the lock not reached yet.
             return Status.PENDING_DELETE
         if self.phase is CodePhase.REVOKED:
-            return Status.REVOKED
+            return Status.INACTIVE
         if self.start is not None and self.start > now:
             return Status.PENDING
         return Status.ACTIVE
@@ -212,6 +241,10 @@ def same_code(passcode: Passcode, record: CodeRecord) -> bool:
     """
     if passcode.code is not None and record.code is not None:
         return passcode.code == record.code
+    if record.is_offline and not passcode.is_offline:
+        # An offline code whose digits are not known yet is one of the
+        # cloud's offline codes, never a custom one with the same look.
+        return False
     looks = [(record.name, record.start, record.end)]
     if record.sent_name is not None:
         looks.append((record.sent_name, record.sent_start, record.sent_end))
@@ -349,7 +382,26 @@ def record_from_dict(data: Any) -> CodeRecord:
         sent_end=parse_time(data.get("sent_end")),
         delivery_failures=_int(data.get("delivery_failures", 0)),
         undelivered=_bool(data.get("undelivered", False)),
+        offline_kind=_choice(data.get("offline_kind"), _OFFLINE_KINDS),
+        repeat=_choice(data.get("repeat"), _REPEATS),
+        first_use_by=parse_time(data.get("first_use_by")),
+        single_use=_bool(data.get("single_use", False)),
+        fallback=_bool(data.get("fallback", False)),
+        revoked_at=parse_time(data.get("revoked_at")),
+        first_use_warned=_bool(data.get("first_use_warned", False)),
     )
+
+
+_OFFLINE_KINDS = frozenset(k.value for k in OfflineKind)
+_REPEATS = frozenset(r.value for r in Repeat)
+
+
+def _choice(raw: Any, allowed: frozenset[str]) -> str | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, str) or raw not in allowed:
+        raise BadRecordError("choice")
+    return raw
 
 
 def passcode_to_dict(passcode: Passcode) -> dict[str, Any]:

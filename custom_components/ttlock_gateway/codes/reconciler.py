@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
@@ -31,29 +32,36 @@ from homeassistant.util import dt as dt_util
 from ..const import (
     CONF_CLEANUP_ALL,
     CONF_CLEANUP_INTERVAL,
+    CONF_FALLBACK,
     CONF_RETRY_ATTEMPTS,
     CONF_RETRY_INTERVAL,
     DEFAULT_CLEANUP_INTERVAL,
     DEFAULT_RETRY_ATTEMPTS,
     DEFAULT_RETRY_INTERVAL,
     DOMAIN,
+    FALLBACK_OFFLINE,
     LOGGER,
 )
 from ..coordinator import LockCoordinator, TTLockGatewayConfigEntry
+from ..entity import GATEWAY_OFFLINE_CODES
 from ..providers.bounds import InvalidAnswerError
 from ..providers.models import (
     AuthError,
     CannotConnectError,
+    Capabilities,
     CodePhase,
     DuplicateCodeError,
+    EventType,
     LockEvent,
     NotSupportedError,
+    OfflineKind,
     Passcode,
     ProviderError,
     RateLimitError,
     SubscriptionError,
     TransientError,
 )
+from ..providers.offline_codes import OfflineCodeRequest
 from .events import (
     DELETED_GRACE,
     ISSUE_CODE_NOT_DELETED,
@@ -63,6 +71,12 @@ from .events import (
 from .generate import NoFreeCodeError, generate_code
 from .ledger import CodeLedger, Outcome, WaitKind
 from .model import CodeRecord, Op, RecordKey, Status, find_landed, is_current
+from .offline import (
+    apply_window,
+    offline_request,
+    reminder_due,
+    take_answer,
+)
 
 # After a (re)load, interrupted work resumes after this: set-up finishes first.
 MIN_RESTART_DELAY = 30.0
@@ -79,6 +93,8 @@ DUE_SLACK = 1.0
 # it within seconds, a sleepy one when it next wakes (hours or days).
 WATCH_FIRST = timedelta(minutes=1)
 WATCH_MAX = timedelta(hours=6)
+# How often unused offline codes are checked against their first-use deadline.
+FIRST_USE_CHECK_INTERVAL = timedelta(minutes=15)
 
 _ORDER = {
     Op.RECHECK: 0,
@@ -108,6 +124,13 @@ def maybe_applied(err: ProviderError) -> bool:
 def is_transient(err: ProviderError) -> bool:
     """Worth another attempt on the retry schedule."""
     return isinstance(err, TransientError | InvalidAnswerError)
+
+
+def _int_code(code: int | str | None) -> int | None:
+    try:
+        return int(code) if code is not None else None
+    except ValueError:
+        return None
 
 
 def _reason(err: ProviderError) -> str:
@@ -148,6 +171,8 @@ class Reconciler:
             minutes=options.get(CONF_CLEANUP_INTERVAL, DEFAULT_CLEANUP_INTERVAL)
         )
         self.cleanup_all = bool(options.get(CONF_CLEANUP_ALL, False))
+        # Entries made before the option existed have none: no fallback.
+        self.fallback = options.get(CONF_FALLBACK) == FALLBACK_OFFLINE
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._dirty: set[str] = set()
         self._timers: dict[str, CALLBACK_TYPE] = {}
@@ -163,6 +188,8 @@ class Reconciler:
         self._reauth_started = False
         self._unsub_cleanup: CALLBACK_TYPE | None = None
         self._cleanup_task: asyncio.Task[None] | None = None
+        self._unsub_first_use: CALLBACK_TYPE | None = None
+        self._first_use_task: asyncio.Task[None] | None = None
         self.stopped = False
 
     # ------------------------------------------------------------ lifecycle
@@ -194,6 +221,13 @@ class Reconciler:
             name=f"{DOMAIN} code clean-up",
             cancel_on_shutdown=True,
         )
+        self._unsub_first_use = async_track_time_interval(
+            self.hass,
+            self._first_use_due,
+            FIRST_USE_CHECK_INTERVAL,
+            name=f"{DOMAIN} offline code first use",
+            cancel_on_shutdown=True,
+        )
 
     async def async_detach(self) -> None:
         """Stop (entry unload): cancel in-flight work, answer waiting calls, write.
@@ -211,9 +245,13 @@ class Reconciler:
         if self._unsub_cleanup is not None:
             self._unsub_cleanup()
             self._unsub_cleanup = None
+        if self._unsub_first_use is not None:
+            self._unsub_first_use()
+            self._unsub_first_use = None
         tasks = list(self._tasks.values())
-        if self._cleanup_task is not None:
-            tasks.append(self._cleanup_task)
+        for extra in (self._cleanup_task, self._first_use_task):
+            if extra is not None:
+                tasks.append(extra)
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
@@ -507,6 +545,9 @@ class Reconciler:
     async def _add(
         self, lock_id: str, record: CodeRecord, listing: list[Passcode] | None
     ) -> None:
+        if record.is_offline:
+            await self._add_offline(lock_id, record, listing)
+            return
         assert record.code is not None
         assert record.start is not None
         assert record.end is not None
@@ -554,9 +595,114 @@ class Reconciler:
         except ProviderError as err:
             if not maybe_applied(err):
                 record.uncertain = False
+            if self._fall_back(lock_id, record, err):
+                return
             self._failed_attempt(record, Op.ADD, err)
             return
         self._landed(lock_id, record, passcode, sent, [])
+
+    async def _add_offline(
+        self, lock_id: str, record: CodeRecord, listing: list[Passcode] | None
+    ) -> None:
+        """Have the cloud compute the record's offline code (no gateway needed)."""
+        if record.uncertain and listing is not None:
+            found = find_landed(
+                listing, record, self.ledger.claimed(lock_id, but=record)
+            )
+            if found:
+                take_answer(record, found[0])
+                self._landed_as_listed(lock_id, record, found[:1])
+                return
+            # Not listed: asking again for the same window finds a code made
+            # without its answer reaching us (the client adopts it).
+            record.uncertain = False
+        sent = record.revision
+        record.uncertain = True
+        record.sent_name = record.name
+        record.sent_start, record.sent_end = record.start, record.end
+        record.attempts += 1
+        record.next_attempt = None
+        await self.ledger.async_save()  # write-ahead: from here it may exist
+        if self.stopped:
+            return
+        try:
+            passcode = await self.provider.async_add_offline_code(
+                lock_id, record.name, offline_request(record)
+            )
+        except ProviderError as err:
+            if not maybe_applied(err):
+                record.uncertain = False
+            self._failed_attempt(record, Op.ADD, err)
+            return
+        take_answer(record, passcode)
+        self._landed(lock_id, record, passcode, sent, [])
+
+    def _capabilities(self, lock_id: str) -> Capabilities | None:
+        data = self.coordinator.current_data
+        lock = data.locks.get(lock_id) if data is not None else None
+        return lock.capabilities if lock is not None else None
+
+    def _fall_back(self, lock_id: str, record: CodeRecord, err: ProviderError) -> bool:
+        """An offline period code instead of a custom one the gateway cannot take.
+
+        Only with the ``fallback`` option, for a lock that takes offline period
+        codes, when the gateway is offline (not for any other fault) and the
+        stay starts before the retries would be over. The custom upload is
+        cancelled so the guest never has two codes: it is kept under its own
+        id, looked for once more later and deleted if it landed after all.
+        """
+        caps = self._capabilities(lock_id)
+        if (
+            not self.fallback
+            or not record.present
+            or record.start is None
+            or record.end is None
+            or not isinstance(err, TransientError)
+            or _int_code(err.code) not in GATEWAY_OFFLINE_CODES
+            or caps is None
+            or OfflineKind.PERIOD not in caps.offline_codes
+        ):
+            return False
+        now = dt_util.utcnow()
+        if record.start > now + self.retry_interval * self.retry_attempts:
+            return False  # the retries have time before the stay starts
+        zone = dt_util.get_default_time_zone()
+        request = OfflineCodeRequest(
+            OfflineKind.PERIOD,
+            start=record.start.astimezone(zone),
+            end=record.end.astimezone(zone),
+        )
+        try:
+            window = self.provider.offline_window(request, record.name, now)
+        except ProviderError as refused:
+            LOGGER.debug("No offline fallback: %s", type(refused).__name__)
+            return False
+        custom = replace(record, id=f"{record.id}.custom", present=False)
+        self.ledger.records[custom.key] = custom
+        if custom.uncertain:
+            self._dirty.add(lock_id)  # listed, then deleted if it landed
+        else:
+            self._tombstone(custom, now)
+            custom.recheck = True
+            self._retry_later(custom, self.retry_interval)
+        record.offline_kind = OfflineKind.PERIOD.value
+        record.code = None
+        record.generated = True
+        record.fallback = True
+        apply_window(record, window)
+        record.uncertain = False
+        record.attempts = 0
+        record.reason = None
+        record.next_attempt = None
+        record.sent_name = record.sent_start = record.sent_end = None
+        self._not_before.pop(record.key, None)
+        self._dirty.add(lock_id)
+        LOGGER.info(
+            "Code %r for %s: gateway offline, an offline code is issued instead",
+            record.name,
+            self.announcer.lock_name(lock_id),
+        )
+        return True
 
     def _regenerate(self, lock_id: str, record: CodeRecord) -> bool:
         """New digits for a generated code the lock already had (unseen)."""
@@ -870,6 +1016,9 @@ class Reconciler:
             for copy in found[1:]:
                 self._adopt_copy(lock_id, record, copy)
         record.attempts += 1
+        if record.is_offline:
+            await self._revoke(lock_id, record)
+            return
         if not await self._delete_on_lock(lock_id, record, Op.DELETE):
             return
         if (
@@ -903,6 +1052,47 @@ class Reconciler:
         data = self.coordinator.current_data
         lock = data.locks.get(lock_id) if data is not None else None
         return lock is not None and lock.capabilities.code_phases
+
+    async def _revoke(self, lock_id: str, record: CodeRecord) -> None:
+        """Withdraw an offline code; never reported gone while the lock takes it.
+
+        Through a gateway TTLock deletes it from the lock (once entered);
+        without one the cloud only marks it deleted and the lock accepts it
+        until its window ends: the record then stays, status ``revoked``.
+        """
+        assert record.cloud_id is not None
+        caps = self._capabilities(lock_id)
+        now = dt_util.utcnow()
+        ended = record.end is not None and record.end <= now
+        if ended and caps is not None and OfflineKind.CLEAR_ONE in caps.offline_codes:
+            # A cloud that withdraws offline codes only by clearing codes
+            # (Tuya): an ended code needs nothing, the lock refuses it.
+            self._gone(record)
+            return
+        try:
+            revocation = await self.provider.async_revoke_offline_code(
+                lock_id,
+                record.cloud_id,
+                through_gateway=bool(caps and caps.codes_deletable_remotely),
+                name=record.name[:20],
+            )
+        except ProviderError as err:
+            self._failed_attempt(record, Op.DELETE, err)
+            return
+        if revocation.lock_deleted or ended:
+            self._gone(record)
+            return
+        record.revoked_at = now
+        record.attempts = 0
+        record.reason = None
+        record.next_attempt = None
+        self._not_before.pop(record.key, None)
+        self.announcer.clear(record)
+        self.ledger.settle(
+            record.key,
+            [WaitKind.DELETE],
+            Outcome(Status.REVOKED, cloud_id=record.cloud_id, revocation=revocation),
+        )
 
     async def _delete_on_lock(self, lock_id: str, record: CodeRecord, op: Op) -> bool:
         """Delete ``record``'s cloud code; True once the cloud took the delete.
@@ -1110,6 +1300,47 @@ class Reconciler:
             self.ledger.settle(
                 record.key, [kind], Outcome(Status.FAILED, record.cloud_id, reason)
             )
+
+    # ------------------------------------------------------------ first use
+
+    @callback
+    def _first_use_due(self, _now: datetime) -> None:
+        if self._first_use_task is not None and not self._first_use_task.done():
+            return
+        now = dt_util.utcnow()
+        if not any(reminder_due(r, now) for r in self.ledger.records.values()):
+            return
+        self._first_use_task = self.entry.async_create_background_task(
+            self.hass, self._check_first_use(), f"{DOMAIN} offline code first use"
+        )
+
+    async def _check_first_use(self) -> None:
+        """Remind of offline codes nobody entered 20 h after their start.
+
+        The lock's records are read first (a push or poll may have been
+        missed): a code they show entered is not a reminder.
+        """
+        now = dt_util.utcnow()
+        due = [r for r in self.ledger.records.values() if reminder_due(r, now)]
+        for lock_id in sorted({r.lock_id for r in due}):
+            mine = [r for r in due if r.lock_id == lock_id]
+            start = min(r.start or now for r in mine)
+            try:
+                events = await self.provider.async_get_events(lock_id, start, now)
+            except ProviderError as err:
+                LOGGER.debug("Records of %s not read: %s", lock_id, type(err).__name__)
+                events = []
+            for event in events:
+                if event.type is not EventType.UNLOCKED or not event.success:
+                    continue
+                record = self.matcher.match(event)
+                if record is not None and record.first_used is None:
+                    record.first_used = event.time
+            for record in mine:
+                if record.first_used is None:
+                    record.first_use_warned = True
+                    self.announcer.not_used(record)
+        self.ledger.save_soon()
 
     # ------------------------------------------------------------ clean-up
 

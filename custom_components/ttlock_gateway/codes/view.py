@@ -7,9 +7,11 @@ from typing import Any
 
 from homeassistant.util import dt as dt_util
 
-from ..providers.models import CodeKind, CodePhase, Passcode
+from ..providers.models import CodeKind, CodePhase, OfflineKind, Passcode
+from ..providers.offline_codes import code_kind
 from .ledger import CodeLedger, Listing
 from .model import CodeRecord, Status
+from .offline import offline_details
 
 
 def iso_local(value: datetime | None) -> str | None:
@@ -24,7 +26,7 @@ def listed_status(passcode: Passcode, now: datetime) -> Status:
     if passcode.phase is CodePhase.DELETING:
         return Status.PENDING_DELETE
     if passcode.phase is CodePhase.REVOKED:
-        return Status.REVOKED
+        return Status.INACTIVE
     if passcode.phase is CodePhase.UNKNOWN:
         return Status.UNKNOWN
     if passcode.end is not None and passcode.end <= now:
@@ -41,11 +43,14 @@ def record_item(
 ) -> dict[str, Any]:
     """One ledger code as ``list_codes`` shows it."""
     status = record.status(now)
+    kind = listed.kind if listed else CodeKind.PERIOD
+    if record.offline_kind is not None:
+        kind = code_kind(OfflineKind(record.offline_kind))
     item: dict[str, Any] = {
         "code_id": record.id if not record.foreign else record.cloud_id,
         "cloud_id": record.cloud_id,
         "name": record.name,
-        "kind": (listed.kind if listed else CodeKind.PERIOD).value,
+        "kind": kind.value,
         "start": iso_local(record.start),
         "end": iso_local(record.end),
         "status": status.value,
@@ -54,6 +59,9 @@ def record_item(
     if status in (Status.QUEUED, Status.FAILED, Status.UPDATING, Status.PENDING_DELETE):
         item["attempts"] = record.attempts
         item["reason"] = record.reason
+    if record.is_offline:
+        # Its rules and deadlines (the lock checks it by itself).
+        item["offline"] = offline_details(record)
     if expose and record.code:
         item["code"] = record.code
     return item

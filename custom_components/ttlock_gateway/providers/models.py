@@ -13,7 +13,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
-    from .offline_codes import OfflineCodeRequest
+    from .offline_codes import OfflineCodeRequest, OfflineWindow
 
 
 class ProviderError(Exception):
@@ -745,6 +745,18 @@ class LockProvider(Protocol):
         Bad requests raise ``OfflineCodeError`` before any call. The answer
         holds the digits (for the caller only), the window the lock will
         apply (rounded as the cloud rounds) and its ``OfflineRules``.
+        """
+        raise NotSupportedError("This cloud has no offline codes")
+
+    def offline_window(
+        self, request: OfflineCodeRequest, name: str, now: datetime
+    ) -> OfflineWindow:
+        """Check an offline-code request at ``now``, without any call.
+
+        The window the cloud will give it (rounded as the cloud rounds) and its
+        rules; ``OfflineCodeError`` for what the cloud would refuse or the lock
+        could never use. The integration answers with this window and records
+        it before the request is sent (write-ahead).
         """
         raise NotSupportedError("This cloud has no offline codes")
 

@@ -61,7 +61,12 @@ from .models import (
     TransientError,
     WrongRegionError,
 )
-from .offline_codes import OfflineCodeRequest, check_name, ttlock_plan
+from .offline_codes import (
+    OfflineCodeRequest,
+    OfflineWindow,
+    check_name,
+    ttlock_plan,
+)
 from .ttlock_random import (
     DELETE_CLOUD_ONLY,
     DELETE_PATH,
@@ -72,6 +77,7 @@ from .ttlock_random import (
     UNUSED_CODE,
     find_listed_code,
     get_params,
+    listed_offline_rules,
     offline_kinds,
     passcode_from_answer,
     window_taken,
@@ -311,6 +317,10 @@ def _code_kind(raw: Any) -> CodeKind:
         return CodeKind.PERIOD
     if pwd_type == 1:
         return CodeKind.ONE_TIME
+    if pwd_type == 4:
+        # The delete code: entered on the keypad it clears the lock's codes
+        # (document-pages/cloud/passcode/get, type 4).
+        return CodeKind.CLEAR
     if pwd_type is not None and 5 <= pwd_type <= 14:
         return CodeKind.CYCLIC
     return CodeKind.OTHER
@@ -438,6 +448,9 @@ def passcode_from_dict(lock_id: str, data: Mapping[str, Any]) -> Passcode:
         code=_digits(data.get("keyboardPwd")),
         start=opt_datetime_from_ms(data.get("startDate"), "startDate"),
         end=opt_datetime_from_ms(data.get("endDate"), "endDate"),
+        # Random passcodes (isCustom 0) are checked by the lock itself: their
+        # rules (first-use deadline, cyclic days) come with them.
+        offline=listed_offline_rules(data),
     )
 
 
@@ -1194,6 +1207,13 @@ class TTLockClient(LockProvider):
             _LOGGER.debug("TTLock code for this window already made: adopted")
             return found
         return passcode_from_answer(lock_id, name, request.kind, plan, payload)
+
+    def offline_window(
+        self, request: OfflineCodeRequest, name: str, now: datetime
+    ) -> OfflineWindow:
+        """TTLock's rounding and rules for a random passcode (no call)."""
+        check_name(name, max_length=MAX_TEXT)
+        return ttlock_plan(request, now).window
 
     async def async_add_offline_code(
         self, lock_id: str, name: str, request: OfflineCodeRequest

@@ -67,6 +67,7 @@ from .models import (
     CodeKind,
     CodePacket,
     CodePhase,
+    DynamicCode,
     Gateway,
     InvalidRequestError,
     Lock,
@@ -81,7 +82,7 @@ from .models import (
     SubscriptionError,
     TransientError,
 )
-from .offline_codes import OfflineCodeRequest, check_name
+from .offline_codes import OfflineCodeRequest, OfflineWindow, check_name
 from .tuya_crypto import (
     PIN_CASE_UPPER,
     decrypt_ticket_key,
@@ -1034,6 +1035,13 @@ class TuyaClient(LockProvider):
 
     # ------------------------------------------------------------ offline codes
 
+    def offline_window(
+        self, request: OfflineCodeRequest, name: str, now: datetime
+    ) -> OfflineWindow:
+        """Tuya's rounding and rules for an offline password (no call)."""
+        check_name(name, max_length=NAME_MAX_LENGTH)
+        return tuya_plan(request, name, now).window
+
     async def async_add_offline_code(
         self, lock_id: str, name: str, request: OfflineCodeRequest
     ) -> Passcode:
@@ -1064,6 +1072,11 @@ class TuyaClient(LockProvider):
         return OfflineRevocation(
             code_id, cloud_deleted=False, lock_deleted=False, clear_code=clear
         )
+
+    async def async_get_dynamic_code(self, lock_id: str) -> DynamicCode:
+        """``LockProvider`` shape of the dynamic password (``dynamic_codes``)."""
+        digits, expires = await self.async_get_dynamic_password(lock_id)
+        return DynamicCode(code=digits, expires=expires)
 
     async def async_get_dynamic_password(self, lock_id: str) -> tuple[str, datetime]:
         """A dynamic password (digits, when it stops working: about 5 minutes)."""

@@ -258,6 +258,9 @@ def lock_from_device(device: Mapping[str, Any], *, remote_unlock: bool) -> Lock:
         code_min_length=length,
         code_max_length=length,
         offline_codes=offline_kinds(frozenset(status)),
+        # Dynamic passwords come with offline passwords (the same key data;
+        # seed 001 doorLock.getDynamicPassword).
+        dynamic_codes=bool(offline_kinds(frozenset(status))),
         # The cloud carries deletes to the lock; the phase says when it is done.
         codes_deletable_remotely=True,
         code_phases=True,
