@@ -96,6 +96,10 @@ class CodeRecord:
     sent_name: str | None = None
     sent_start: datetime | None = None
     sent_end: datetime | None = None
+    # The cloud's own job for the last add or delete is still running (the
+    # gateway service retries it by itself and reports the outcome later):
+    # nothing is sent for the record until that result (or its expiry).
+    job: str | None = None
 
     @property
     def key(self) -> RecordKey:
@@ -111,6 +115,8 @@ class CodeRecord:
         """The cloud operation this record still needs, if any."""
         if self.deleted_at is not None:
             return Op.RECHECK if self.recheck else None
+        if self.job is not None:
+            return None
         if not self.present:
             if self.failed or not (self.cloud_id or self.uncertain):
                 return None
@@ -135,7 +141,8 @@ class CodeRecord:
         if self.cloud_id is None:
             if self.end is not None and self.end <= now:
                 return Status.EXPIRED
-            return Status.QUEUED
+            # Accepted by the cloud, its result not reported yet.
+            return Status.PENDING if self.job is not None else Status.QUEUED
         if self.applied < self.revision:
             return Status.UPDATING
         if self.end is not None and self.end <= now:
@@ -310,6 +317,7 @@ def record_from_dict(data: Any) -> CodeRecord:
         sent_name=_text(data.get("sent_name"), optional=True),
         sent_start=parse_time(data.get("sent_start")),
         sent_end=parse_time(data.get("sent_end")),
+        job=_text(data.get("job"), optional=True) or None,
     )
 
 

@@ -21,7 +21,7 @@ neither uses up attempts nor fails a code.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
@@ -42,13 +42,19 @@ from ..const import (
 from ..coordinator import LockCoordinator, TTLockGatewayConfigEntry
 from ..providers.bounds import InvalidAnswerError
 from ..providers.models import (
+    AsyncResultProvider,
     AuthError,
     CannotConnectError,
+    CodePacketError,
     DuplicateCodeError,
     NotSupportedError,
+    Operation,
+    OperationResult,
     Passcode,
     ProviderError,
     RateLimitError,
+    ResultPendingError,
+    ResultStatus,
     SubscriptionError,
     TransientError,
 )
@@ -93,6 +99,12 @@ def _reason(err: ProviderError) -> str:
     return err.message or type(err).__name__
 
 
+# Reasons a record shows while the cloud's own job runs (gateway service).
+JOB_PENDING = "sent to the gateway service; its result has not been reported yet"
+JOB_RETRYING = "the gateway service is retrying it on its own schedule"
+JOB_EXPIRED = "the gateway service never reported the result"
+
+
 class Reconciler:
     """The cloud side of an entry's ledger while the entry is loaded."""
 
@@ -134,6 +146,15 @@ class Reconciler:
         self._unsub_cleanup: CALLBACK_TYPE | None = None
         self._cleanup_task: asyncio.Task[None] | None = None
         self.stopped = False
+        # The cloud retries uploads and deletions itself and has no listing
+        # (gateway service): the ledger waits for its final answer instead.
+        self.cloud_retries = bool(getattr(self.provider, "retries_code_uploads", False))
+        # Called when a job was left pending (the entry stores its jobs).
+        self.on_job_pending: Callable[[], None] | None = None
+        # Called after each code that reached a lock (the packet is re-read),
+        # and when the paid code packet refused one (its repair).
+        self.on_code_added: Callable[[], None] | None = None
+        self.on_packet_error: Callable[[CodePacketError], None] | None = None
 
     # ------------------------------------------------------------ lifecycle
 
@@ -238,6 +259,9 @@ class Reconciler:
         """What a waiting call is told when it cannot wait any longer."""
         if record is None:
             return Outcome(Status.CANCELLED)
+        if record.job is not None and record.cloud_id is None and record.present:
+            # Accepted by the cloud, not reported done: not "added".
+            return Outcome(Status.PENDING, reason=record.reason)
         status = record.status(dt_util.utcnow())
         if status in (Status.ACTIVE, Status.PENDING):
             status = Status.UPDATED if kind is WaitKind.UPDATE else Status.ADDED
@@ -398,7 +422,14 @@ class Reconciler:
                 continue
             ready.append(record)
         listing: list[Passcode] | None = None
-        if any(r.uncertain or r.recheck for r in ready):
+        if self.cloud_retries:
+            # No listing to look at: an interrupted upload is found among the
+            # cloud's own pending jobs (kept across restarts) instead.
+            for record in ready:
+                if record.uncertain or record.recheck:
+                    self._adopt_job(lock_id, record)
+            ready = [r for r in ready if r.operation() not in (None, Op.RECHECK)]
+        elif any(r.uncertain or r.recheck for r in ready):
             listing = await self._list(lock_id)
             if listing is None:
                 return
@@ -488,8 +519,11 @@ class Reconciler:
             passcode = await self.provider.async_add_code(
                 lock_id, record.name, record.code, record.start, record.end
             )
+        except ResultPendingError as err:
+            self._job_pending(record, err, Op.ADD)
+            return
         except DuplicateCodeError as err:
-            if doubt:
+            if doubt and not self.cloud_retries:
                 codes = await self._list(lock_id, [record])
                 if codes is None:
                     return
@@ -505,7 +539,9 @@ class Reconciler:
             self._failed_attempt(record, Op.ADD, err)
             return
         except ProviderError as err:
-            if not maybe_applied(err):
+            if not maybe_applied(err) or self.cloud_retries:
+                # (Where the cloud retries by itself its pending jobs say
+                # whether one is still out; there is no listing to look at.)
                 record.uncertain = False
             self._failed_attempt(record, Op.ADD, err)
             return
@@ -554,6 +590,8 @@ class Reconciler:
             self._adopt_copy(lock_id, record, copy)
         replaced = record.key in self._replacing
         self._replacing.discard(record.key)
+        if self.on_code_added is not None:
+            self.on_code_added()
         if not record.present:
             # Deleted while it was in flight: the delete follows at once, and
             # only its success is announced.
@@ -667,11 +705,17 @@ class Reconciler:
         assert record.cloud_id is not None
         try:
             await self.provider.async_delete_code(lock_id, record.cloud_id)
+        except ResultPendingError as err:
+            self._job_pending(record, err, op)
+            return False
         except ProviderError as err:
             if is_transient(err) or isinstance(
                 err, RateLimitError | AuthError | SubscriptionError
             ):
                 self._failed_attempt(record, op, err)
+                return False
+            if self.cloud_retries:
+                self._delete_refused_after_retries(record, op, err)
                 return False
             # A definite refusal may mean "no such code" (Tuya answers 1109):
             # the listing decides whether it is gone.
@@ -802,6 +846,13 @@ class Reconciler:
             self._settle_now(record)
             return
         record.reason = reason
+        if isinstance(err, CodePacketError) and self.on_packet_error is not None:
+            self.on_packet_error(err)
+        if self.cloud_retries and isinstance(err, CodePacketError):
+            # Paid packet missing, expired or used up: the repair says so;
+            # sending again before it is fixed would only fail again.
+            self._give_up(record, op, reason)
+            return
         if is_transient(err):
             if op is Op.DELETE:
                 delay = self.retry_interval
@@ -853,6 +904,150 @@ class Reconciler:
             self.ledger.settle(
                 record.key, [kind], Outcome(Status.FAILED, record.cloud_id, reason)
             )
+
+    # ------------------------------------------------------------ cloud jobs
+
+    def _job_pending(self, record: CodeRecord, err: ResultPendingError, op: Op) -> None:
+        """The cloud took the job; its result comes later (``async_job_result``).
+
+        Not an attempt that failed: nothing is re-sent (the cloud retries by
+        itself), the caller is told it is pending.
+        """
+        record.job = err.job_id
+        record.uncertain = False
+        record.next_attempt = None
+        record.reason = JOB_RETRYING if err.retrying else JOB_PENDING
+        self._not_before.pop(record.key, None)
+        if op is Op.DELETE:
+            outcome = Outcome(
+                Status.PENDING_DELETE, cloud_id=record.cloud_id, reason=record.reason
+            )
+            self.ledger.settle(record.key, [WaitKind.DELETE], outcome)
+        else:
+            for kind in _KINDS[op]:
+                self.ledger.settle(
+                    record.key, [kind], self.current_outcome(record, kind)
+                )
+        if self.on_job_pending is not None:
+            self.on_job_pending()
+
+    def _adopt_job(self, lock_id: str, record: CodeRecord) -> None:
+        """An upload or delete cut off (reload, restart) may be a pending job.
+
+        Found by lock, operation and code name (add) or code id (delete) among
+        the cloud's pending jobs; then its result is waited for. Otherwise
+        nothing went out: it is sent again.
+        """
+        record.recheck = False
+        record.uncertain = False
+        if not isinstance(self.provider, AsyncResultProvider):
+            return
+        claimed = {r.job for r in self.ledger.records.values() if r.job}
+        want = Operation.ADD_CODE if record.cloud_id is None else Operation.DELETE_CODE
+        for item in self.provider.export_pending():
+            job_id = item.get("job_id") or item.get("correlation_id")
+            context = item.get("context") or {}
+            if (
+                not isinstance(job_id, str)
+                or job_id in claimed
+                or item.get("operation") != want.value
+                or item.get("lock_id") != lock_id
+            ):
+                continue
+            if want is Operation.ADD_CODE and context.get("name") not in (
+                record.sent_name,
+                record.name,
+            ):
+                continue
+            if (
+                want is Operation.DELETE_CODE
+                and context.get("code_id") != record.cloud_id
+            ):
+                continue
+            record.job = job_id
+            record.reason = JOB_PENDING
+            return
+
+    def _delete_refused_after_retries(
+        self, record: CodeRecord, op: Op, err: ProviderError
+    ) -> None:
+        """The cloud tried its own five times: say so now, keep trying slowly.
+
+        A delete is never given up (a cancelled guest must not keep the door).
+        """
+        record.attempts = max(record.attempts, self.retry_attempts)
+        self._failed_attempt(record, op, TransientError(_reason(err)))
+
+    def _record_for_job(self, result: OperationResult) -> CodeRecord | None:
+        ids = {result.job_id, result.correlation_id} - {None}
+        for record in self.ledger.records.values():
+            if record.job is not None and record.job in ids:
+                return record
+        return None
+
+    @callback
+    def async_job_result(self, result: OperationResult) -> None:
+        """A code job's result that no caller waited for (late, or restored)."""
+        record = self._record_for_job(result)
+        if record is None:
+            # Not (yet) linked: an add or delete cut off before its record
+            # learnt the job's id (a reload at its await).
+            for candidate in self.ledger.for_lock(result.lock_id or ""):
+                if candidate.uncertain and candidate.job is None:
+                    self._adopt_job(candidate.lock_id, candidate)
+            record = self._record_for_job(result)
+        if record is None:
+            LOGGER.debug("A %s result names no code we hold", result.operation)
+            return
+        record.job = None
+        lock_id = record.lock_id
+        if result.status is ResultStatus.RETRYING:
+            record.job = result.job_id
+            record.reason = JOB_RETRYING
+        elif result.operation is Operation.ADD_CODE:
+            self._add_result(record, result)
+        else:
+            self._delete_result(record, result)
+        self.ledger.save_soon()
+        if record.operation() is not None or lock_id in self._dirty:
+            self.kick(lock_id)
+
+    def _add_result(self, record: CodeRecord, result: OperationResult) -> None:
+        if result.status is ResultStatus.SUCCEEDED and result.passcode is not None:
+            self._landed(record.lock_id, record, result.passcode, record.revision, [])
+            return
+        if result.status is ResultStatus.SUCCEEDED:
+            reason = "the gateway service reported the code added without its id"
+        elif result.status is ResultStatus.EXPIRED:
+            reason = JOB_EXPIRED
+        else:
+            error = result.error
+            reason = _reason(error) if error is not None else (result.message or "")
+        if not record.present:
+            # Deleted while the upload was out: it never landed.
+            self._tombstone(record, dt_util.utcnow())
+            self.ledger.settle(record.key, list(WaitKind), Outcome(Status.CANCELLED))
+            return
+        self._give_up(record, Op.ADD, reason or "the gateway service failed")
+
+    def _delete_result(self, record: CodeRecord, result: OperationResult) -> None:
+        if result.status is ResultStatus.SUCCEEDED:
+            if record.present:
+                # Half of an update (delete, then add anew): the add follows.
+                record.cloud_id = None
+                record.applied = 0
+                record.attempts = 0
+                self._replacing.add(record.key)
+                self._dirty.add(record.lock_id)
+            else:
+                self._gone(record)
+            return
+        error = result.error or TransientError(JOB_EXPIRED)
+        op = Op.CHANGE if record.present else Op.DELETE
+        if op is Op.DELETE:
+            self._delete_refused_after_retries(record, op, error)
+        else:
+            self._failed_attempt(record, op, error)
 
     # ------------------------------------------------------------ clean-up
 
