@@ -8,6 +8,7 @@ from typing import Any
 from homeassistant.const import CONF_PASSWORD, CONF_USERNAME
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
+from homeassistant.util import dt as dt_util
 
 from .budget import async_meter_for
 from .const import (
@@ -37,6 +38,10 @@ GATEWAY_JOB_TIMEOUT: float = DEFAULT_TIMEOUT
 GATEWAY_SOURCE = "home_assistant"
 
 
+def _now_timestamp() -> float:
+    return dt_util.utcnow().timestamp()
+
+
 def create_provider(hass: HomeAssistant, data: Mapping[str, Any]) -> LockProvider:
     """Return a client for the cloud named in ``data`` on HA's shared session.
 
@@ -54,6 +59,8 @@ def create_provider(hass: HomeAssistant, data: Mapping[str, Any]) -> LockProvide
             password=data[CONF_PASSWORD],
             source=GATEWAY_SOURCE,
             job_timeout=GATEWAY_JOB_TIMEOUT,
+            # Job ages on Home Assistant's clock (the one its timers follow).
+            clock=_now_timestamp,
             meter=meter,
         )
     if data.get(CONF_PROVIDER) == PROVIDER_TUYA:
