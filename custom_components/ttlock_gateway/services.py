@@ -37,7 +37,7 @@ from .codes.ledger import CodeLedger, Outcome, WaitKind
 from .codes.model import CodeRecord, Status
 from .codes.reconciler import Reconciler
 from .codes.view import iso_local, lock_codes
-from .const import CONF_EXPOSE_CODES, DOMAIN, LOGGER
+from .const import CONF_EXPOSE_CODES, DOMAIN, LOGGER, PROVIDER_GATEWAY_SERVICE
 from .coordinator import LockCoordinator, TTLockGatewayConfigEntry
 from .entity import call_cloud, translate_error
 from .providers.bounds import has_unsafe_text
@@ -224,6 +224,9 @@ def _check_code_length(code: str, target: Target) -> None:
     caps = target.lock.capabilities
     if not code.isascii() or not code.isdigit():
         raise _invalid("code_not_digits")
+    if code.startswith("0") and not caps.code_leading_zero:
+        # The gateway service stores codes as numbers: "0123" would be 123.
+        raise _invalid("code_leading_zero", name=target.lock.name)
     if not caps.code_min_length <= len(code) <= caps.code_max_length:
         length = (
             str(caps.code_min_length)
@@ -315,6 +318,7 @@ async def _async_add_code(call: ServiceCall) -> ServiceResponse:
     start = _as_utc(call.data[ATTR_START])
     end = _as_utc(call.data[ATTR_END])
     _check_window(start, end)
+    asked = (start, end)
     code: str | None = call.data.get(ATTR_CODE)
     if code is not None:
         code = code.strip()
@@ -329,6 +333,9 @@ async def _async_add_code(call: ServiceCall) -> ServiceResponse:
             if code in target.ledger.taken_digits(target.lock.lock_id):
                 raise _invalid("duplicate_code", name=target.lock.name)
     digits = _digits_for(targets, code)
+    # The window the locks will really have (the gateway service takes whole
+    # UTC minutes): stored, sent and answered as such.
+    start, end = _effective_window(targets, start, end)
 
     now = dt_util.utcnow()
     code_id = uuid.uuid4().hex
@@ -349,6 +356,7 @@ async def _async_add_code(call: ServiceCall) -> ServiceResponse:
         for target in targets
     ]
     outcomes = await _submit(pairs, WaitKind.ADD)
+    rounded = (start, end) != asked
 
     results: dict[str, Any] = {}
     errors: list[tuple[str, HomeAssistantError]] = []
@@ -366,6 +374,9 @@ async def _async_add_code(call: ServiceCall) -> ServiceResponse:
         }
         if outcome.status is not Status.ADDED:
             item["reason"] = outcome.reason
+        if rounded:
+            item["start"] = start.isoformat()
+            item["end"] = end.isoformat()
         results[target.entity_id] = item
     if errors:
         if len(targets) == 1:
@@ -384,6 +395,19 @@ async def _async_add_code(call: ServiceCall) -> ServiceResponse:
             },
         ) from errors[0][1]
     return results
+
+
+def _effective_window(
+    targets: list[Target], start: datetime, end: datetime
+) -> tuple[datetime, datetime]:
+    """Whole UTC minutes, widened, where a target's cloud keeps no seconds."""
+    if any(
+        t.coordinator.provider.provider == PROVIDER_GATEWAY_SERVICE for t in targets
+    ):
+        start = start.replace(second=0, microsecond=0)
+        whole = end.replace(second=0, microsecond=0)
+        end = whole if whole == end else whole + timedelta(minutes=1)
+    return start, end
 
 
 def _digits_for(targets: list[Target], code: str | None) -> dict[str, str]:
@@ -423,6 +447,7 @@ async def _async_update_code(call: ServiceCall) -> ServiceResponse:
         assert record.end is not None
         new_start, new_end = start or record.start, end or record.end
         _check_window(new_start, new_end)
+        new_start, new_end = _effective_window([target], new_start, new_end)
         plans.append((target, record, name or record.name, new_start, new_end))
 
     pairs: list[tuple[Target, CodeRecord]] = []

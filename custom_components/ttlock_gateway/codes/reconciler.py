@@ -556,7 +556,9 @@ class Reconciler:
             return False
         try:
             record.code = generate_code(
-                len(record.code), self.ledger.taken_digits(lock_id) | {record.code}
+                len(record.code),
+                self.ledger.taken_digits(lock_id) | {record.code},
+                leading_zero=self._leading_zero(lock_id),
             )
         except NoFreeCodeError:
             return False
@@ -564,6 +566,11 @@ class Reconciler:
         record.attempts = 0
         self._dirty.add(lock_id)
         return True
+
+    def _leading_zero(self, lock_id: str) -> bool:
+        data = self.coordinator.current_data
+        lock = data.locks.get(lock_id) if data is not None else None
+        return lock is None or lock.capabilities.code_leading_zero
 
     def _landed(
         self,
@@ -848,11 +855,6 @@ class Reconciler:
         record.reason = reason
         if isinstance(err, CodePacketError) and self.on_packet_error is not None:
             self.on_packet_error(err)
-        if self.cloud_retries and isinstance(err, CodePacketError):
-            # Paid packet missing, expired or used up: the repair says so;
-            # sending again before it is fixed would only fail again.
-            self._give_up(record, op, reason)
-            return
         if is_transient(err):
             if op is Op.DELETE:
                 delay = self.retry_interval
