@@ -43,6 +43,7 @@ from .entity import call_cloud, translate_error
 from .providers.bounds import has_unsafe_text
 from .providers.models import (
     CodeStorageFullError,
+    CodeUsageProvider,
     DuplicateCodeError,
     Lock,
     LockEvent,
@@ -704,13 +705,29 @@ async def _async_get_events(call: ServiceCall) -> ServiceResponse:
     for target in targets:
         lock = target.lock
         expose = bool(target.entry.options.get(CONF_EXPOSE_CODES))
-        events = await call_cloud(
-            target.coordinator.provider.async_get_events(lock.lock_id, start, end),
-            lock.name,
-        )
+        provider = target.coordinator.provider
+        digits = _code_digits(target, code)
+        if digits is not None and isinstance(provider, CodeUsageProvider):
+            # The cloud looks the code up itself (gateway service:
+            # get_events_by_code, first entry by get_lock_events2 type 1).
+            if first_only:
+                first = await call_cloud(
+                    provider.async_get_first_use([lock.lock_id], digits), lock.name
+                )
+                found = [first] if first is not None else []
+            else:
+                found = await call_cloud(
+                    provider.async_get_code_events(lock.lock_id, digits), lock.name
+                )
+            events = [ev for ev in found if start <= ev.time <= end]
+        else:
+            events = await call_cloud(
+                provider.async_get_events(lock.lock_id, start, end), lock.name
+            )
+            digits = None
         events.sort(key=lambda ev: ev.time)
         matched = [(ev, target.runner.matcher.match(ev)) for ev in events]
-        if code is not None:
+        if code is not None and digits is None:
             matched = [
                 (ev, rec)
                 for ev, rec in matched
@@ -722,6 +739,17 @@ async def _async_get_events(call: ServiceCall) -> ServiceResponse:
             "events": [_event_dict(ev, rec, expose) for ev, rec in matched]
         }
     return results
+
+
+def _code_digits(target: Target, code: str | None) -> str | None:
+    """The digits ``code`` stands for: a ledger code's (by our id or the
+    cloud's), else the digits given."""
+    if code is None:
+        return None
+    record = target.ledger.find(target.lock.lock_id, code)
+    if record is not None and record.code:
+        return record.code
+    return code if code.isascii() and code.isdigit() else None
 
 
 @callback
