@@ -146,6 +146,15 @@ class CodePacketMonitor:
         if problem is None:
             ir.async_delete_issue(self.hass, DOMAIN, self.issue_id)
         else:
+            key = (
+                "code_packet_missing"
+                if problem is CodePacketProblem.MISSING
+                else "code_packet_expired"
+                if problem is CodePacketProblem.EXPIRED
+                else "code_packet_exhausted"
+                if problem is CodePacketProblem.EXHAUSTED
+                else "code_packet_unknown"
+            )
             expires = self.packet.expires_at if self.packet else None
             ir.async_create_issue(
                 self.hass,
@@ -153,7 +162,7 @@ class CodePacketMonitor:
                 self.issue_id,
                 is_fixable=False,
                 severity=ir.IssueSeverity.ERROR,
-                translation_key=f"{ISSUE_CODE_PACKET}_{problem.value}",
+                translation_key=key,
                 translation_placeholders={
                     "account": self.entry.title,
                     "expires_at": expires.strftime("%Y-%m-%d %H:%M UTC")
