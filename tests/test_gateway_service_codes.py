@@ -24,14 +24,19 @@ from tests.gateway_service_ha import GatewayHome
 from tests.ledger_common import (
     ADD_PATH,
     FRONT,
+    RESUME,
+    advance,
     at,
     call,
     code_issues,
     listen,
     records,
+    reload,
     restart,
+    start_call,
     ttlock_pins,
 )
+from tests.test_ledger_inflight import Point, interrupt
 
 RETRY = timedelta(minutes=20, seconds=1)
 
@@ -211,3 +216,71 @@ async def test_late_add_result_after_restart(
     assert record.job is None
     assert len(added) == 1
     assert gw_home.service.calls["add_code_to_lock"] == 1
+
+
+GATEWAY_ADD_POINTS = [
+    Point("intent written", save=1),
+    Point("write-ahead before the job", save=2),
+]
+
+
+@pytest.mark.parametrize("how", ["reload", "restart"])
+@pytest.mark.parametrize("point", GATEWAY_ADD_POINTS, ids=lambda p: p.label)
+async def test_add_interrupted_at_each_await(
+    hass: HomeAssistant,
+    gw_home: GatewayHome,
+    freezer: FrozenDateTimeFactory,
+    point: Point,
+    how: str,
+) -> None:
+    """Reload or restart at each await of an add: the code lands once, one
+    event, no failure, and the service got one job (its result, if it was
+    already running, is taken by the new set-up)."""
+    added = listen(hass, EVENT_CODE_ADDED)
+    failed = listen(hass, EVENT_CODE_FAILED)
+    gate = point.arm(hass, gw_home.entry, gw_home.cloud)
+    task = start_call(hass, "add_code", FRONT, name="Guest", code="482913", **_window())
+    await interrupt(hass, gw_home.entry, freezer, gate, task, how)
+    await gw_home.service.settle()
+    await hass.async_block_till_done(wait_background_tasks=True)
+    front = int(gw_home.front)
+    assert ttlock_pins(gw_home.cloud, front) == ["482913"]
+    assert gw_home.service.calls["add_code_to_lock"] == 1
+    assert len(added) == 1
+    assert failed == []
+    (record,) = [r for r in records(hass, gw_home.entry) if not r.tombstone]
+    assert record.cloud_id == str(next(iter(gw_home.cloud.passcodes[front])))
+    assert record.job is None
+
+
+@pytest.mark.parametrize("how", ["reload", "restart"])
+async def test_add_interrupted_while_waiting_for_the_result(
+    hass: HomeAssistant,
+    gw_home: GatewayHome,
+    freezer: FrozenDateTimeFactory,
+    how: str,
+) -> None:
+    """The job ran, its result is on its way when the entry goes: the new
+    set-up takes the result (its job was stored); nothing is sent again."""
+    added = listen(hass, EVENT_CODE_ADDED)
+    service = gw_home.service
+    service.callback_mode = "hold"
+    task = start_call(hass, "add_code", FRONT, name="Guest", code="482913", **_window())
+    await service.wait_for_held(1)
+    service.callback_mode = "deliver"  # the new set-up's lock list answers
+    if how == "reload":
+        await reload(hass, gw_home.entry)
+    else:
+        await restart(hass, gw_home.entry)
+    assert (await task)[FRONT]["status"] in ("queued", "pending")
+    await service.release_callbacks()
+    await hass.async_block_till_done(wait_background_tasks=True)
+    await advance(hass, freezer, RESUME)
+    await advance(hass, freezer, RETRY)
+    front = int(gw_home.front)
+    assert ttlock_pins(gw_home.cloud, front) == ["482913"]
+    assert service.calls["add_code_to_lock"] == 1
+    assert len(added) == 1
+    (record,) = records(hass, gw_home.entry)
+    assert record.cloud_id == str(next(iter(gw_home.cloud.passcodes[front])))
+    assert record.job is None

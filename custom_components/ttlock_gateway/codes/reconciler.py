@@ -987,17 +987,28 @@ class Reconciler:
                 return record
         return None
 
+    def _unlinked_record(self, result: OperationResult) -> CodeRecord | None:
+        """The record of a job cut off before the record learnt its id (a
+        reload or restart at its await): same lock, same code (by name for an
+        add, by code id for a delete), its outcome not known."""
+        for record in self.ledger.for_lock(result.lock_id or ""):
+            if not record.uncertain or record.job is not None:
+                continue
+            if result.operation is Operation.DELETE_CODE:
+                if record.cloud_id is not None and record.cloud_id == result.code_id:
+                    return record
+                continue
+            name = result.passcode.name if result.passcode is not None else None
+            if record.cloud_id is None and (
+                name is None or name in (record.sent_name, record.name)
+            ):
+                return record
+        return None
+
     @callback
     def async_job_result(self, result: OperationResult) -> None:
         """A code job's result that no caller waited for (late, or restored)."""
-        record = self._record_for_job(result)
-        if record is None:
-            # Not (yet) linked: an add or delete cut off before its record
-            # learnt the job's id (a reload at its await).
-            for candidate in self.ledger.for_lock(result.lock_id or ""):
-                if candidate.uncertain and candidate.job is None:
-                    self._adopt_job(candidate.lock_id, candidate)
-            record = self._record_for_job(result)
+        record = self._record_for_job(result) or self._unlinked_record(result)
         if record is None:
             LOGGER.debug("A %s result names no code we hold", result.operation)
             return
