@@ -219,3 +219,52 @@ async def test_reconfigure_keeps_blank_password(
     assert result["reason"] == "reconfigure_successful"
     assert entry.data[CONF_PASSWORD] == FakeGatewayService.PASSWORD
     assert entry.state is ConfigEntryState.LOADED
+
+
+async def test_reauth_with_a_new_password(
+    hass: HomeAssistant, gw_home: GatewayHome
+) -> None:
+    """The service refuses the stored password: reauth asks for it again."""
+    entry, service = gw_home.entry, gw_home.service
+    result = await entry.start_reauth_flow(hass)
+    assert result["step_id"] == "reauth_confirm"
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
+    assert result["step_id"] == "gateway_service"
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        {
+            CONF_BASE_URL: service.base_url,
+            CONF_USERNAME: FakeGatewayService.EMAIL,
+            CONF_PASSWORD: "wrong",
+        },
+    )
+    assert result["errors"] == {CONF_PASSWORD: "invalid_gateway_account"}
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        {
+            CONF_BASE_URL: service.base_url,
+            CONF_USERNAME: FakeGatewayService.EMAIL,
+            CONF_PASSWORD: FakeGatewayService.PASSWORD,
+        },
+    )
+    await hass.async_block_till_done()
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reauth_successful"
+    assert entry.state is ConfigEntryState.LOADED
+
+
+async def test_setup_when_the_service_refuses_the_account(
+    hass: HomeAssistant,
+    hass_client_no_auth: ClientFactory,
+    gateway_service: FakeGatewayService,
+    ttlock_cloud: FakeTTLockCloud,
+) -> None:
+    """TTLock no longer takes the stored password: reauth, no job sent."""
+    seed_ttlock_home(ttlock_cloud)
+    await serve_home_assistant(hass, hass_client_no_auth)
+    ttlock_cloud.PASSWORD = "changed-in-the-app"  # type: ignore[misc]
+    entry = await add_gateway_entry(hass, gateway_service)
+    assert entry.state is ConfigEntryState.SETUP_ERROR
+    flows = hass.config_entries.flow.async_progress()
+    assert [f["context"]["source"] for f in flows] == ["reauth"]
+    assert gateway_service.calls["get_lock_list"] == 0
