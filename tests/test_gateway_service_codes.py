@@ -284,3 +284,31 @@ async def test_add_interrupted_while_waiting_for_the_result(
     (record,) = records(hass, gw_home.entry)
     assert record.cloud_id == str(next(iter(gw_home.cloud.passcodes[front])))
     assert record.job is None
+
+
+async def test_delete_while_the_upload_is_pending(
+    hass: HomeAssistant, gw_home: GatewayHome, freezer: FrozenDateTimeFactory
+) -> None:
+    """A cancelled guest whose upload is still a pending job: the delete is
+    pending, and when the upload lands it is deleted at once."""
+    deleted = listen(hass, EVENT_CODE_DELETED)
+    service = gw_home.service
+    gw_home.cloud.fail(ADD_PATH, -3002, "gateway offline")
+    added = await call(
+        hass, "add_code", FRONT, name="Guest", code="4711923", **_window()
+    )
+    assert added[FRONT]["status"] == "pending"
+    code_id = added[FRONT]["code_id"]
+    answer = await call(hass, "delete_code", FRONT, code_id=code_id)
+    assert answer[FRONT]["pending_delete"] == [code_id]
+    freezer.tick(RETRY)
+    await service.run_due()  # the service's retry lands the code...
+    await hass.async_block_till_done(wait_background_tasks=True)
+    await service.settle()
+    await hass.async_block_till_done(wait_background_tasks=True)
+    # ...and the ledger deletes it right after.
+    assert ttlock_pins(gw_home.cloud, int(gw_home.front)) == []
+    assert service.calls["delete_code_from_lock"] == 1
+    assert len(deleted) == 1
+    (record,) = records(hass, gw_home.entry)
+    assert record.tombstone

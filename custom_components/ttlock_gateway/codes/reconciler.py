@@ -231,8 +231,14 @@ class Reconciler:
             self.ledger.records[record.key] = record
             self._not_before.pop(record.key, None)
             self._regenerated.pop(record.key, None)
-            if kind is WaitKind.DELETE and record.operation() is None:
-                # Never on the lock (queued or refused): nothing to send.
+            if (
+                kind is WaitKind.DELETE
+                and record.operation() is None
+                and record.job is None
+            ):
+                # Never on the lock (queued or refused): nothing to send. (An
+                # upload the cloud is still running may land: its result
+                # decides, and a landed code is deleted then.)
                 self._tombstone(record, now)
                 record.recheck = False
             futures.append(self.ledger.wait(record.key, kind))
