@@ -30,6 +30,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
+from tests.fakes.gateway_service import FakeGatewayService
 from tests.fakes.ttlock_cloud import FakeTTLockCloud
 from tests.fakes.tuya_cloud import FakeTuyaCloud
 from tests.fakes.tuya_pulsar import FakeTuyaPulsar
@@ -94,6 +95,9 @@ class SimulatorConfig:
     tuya_port: int = 8902
     # The fake Tuya message service (websocket); None: none.
     tuya_push_port: int | None = 8903
+    # The fake TTLock gateway service (seed 000) in front of the fake TTLock
+    # cloud; None: none. It POSTs job results to the URL its user set.
+    gateway_service_port: int | None = None
     # Full URL of the TTLock entry's webhook (``/api/webhook/<id>``); None: no pushes.
     webhook_url: str | None = None
     push_interval: float = 60.0
@@ -169,6 +173,8 @@ class Simulator:
         self.tuya_push = FakeTuyaPulsar(
             access_id=FakeTuyaCloud.ACCESS_ID, access_secret=FakeTuyaCloud.ACCESS_SECRET
         )
+        # Lock list, unlock, codes... as jobs whose results it POSTs back.
+        self.gateway = FakeGatewayService(self.ttlock)
         self.pushes = PushStats()
         self._runners: list[web.AppRunner] = []
         self._push_task: asyncio.Task[None] | None = None
@@ -196,6 +202,14 @@ class Simulator:
         )
         _LOGGER.info("TTLock cloud on %s", self.ttlock.base_url)
         _LOGGER.info("Tuya cloud on %s", self.tuya.base_url)
+        if cfg.gateway_service_port is not None:
+            # Served here (fixed port, /_sim/state); its own client session
+            # talks to the TTLock fake and POSTs the job results.
+            self.gateway._session = aiohttp.ClientSession()
+            self.gateway.base_url = await self._serve(
+                cfg.gateway_service_port, self.gateway._dispatch
+            )
+            _LOGGER.info("TTLock gateway service on %s", self.gateway.base_url)
         if cfg.tuya_push_port is not None:
             await self.tuya_push.start(cfg.host, cfg.tuya_push_port)
             _LOGGER.info("Tuya message service on %s", self.tuya_push.endpoint)
@@ -206,7 +220,11 @@ class Simulator:
             _LOGGER.info(
                 "Pushing callbacks every %ss to %s", cfg.push_interval, cfg.webhook_url
             )
-        if cfg.webhook_url or cfg.tuya_push_port is not None:
+        if (
+            cfg.webhook_url
+            or cfg.tuya_push_port is not None
+            or cfg.gateway_service_port is not None
+        ):
             self._push_task = asyncio.create_task(self._push_loop())
 
     async def stop(self) -> None:
@@ -225,6 +243,7 @@ class Simulator:
             self.ttlock._stopping.set()
         await self.tuya_push.stop()
         await self.tuya.stop()
+        await self.gateway.stop()
         for runner in self._runners:
             await runner.cleanup()
 
@@ -516,4 +535,7 @@ class Simulator:
         while True:
             await asyncio.sleep(delay)
             await self.push_once()
+            if cfg.gateway_service_port is not None:
+                # The service's own retries (every 20 minutes) fall due here.
+                await self.gateway.run_due()
             delay = cfg.push_interval

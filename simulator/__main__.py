@@ -33,6 +33,12 @@ def _parse(argv: list[str] | None) -> SimulatorConfig:
         help="port of the fake Tuya message service (0 or less: none)",
     )
     parser.add_argument(
+        "--gateway-service-port",
+        type=int,
+        default=int(env("SIM_GATEWAY_SERVICE_PORT", "0")),
+        help="port of the fake TTLock gateway service (0 or less: none)",
+    )
+    parser.add_argument(
         "--webhook-url",
         default=env("SIM_WEBHOOK_URL") or None,
         help="TTLock entry webhook URL to push callbacks to (default: no pushes)",
@@ -57,6 +63,9 @@ def _parse(argv: list[str] | None) -> SimulatorConfig:
         ttlock_port=args.ttlock_port,
         tuya_port=args.tuya_port,
         tuya_push_port=args.tuya_push_port if args.tuya_push_port > 0 else None,
+        gateway_service_port=(
+            args.gateway_service_port if args.gateway_service_port > 0 else None
+        ),
         webhook_url=args.webhook_url,
         push_interval=args.push_interval,
         first_push_delay=args.first_push_delay,

@@ -35,6 +35,8 @@ TTLOCK_WEBHOOK_ID = "sim-ttlock-webhook"
 TUYA_WEBHOOK_ID = "sim-tuya-webhook"
 TTLOCK_ENTRY_ID = "01SIMTTLOCK0000000000000000"
 TUYA_ENTRY_ID = "01SIMTUYA000000000000000000"
+GATEWAY_WEBHOOK_ID = "sim-gateway-service-webhook"
+GATEWAY_ENTRY_ID = "01SIMGATEWAYSERVICE00000000"
 
 # The web UI: the frontend, and the integrations whose modules Home Assistant's
 # service helper imports to read every services.yaml (``_base_components`` in
@@ -119,9 +121,13 @@ def _entry(
 
 
 def config_entries(
-    ttlock_url: str, tuya_url: str, tuya_push_url: str | None = None
+    ttlock_url: str,
+    tuya_url: str,
+    tuya_push_url: str | None = None,
+    gateway_service_url: str | None = None,
 ) -> dict[str, Any]:
-    """The two simulator entries, as the config flow would have stored them."""
+    """The simulator entries, as the config flow would have stored them (the
+    gateway service's only with its URL: it needs Home Assistant's external URL)."""
     ttlock = _entry(
         TTLOCK_ENTRY_ID,
         FakeTTLockCloud.USERNAME,
@@ -153,7 +159,26 @@ def config_entries(
             **({"push_url": tuya_push_url} if tuya_push_url else {}),
         },
     )
-    return _storage("core.config_entries", 1, 5, {"entries": [ttlock, tuya]})
+    entries = [ttlock, tuya]
+    if gateway_service_url:
+        # The same TTLock account, through the simulator's gateway service;
+        # unique id as the flow makes it (<host:port>_<service user id>).
+        host = gateway_service_url.split("://", 1)[-1].rstrip("/")
+        entries.append(
+            _entry(
+                GATEWAY_ENTRY_ID,
+                f"{FakeTTLockCloud.USERNAME} (gateway service)",
+                f"{host}_1",
+                {
+                    "provider": "gateway_service",
+                    "base_url": gateway_service_url.rstrip("/"),
+                    "username": FakeTTLockCloud.USERNAME,
+                    "password": FakeTTLockCloud.PASSWORD,
+                    "webhook_id": GATEWAY_WEBHOOK_ID,
+                },
+            )
+        )
+    return _storage("core.config_entries", 1, 5, {"entries": entries})
 
 
 def http_storage(port: int) -> dict[str, Any]:
@@ -187,6 +212,7 @@ def write_config(
     tuya_url: str,
     entries: bool,
     tuya_push_url: str | None = None,
+    gateway_service_url: str | None = None,
 ) -> list[str]:
     """Create what is missing; return what was created (for the log)."""
     created: list[str] = []
@@ -195,7 +221,16 @@ def write_config(
 
     yaml_path = config / "configuration.yaml"
     if not yaml_path.exists():
-        yaml_path.write_text(CONFIGURATION_YAML, encoding="utf-8")
+        text = CONFIGURATION_YAML
+        if gateway_service_url:
+            # The gateway service POSTs its job results to the webhook: it
+            # needs an address for Home Assistant (loopback: the simulator's).
+            text = text.replace(
+                "homeassistant:\n",
+                f"homeassistant:\n  external_url: http://127.0.0.1:{port}\n",
+                1,
+            )
+        yaml_path.write_text(text, encoding="utf-8")
         created.append(str(yaml_path))
 
     link = config / "custom_components"
@@ -222,7 +257,10 @@ def write_config(
 
     entries_path = storage / "core.config_entries"
     if entries and not entries_path.exists():
-        _write_json(entries_path, config_entries(ttlock_url, tuya_url, tuya_push_url))
+        _write_json(
+            entries_path,
+            config_entries(ttlock_url, tuya_url, tuya_push_url, gateway_service_url),
+        )
         created.append(str(entries_path))
     return created
 
@@ -288,6 +326,12 @@ def main(argv: list[str] | None = None) -> int:
         help="the simulator's Tuya message service ('' for none)",
     )
     parser.add_argument(
+        "--gateway-service-url",
+        default="",
+        help="the simulator's gateway service, e.g. http://127.0.0.1:8904 "
+        "('' for none; also sets external_url in a new configuration.yaml)",
+    )
+    parser.add_argument(
         "--no-entries",
         action="store_true",
         help="do not pre-create the simulator entries (real clouds: add from the UI)",
@@ -309,6 +353,7 @@ def main(argv: list[str] | None = None) -> int:
         tuya_url=args.tuya_url,
         entries=not args.no_entries,
         tuya_push_url=args.tuya_push_url or None,
+        gateway_service_url=args.gateway_service_url or None,
     )
     for item in created:
         print(f"created {item}")

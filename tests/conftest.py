@@ -134,3 +134,7 @@ async def callback_receiver(socket_enabled: Any) -> AsyncIterator[CallbackReceiv
     await receiver.start()
     yield receiver
     await receiver.stop()
+
+
+# A loaded gateway-service entry (tests/gateway_service_ha.py).
+from tests.gateway_service_ha import gw_home  # noqa: E402, F401

@@ -32,6 +32,7 @@ from simulator import (
 )
 from simulator.devconfig import config_entries
 from tests.common import setup_entry, ttlock_data
+from tests.gateway_service_ha import serve_home_assistant
 from tests.tuya_push_harness import until
 
 
@@ -187,3 +188,36 @@ async def test_gateway_less_lock_takes_offline_codes(
     item = result["lock.garden_shed"]
     assert item["kind"] == "offline"
     assert sim.ttlock.lock_accepts(GARDEN_SHED_ID, item["code"])
+
+
+async def test_gateway_service_entry_of_the_dev_config(
+    hass: HomeAssistant, hass_client_no_auth: Any, socket_enabled: Any
+) -> None:
+    """The simulator's gateway service in front of its TTLock cloud: the dev
+    config's entry lists the locks and unlocks through jobs."""
+    simulator = Simulator(
+        SimulatorConfig(
+            ttlock_port=_free_port(),
+            tuya_port=_free_port(),
+            tuya_push_port=None,
+            gateway_service_port=_free_port(),
+        )
+    )
+    await simulator.start()
+    try:
+        await serve_home_assistant(hass, hass_client_no_auth)
+        stored = config_entries(
+            simulator.ttlock.base_url,
+            simulator.tuya.base_url,
+            None,
+            simulator.gateway.base_url,
+        )["data"]["entries"][2]
+        assert stored["data"]["provider"] == "gateway_service"
+        entry = await setup_entry(hass, stored["data"], unique_id=stored["unique_id"])
+        assert entry.state.value == "loaded"
+        await _unlock(hass)
+        assert hass.states.get("lock.front_door").state == "unlocked"
+        assert simulator.gateway.calls["open_lock"] == 1
+        assert simulator.ttlock.unlocks.count(FRONT_DOOR_ID) == 1
+    finally:
+        await simulator.stop()

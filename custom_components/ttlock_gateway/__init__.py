@@ -1,8 +1,8 @@
-"""TTLock Gateway: TTLock and Tuya cloud locks, guest codes and pushed events."""
+"""TTLock Gateway: cloud locks (TTLock, Tuya, a TTLock gateway service), codes, events."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import Platform
@@ -17,6 +17,7 @@ from .budget import (
     async_release_ledger,
     async_remove_ledger as async_remove_call_ledger,
 )
+from .code_packet import CodePacketMonitor
 from .codes.ledger import (
     async_get_ledger as async_get_code_ledger,
     async_remove_ledger as async_remove_code_ledger,
@@ -24,10 +25,17 @@ from .codes.ledger import (
 from .codes.reconciler import Reconciler
 from .const import CONF_WEBHOOK_ID, DOMAIN, LOGGER
 from .coordinator import LockCoordinator, RuntimeData, TTLockGatewayConfigEntry
+from .gateway_jobs import GatewayService, JobLink
 from .gateway_links import GatewayLinks
+from .providers.models import AsyncResultProvider
 from .push import async_start_push
 from .services import async_setup_services
-from .webhook import CONF_CLOUDHOOK_URL, async_get_inbox, async_setup_webhook
+from .webhook import (
+    CONF_CLOUDHOOK_URL,
+    async_get_inbox,
+    async_setup_webhook,
+    async_webhook_url,
+)
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 
@@ -63,6 +71,13 @@ async def async_setup_entry(
 
     entry.async_on_unload(_release_ledger)
     provider = create_provider(hass, entry.data)
+    jobs: JobLink | None = None
+    if isinstance(provider, AsyncResultProvider):
+        # Before the first refresh: the gateway service's lock list is a job
+        # whose result comes through the webhook.
+        jobs = JobLink(hass, entry, cast(GatewayService, provider))
+        entry.async_on_unload(jobs.async_stop)
+        await jobs.async_start(inbox, await async_webhook_url(hass, entry))
     coordinator = LockCoordinator(hass, entry, provider, ledger)
     await coordinator.async_config_entry_first_refresh()
     entry.async_on_unload(ledger.add_listener(coordinator.async_ledger_changed))
@@ -71,8 +86,16 @@ async def async_setup_entry(
     code_ledger = async_get_code_ledger(hass, entry.entry_id)
     await code_ledger.async_load()  # before any push can be named after its codes
     codes = Reconciler(hass, entry, coordinator, code_ledger)
+    packet: CodePacketMonitor | None = None
+    if jobs is not None:
+        packet = CodePacketMonitor(hass, entry, provider)
     entry.runtime_data = RuntimeData(
-        provider=provider, coordinator=coordinator, ledger=code_ledger, codes=codes
+        provider=provider,
+        coordinator=coordinator,
+        ledger=code_ledger,
+        codes=codes,
+        jobs=jobs,
+        packet=packet,
     )
     coordinator.code_events = codes.matcher
     entry.async_on_unload(coordinator.async_shutdown_timers)
@@ -82,6 +105,16 @@ async def async_setup_entry(
     await async_setup_webhook(hass, entry, inbox)
     await codes.async_attach()
     entry.async_on_unload(codes.async_detach)
+    if jobs is not None:
+        jobs.attach(coordinator, codes)
+        codes.on_job_pending = jobs.save_soon
+    if packet is not None:
+        entry.async_on_unload(packet.async_stop)
+        codes.on_code_added = packet.refresh_soon
+        codes.on_packet_error = packet.note_refusal
+        assert jobs is not None
+        jobs.on_packet_error = packet.note_refusal
+        await packet.async_start()
     # After the first refresh: the consumer keeps only the account's locks.
     await async_start_push(hass, entry, coordinator)
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
@@ -116,6 +149,10 @@ async def async_remove_entry(
     and the call ledger when no other entry uses the same application."""
     await Store[dict[str, Any]](
         hass, 1, f"{DOMAIN}.{entry.entry_id}.activity"
+    ).async_remove()
+    # A gateway service's pending jobs.
+    await Store[dict[str, Any]](
+        hass, 1, f"{DOMAIN}.{entry.entry_id}.jobs"
     ).async_remove()
     await async_remove_code_ledger(hass, entry.entry_id)
     await async_remove_call_ledger(

@@ -14,7 +14,7 @@ from homeassistant.config_entries import (
     OptionsFlowWithReload,
 )
 from homeassistant.const import CONF_PASSWORD, CONF_USERNAME
-from homeassistant.core import callback
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.network import NoURLAvailableError
 from homeassistant.helpers.selector import (
     BooleanSelector,
@@ -60,15 +60,19 @@ from .const import (
     FALLBACK_NONE,
     FALLBACK_OFFLINE,
     LOGGER,
+    PROVIDER_GATEWAY_SERVICE,
     PROVIDER_TTLOCK,
     PROVIDER_TUYA,
     TTLOCK_REGIONS,
     TUYA_DATA_CENTERS,
 )
 from .coordinator import TTLockGatewayConfigEntry
+from .providers.gateway_service import GatewayServiceClient, api_base
 from .providers.models import (
     AccountInfo,
     AuthError,
+    CannotConnectError,
+    InvalidRequestError,
     ProviderError,
     RateLimitError,
     SubscriptionError,
@@ -114,6 +118,22 @@ def _secret_key(field: str, stored: bool) -> vol.Marker:
     return vol.Optional(field) if stored else vol.Required(field)
 
 
+async def _async_reachable_from_outside(hass: HomeAssistant) -> bool:
+    """Whether a cloud can call this Home Assistant: Cloud or an external URL."""
+    if "cloud" in hass.config.components:
+        from homeassistant.components import cloud
+
+        if cloud.async_active_subscription(hass):
+            return True
+    try:
+        webhook.async_generate_url(
+            hass, "probe", allow_internal=False, prefer_external=True
+        )
+    except NoURLAvailableError:
+        return False
+    return True
+
+
 def _valid_url(value: str) -> bool:
     """An absolute http(s) address with a host."""
     try:
@@ -143,7 +163,8 @@ class TTLockGatewayConfigFlow(ConfigFlow, domain=DOMAIN):
     ) -> ConfigFlowResult:
         """Choose the cloud."""
         return self.async_show_menu(
-            step_id="user", menu_options=[PROVIDER_TTLOCK, PROVIDER_TUYA]
+            step_id="user",
+            menu_options=[PROVIDER_TTLOCK, PROVIDER_TUYA, PROVIDER_GATEWAY_SERVICE],
         )
 
     async def _async_try(
@@ -203,6 +224,11 @@ class TTLockGatewayConfigFlow(ConfigFlow, domain=DOMAIN):
         # (e.g. one waiting for reauth) instead of only saying it exists.
         self._abort_if_unique_id_configured(updates=data)
         data[CONF_WEBHOOK_ID] = webhook.async_generate_id()
+        if data[CONF_PROVIDER] == PROVIDER_GATEWAY_SERVICE:
+            # Set-up registers the callback with the service itself.
+            return self.async_create_entry(
+                title=account.title, data=data, description="gateway_service"
+            )
         if data[CONF_PROVIDER] == PROVIDER_TUYA:
             # Tuya has no callback here: events are polled.
             return self.async_create_entry(
@@ -369,6 +395,79 @@ class TTLockGatewayConfigFlow(ConfigFlow, domain=DOMAIN):
             "tuya", schema, suggested, errors, "https://platform.tuya.com"
         )
 
+    async def async_step_gateway_service(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """A self-hosted TTLock gateway service (seed 000) and its TTLock account.
+
+        Stored: the service's URL, the account's e-mail and password (the
+        service's ``get_token`` takes the plain password for every token; the
+        service itself keeps it too). Job results come back through the
+        webhook, so an address reachable from the internet is required.
+        """
+        errors: dict[str, str] = {}
+        current = self._current()
+        suggested: dict[str, Any] = dict(current)
+        if user_input is not None:
+            suggested.update(user_input)
+            raw_url = str(user_input.get(CONF_BASE_URL) or "").strip()
+            password = self._secret(
+                user_input, CONF_PASSWORD, current.get(CONF_PASSWORD)
+            )
+            base_url = ""
+            if not _valid_url(raw_url):
+                errors[CONF_BASE_URL] = "invalid_url"
+            else:
+                base_url = api_base(raw_url)
+            if not password:
+                errors[CONF_PASSWORD] = "required"
+            if not errors and not await _async_reachable_from_outside(self.hass):
+                # Without the callback no job (unlock, code, lock list) ever
+                # completes: refuse now rather than fail later.
+                errors["base"] = "no_external_url"
+            if not errors:
+                data = {
+                    CONF_PROVIDER: PROVIDER_GATEWAY_SERVICE,
+                    CONF_BASE_URL: base_url,
+                    CONF_USERNAME: user_input[CONF_USERNAME].strip(),
+                    CONF_PASSWORD: password,
+                }
+                if account := await self._async_try_gateway(data, errors):
+                    return await self._async_finish(data, account)
+        schema: dict[Any, Any] = {
+            vol.Required(CONF_BASE_URL): _URL,
+            vol.Required(CONF_USERNAME): str,
+            _secret_key(CONF_PASSWORD, bool(current)): _SECRET,
+        }
+        return self._show("gateway_service", schema, suggested, errors, "")
+
+    async def _async_try_gateway(
+        self, data: dict[str, Any], errors: dict[str, str]
+    ) -> AccountInfo | None:
+        """Register the account with the service (repeatable) and get a token.
+
+        The lock list is a job whose result needs the entry's webhook: set-up
+        reads it, not the flow.
+        """
+        provider = create_provider(self.hass, data)
+        assert isinstance(provider, GatewayServiceClient)
+        try:
+            await provider.async_create_user()
+            return await provider.async_login()
+        except AuthError:
+            errors[CONF_PASSWORD] = "invalid_gateway_account"
+        except RateLimitError:
+            errors["base"] = "rate_limited"
+        except (CannotConnectError, TransientError):
+            errors[CONF_BASE_URL] = "cannot_connect_service"
+        except InvalidRequestError:
+            # A redirect, a 404 or a validation answer: not this API.
+            errors[CONF_BASE_URL] = "not_gateway_service"
+        except ProviderError as err:
+            LOGGER.debug("Gateway service refused: %s", type(err).__name__)
+            errors["base"] = "unknown"
+        return None
+
     async def async_step_reauth(
         self, entry_data: Mapping[str, Any]
     ) -> ConfigFlowResult:
@@ -393,6 +492,8 @@ class TTLockGatewayConfigFlow(ConfigFlow, domain=DOMAIN):
         return await self._async_provider_step()
 
     async def _async_provider_step(self) -> ConfigFlowResult:
+        if self._current().get(CONF_PROVIDER) == PROVIDER_GATEWAY_SERVICE:
+            return await self.async_step_gateway_service()
         if self._current().get(CONF_PROVIDER) == PROVIDER_TUYA:
             return await self.async_step_tuya()
         return await self.async_step_ttlock()

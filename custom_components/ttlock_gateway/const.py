@@ -12,6 +12,7 @@ LOGGER = logging.getLogger(__package__)
 CONF_PROVIDER: Final = "provider"
 PROVIDER_TTLOCK: Final = "ttlock"
 PROVIDER_TUYA: Final = "tuya"
+PROVIDER_GATEWAY_SERVICE: Final = "gateway_service"
 
 # TTLock
 CONF_CLIENT_ID: Final = "client_id"
@@ -30,6 +31,10 @@ CONF_USER_UID: Final = "user_uid"
 # message-service endpoint (ws:// or wss://) for an entry with an API address.
 CONF_PUSH_URL: Final = "push_url"
 TUYA_DATA_CENTERS: Final = ("eu", "eu_west", "us", "us_east", "cn", "in", "sg")
+
+# TTLock gateway service (seed 000): its URL is CONF_BASE_URL, the TTLock
+# account's e-mail CONF_USERNAME and its password CONF_PASSWORD (the service's
+# get_token takes the plain password every time it issues a token).
 
 CONF_WEBHOOK_ID: Final = "webhook_id"
 # Options-flow action (never stored): replace the webhook id.

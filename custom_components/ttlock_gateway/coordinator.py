@@ -88,8 +88,10 @@ from .unknown_sender import async_log_unknown_sender
 
 if TYPE_CHECKING:
     from .budget import CallLedger
+    from .code_packet import CodePacketMonitor
     from .codes.ledger import CodeLedger
     from .codes.reconciler import Reconciler
+    from .gateway_jobs import JobLink
     from .push import PushLink
 
 __all__ = ["LockActivity", "LockCoordinator"]
@@ -168,6 +170,9 @@ class RuntimeData:
     coordinator: LockCoordinator
     ledger: CodeLedger
     codes: Reconciler
+    # Gateway service: its asynchronous jobs and its paid code packet.
+    jobs: JobLink | None = None
+    packet: CodePacketMonitor | None = None
 
 
 class CodeEventHook(Protocol):

@@ -17,6 +17,7 @@ from .coordinator import LockCoordinator, account_signal, lock_update_signal
 from .providers.models import (
     AuthError,
     CannotConnectError,
+    CodePacketError,
     CodeStorageFullError,
     DuplicateCodeError,
     Gateway,
@@ -24,6 +25,8 @@ from .providers.models import (
     NotSupportedError,
     ProviderError,
     RateLimitError,
+    ResultPendingError,
+    RetriesExhaustedError,
     SubscriptionError,
     TransientError,
 )
@@ -37,7 +40,13 @@ _LOCK_OFFLINE_CODES = frozenset({-3034, -3035, -3036, 2001})
 # Fixed by the user, not by waiting: a setting in the vendor app, pairing a
 # gateway, other digits, deleting old codes.
 _USER_FIXABLE = frozenset(
-    {"not_supported", "lock_no_gateway", "code_exists", "code_storage_full"}
+    {
+        "not_supported",
+        "lock_no_gateway",
+        "code_exists",
+        "code_storage_full",
+        "code_packet",
+    }
 )
 
 
@@ -56,7 +65,15 @@ def translate_error(err: ProviderError, name: str) -> HomeAssistantError:
     duplicate or a full code store) is a ``ServiceValidationError``.
     """
     placeholders = {"name": name}
-    if isinstance(err, NotSupportedError):
+    if isinstance(err, ResultPendingError):
+        # Sent and accepted: neither done nor failed. The result updates the
+        # entity when it comes (gateway service job).
+        key = "result_retrying" if err.retrying else "result_pending"
+    elif isinstance(err, CodePacketError):
+        key = "code_packet"
+    elif isinstance(err, RetriesExhaustedError):
+        key = "retries_exhausted"
+    elif isinstance(err, NotSupportedError):
         key = "not_supported"
     elif isinstance(err, AuthError):
         key = "auth_failed"

@@ -20,6 +20,7 @@ from homeassistant.helpers.typing import StateType
 from homeassistant.util import dt as dt_util
 
 from .activity import FUTURE_TOLERANCE
+from .code_packet import CodePacketMonitor
 from .coordinator import LockCoordinator, TTLockGatewayConfigEntry
 from .entity import AccountBaseEntity, LockBaseEntity, async_track_locks
 from .providers.models import EventType
@@ -99,6 +100,8 @@ async def async_setup_entry(
 
     if coordinator.ledger is not None:
         async_add_entities([ApiCallsSensor(coordinator)])
+    if (packet := entry.runtime_data.packet) is not None:
+        async_add_entities([CodePacketSensor(coordinator, packet)])
     async_track_locks(
         coordinator,
         async_add_entities,
@@ -209,4 +212,41 @@ class ApiCallsSensor(AccountBaseEntity, SensorEntity):
             "limit_resets": limit.reset_at.isoformat()
             if limit is not None and limit.reset_at is not None
             else None,
+        }
+
+
+class CodePacketSensor(AccountBaseEntity, SensorEntity):
+    """Codes left in the gateway service's paid packet (read daily and after
+    each code); unknown for an unlimited packet (attribute ``unlimited``)."""
+
+    _attr_translation_key = "code_packet"
+    _attr_state_class = SensorStateClass.MEASUREMENT
+    _attr_native_unit_of_measurement = "codes"
+    _attr_suggested_display_precision = 0
+
+    def __init__(self, coordinator: LockCoordinator, packet: CodePacketMonitor) -> None:
+        """Create the sensor."""
+        super().__init__(coordinator, "code_packet")
+        self.packet = packet
+
+    @property
+    def available(self) -> bool:
+        """Once the packet was read."""
+        return self.packet.packet is not None
+
+    @property
+    def native_value(self) -> StateType:
+        """Codes left; None when unlimited."""
+        packet = self.packet.packet
+        return packet.codes_left if packet is not None else None
+
+    @property
+    def extra_state_attributes(self) -> dict[str, Any] | None:
+        """When the packet expires; whether it is unlimited."""
+        packet = self.packet.packet
+        if packet is None:
+            return None
+        return {
+            "expires_at": packet.expires_at.isoformat() if packet.expires_at else None,
+            "unlimited": packet.codes_left is None,
         }

@@ -38,13 +38,14 @@ from .codes.model import CodeRecord, Status
 from .codes.offline import apply_window, offline_details
 from .codes.reconciler import Reconciler
 from .codes.view import iso_local, lock_codes
-from .const import CONF_EXPOSE_CODES, DOMAIN, LOGGER
+from .const import CONF_EXPOSE_CODES, DOMAIN, LOGGER, PROVIDER_GATEWAY_SERVICE
 from .coordinator import LockCoordinator, TTLockGatewayConfigEntry
 from .entity import call_cloud, translate_error
 from .providers.bounds import has_unsafe_text
 from .providers.models import (
     CodePhase,
     CodeStorageFullError,
+    CodeUsageProvider,
     DuplicateCodeError,
     Lock,
     LockEvent,
@@ -247,6 +248,9 @@ def _check_code_length(code: str, target: Target) -> None:
     caps = target.lock.capabilities
     if not code.isascii() or not code.isdigit():
         raise _invalid("code_not_digits")
+    if code.startswith("0") and not caps.code_leading_zero:
+        # The gateway service stores codes as numbers: "0123" would be 123.
+        raise _invalid("code_leading_zero", name=target.lock.name)
     if not caps.code_min_length <= len(code) <= caps.code_max_length:
         length = (
             str(caps.code_min_length)
@@ -339,6 +343,7 @@ async def _async_add_code(call: ServiceCall) -> ServiceResponse:
     name = _check_name(call.data[ATTR_NAME])
     start = _as_utc(call.data[ATTR_START])
     end = _as_utc(call.data[ATTR_END]) if ATTR_END in call.data else None
+    asked = (start, end)
     code: str | None = call.data.get(ATTR_CODE)
     if code is not None:
         code = code.strip()
@@ -365,6 +370,10 @@ async def _async_add_code(call: ServiceCall) -> ServiceResponse:
             if code in target.ledger.taken_digits(target.lock.lock_id):
                 raise _invalid("duplicate_code", name=target.lock.name)
     digits = _digits_for(custom, code) if custom else {}
+    if custom and end is not None:
+        # The window the locks will really have (the gateway service takes
+        # whole UTC minutes): stored, sent and answered as such.
+        start, end = _effective_window(custom, start, end)
 
     now = dt_util.utcnow()
     code_id = uuid.uuid4().hex
@@ -387,6 +396,7 @@ async def _async_add_code(call: ServiceCall) -> ServiceResponse:
             apply_window(record, window)
         pairs.append((target, record))
     outcomes = await _submit(pairs, WaitKind.ADD)
+    rounded = (start, end) != asked
 
     results: dict[str, Any] = {}
     errors: list[tuple[str, HomeAssistantError]] = []
@@ -415,6 +425,10 @@ async def _async_add_code(call: ServiceCall) -> ServiceResponse:
             item["start"] = iso_local(record.start)
             item["end"] = iso_local(record.end)
             item.update(offline_details(record))
+        elif rounded:
+            assert end is not None  # custom codes always have one
+            item["start"] = start.isoformat()
+            item["end"] = end.isoformat()
         results[target.entity_id] = item
     if errors:
         if len(targets) == 1:
@@ -507,6 +521,19 @@ def _offline_window(
         raise _invalid("codes_not_supported", name=lock.name) from None
 
 
+def _effective_window(
+    targets: list[Target], start: datetime, end: datetime
+) -> tuple[datetime, datetime]:
+    """Whole UTC minutes, widened, where a target's cloud keeps no seconds."""
+    if any(
+        t.coordinator.provider.provider == PROVIDER_GATEWAY_SERVICE for t in targets
+    ):
+        start = start.replace(second=0, microsecond=0)
+        whole = end.replace(second=0, microsecond=0)
+        end = whole if whole == end else whole + timedelta(minutes=1)
+    return start, end
+
+
 def _digits_for(targets: list[Target], code: str | None) -> dict[str, str]:
     """The digits per lock: the given code, or the ledger's generated ones."""
     if code is not None:
@@ -547,6 +574,7 @@ async def _async_update_code(call: ServiceCall) -> ServiceResponse:
         assert record.end is not None
         new_start, new_end = start or record.start, end or record.end
         _check_window(new_start, new_end)
+        new_start, new_end = _effective_window([target], new_start, new_end)
         plans.append((target, record, name or record.name, new_start, new_end))
 
     pairs: list[tuple[Target, CodeRecord]] = []
@@ -864,13 +892,29 @@ async def _async_get_events(call: ServiceCall) -> ServiceResponse:
     for target in targets:
         lock = target.lock
         expose = bool(target.entry.options.get(CONF_EXPOSE_CODES))
-        events = await call_cloud(
-            target.coordinator.provider.async_get_events(lock.lock_id, start, end),
-            lock.name,
-        )
+        provider = target.coordinator.provider
+        digits = _code_digits(target, code)
+        if digits is not None and isinstance(provider, CodeUsageProvider):
+            # The cloud looks the code up itself (gateway service:
+            # get_events_by_code, first entry by get_lock_events2 type 1).
+            if first_only:
+                first = await call_cloud(
+                    provider.async_get_first_use([lock.lock_id], digits), lock.name
+                )
+                found = [first] if first is not None else []
+            else:
+                found = await call_cloud(
+                    provider.async_get_code_events(lock.lock_id, digits), lock.name
+                )
+            events = [ev for ev in found if start <= ev.time <= end]
+        else:
+            events = await call_cloud(
+                provider.async_get_events(lock.lock_id, start, end), lock.name
+            )
+            digits = None
         events.sort(key=lambda ev: ev.time)
         matched = [(ev, target.runner.matcher.match(ev)) for ev in events]
-        if code is not None:
+        if code is not None and digits is None:
             matched = [
                 (ev, rec)
                 for ev, rec in matched
@@ -882,6 +926,17 @@ async def _async_get_events(call: ServiceCall) -> ServiceResponse:
             "events": [_event_dict(ev, rec, expose) for ev, rec in matched]
         }
     return results
+
+
+def _code_digits(target: Target, code: str | None) -> str | None:
+    """The digits ``code`` stands for: a ledger code's (by our id or the
+    cloud's), else the digits given."""
+    if code is None:
+        return None
+    record = target.ledger.find(target.lock.lock_id, code)
+    if record is not None and record.code:
+        return record.code
+    return code if code.isascii() and code.isdigit() else None
 
 
 @callback

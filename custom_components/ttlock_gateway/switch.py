@@ -7,9 +7,12 @@ from typing import Any
 from homeassistant.components.switch import SwitchEntity
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+from homeassistant.util import dt as dt_util
 
+from .const import PROVIDER_GATEWAY_SERVICE
 from .coordinator import LockCoordinator, TTLockGatewayConfigEntry
 from .entity import LockBaseEntity, async_track_locks, call_cloud
+from .providers.models import LockState
 
 PARALLEL_UPDATES = 1
 
@@ -48,11 +51,15 @@ class PassageModeSwitch(LockBaseEntity, SwitchEntity):
         return self.cloud_lock.passage_mode
 
     async def _async_set(self, enabled: bool) -> None:
+        sent = dt_util.utcnow()
         await call_cloud(
             self.coordinator.provider.async_set_passage_mode(self.lock_id, enabled),
             self.cloud_lock.name,
         )
         self.cloud_lock.passage_mode = enabled
+        if enabled and self.coordinator.provider.provider == PROVIDER_GATEWAY_SERVICE:
+            # The service's passage mode on also unlocks (setPassageModeOn).
+            self.coordinator.set_lock_state(self.lock_id, LockState.UNLOCKED, sent)
         self.coordinator.async_update_lock(self.lock_id)
         self.coordinator.save_soon()
 

@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from typing import cast
+from collections.abc import Callable
+from typing import Any, cast
 
 from aiohttp.hdrs import CONTENT_TYPE, METH_POST, RETRY_AFTER
 from aiohttp.web import Request, Response
@@ -34,6 +35,7 @@ from .const import (
     DOMAIN,
     EVENT_JOB,
     LOGGER,
+    PROVIDER_GATEWAY_SERVICE,
     PROVIDER_TTLOCK,
 )
 from .coordinator import LockCoordinator, TTLockGatewayConfigEntry, ref_key
@@ -133,6 +135,9 @@ class PushInbox:
         self.entry = entry
         self.webhook_id: str = entry.data[CONF_WEBHOOK_ID]
         self.coordinator: LockCoordinator | None = None
+        # Gateway service: job callbacks go straight to the provider's job
+        # tracker, also while set-up runs (its lock list is a job).
+        self.job_sink: Callable[[dict[str, Any]], bool] | None = None
         self._live = False
         self._pending: deque[ParsedCallback] = deque()
         self._unsub_state: CALLBACK_TYPE | None = entry.async_on_state_change(
@@ -157,6 +162,11 @@ class PushInbox:
     def attach(self, coordinator: LockCoordinator) -> None:
         """The loaded entry's coordinator; kept pushes go to it once loaded."""
         self.coordinator = coordinator
+
+    @callback
+    def detach_job_sink(self) -> None:
+        """The set-up that took job callbacks ended."""
+        self.job_sink = None
 
     @callback
     def close(self) -> None:
@@ -210,6 +220,16 @@ class PushInbox:
         except CallbackError as err:
             LOGGER.debug("Rejected callback on %s: %s", self.entry.title, err.reason)
             return Response(status=400, text=err.reason)
+        if (
+            parsed.kind is CallbackKind.JOB
+            and parsed.job is not None
+            and self.job_sink is not None
+        ):
+            # Authenticated by being ours: a job we sent and still wait for
+            # (unknown, finished or mismatched ones are ignored, debug line).
+            if not self.job_sink(dict(parsed.job)):
+                LOGGER.debug("Ignored a job callback on %s", self.entry.title)
+            return Response(text=parsed.reply, content_type=parsed.reply_content_type)
         if not self._live:
             if len(self._pending) >= MAX_BUFFERED:
                 LOGGER.debug(
@@ -245,6 +265,11 @@ class PushInbox:
             # Events come by push: the polls relax (TTLock: within 24 hours).
             coordinator.async_note_callback()
         if parsed.kind is CallbackKind.JOB and parsed.job is not None:
+            if self.entry.data.get(CONF_PROVIDER) == PROVIDER_GATEWAY_SERVICE:
+                # Only the job tracker may vouch for a job result: one that
+                # arrives without it (set-up not done) is not put on the bus.
+                LOGGER.debug("Ignored a job callback on %s", self.entry.title)
+                return
             self.hass.bus.async_fire(
                 EVENT_JOB, {"entry_id": self.entry.entry_id, **parsed.job}
             )

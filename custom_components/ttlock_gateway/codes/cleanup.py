@@ -64,7 +64,8 @@ async def async_cleanup(runner: Reconciler) -> None:
         seen.add(mark)
         if record.end >= cutoff or mark not in ledger.ended_seen:
             continue
-        if record.cloud_id or record.uncertain:
+        if record.cloud_id or record.uncertain or record.job:
+            # (A pending cloud job may still land it: deleted once it has.)
             record.present = False
             record.failed = False
             record.attempts = 0

@@ -31,10 +31,13 @@ def generated_length(capabilities: Iterable[Capabilities]) -> int | None:
     return min(max(GENERATED_LENGTH, low), high)
 
 
-def generate_code(length: int, taken: set[str]) -> str:
-    """A random code of ``length`` digits, none of ``taken``, not all one digit."""
+def generate_code(length: int, taken: set[str], *, leading_zero: bool = True) -> str:
+    """A random code of ``length`` digits, none of ``taken``, not all one digit;
+    not starting with 0 unless ``leading_zero`` (the gateway service turns
+    codes into numbers)."""
     for _ in range(_TRIES):
-        code = "".join(secrets.choice("0123456789") for _ in range(length))
+        first = secrets.choice("0123456789" if leading_zero else "123456789")
+        code = first + "".join(secrets.choice("0123456789") for _ in range(length - 1))
         if code not in taken and len(set(code)) > 1:
             return code
     raise NoFreeCodeError
@@ -50,13 +53,14 @@ def codes_for(locks: Sequence[tuple[CodeLedger, Lock]]) -> list[str]:
     for ledger, lock in locks:
         taken |= ledger.taken_digits(lock.lock_id)
     shared = generated_length(lock.capabilities for _, lock in locks)
+    zero = all(lock.capabilities.code_leading_zero for _, lock in locks)
     if shared is not None:
-        code = generate_code(shared, taken)
+        code = generate_code(shared, taken, leading_zero=zero)
         return [code] * len(locks)
     codes = []
     for _, lock in locks:
         own = generated_length([lock.capabilities])
         assert own is not None
-        codes.append(generate_code(own, taken))
+        codes.append(generate_code(own, taken, leading_zero=zero))
         taken.add(codes[-1])
     return codes

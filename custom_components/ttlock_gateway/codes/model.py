@@ -137,6 +137,11 @@ class CodeRecord:
         """An offline code (the lock checks it by itself)."""
         return self.offline_kind is not None
 
+    # The cloud's own job for the last add or delete is still running (the
+    # gateway service retries it by itself and reports the outcome later):
+    # nothing is sent for the record until that result (or its expiry).
+    job: str | None = None
+
     @property
     def key(self) -> RecordKey:
         """The record's key in the ledger."""
@@ -151,6 +156,8 @@ class CodeRecord:
         """The cloud operation this record still needs, if any."""
         if self.deleted_at is not None:
             return Op.RECHECK if self.recheck else None
+        if self.job is not None:
+            return None
         if not self.present:
             if self.revoked_at is not None:
                 return None  # withdrawn as far as any cloud call can
@@ -192,7 +199,8 @@ class CodeRecord:
         if self.cloud_id is None:
             if self.end is not None and self.end <= now:
                 return Status.EXPIRED
-            return Status.QUEUED
+            # Accepted by the cloud, its result not reported yet.
+            return Status.PENDING_DELIVERY if self.job is not None else Status.QUEUED
         if self.applied < self.revision:
             return Status.UPDATING
         if self.end is not None and self.end <= now:
@@ -389,6 +397,7 @@ def record_from_dict(data: Any) -> CodeRecord:
         fallback=_bool(data.get("fallback", False)),
         revoked_at=parse_time(data.get("revoked_at")),
         first_use_warned=_bool(data.get("first_use_warned", False)),
+        job=_text(data.get("job"), optional=True) or None,
     )
 
 

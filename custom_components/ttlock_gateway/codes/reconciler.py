@@ -21,7 +21,7 @@ neither uses up attempts nor fails a code.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import replace
 from datetime import datetime, timedelta
 
@@ -46,18 +46,24 @@ from ..coordinator import LockCoordinator, TTLockGatewayConfigEntry
 from ..entity import GATEWAY_OFFLINE_CODES
 from ..providers.bounds import InvalidAnswerError
 from ..providers.models import (
+    AsyncResultProvider,
     AuthError,
     CannotConnectError,
     Capabilities,
+    CodePacketError,
     CodePhase,
     DuplicateCodeError,
     EventType,
     LockEvent,
     NotSupportedError,
     OfflineKind,
+    Operation,
+    OperationResult,
     Passcode,
     ProviderError,
     RateLimitError,
+    ResultPendingError,
+    ResultStatus,
     SubscriptionError,
     TransientError,
 )
@@ -142,6 +148,12 @@ def _delivered(record: CodeRecord) -> bool:
     return record.cloud_id is not None and record.phase in (None, CodePhase.DELIVERED)
 
 
+# Reasons a record shows while the cloud's own job runs (gateway service).
+JOB_PENDING = "sent to the gateway service; its result has not been reported yet"
+JOB_RETRYING = "the gateway service is retrying it on its own schedule"
+JOB_EXPIRED = "the gateway service never reported the result"
+
+
 class Reconciler:
     """The cloud side of an entry's ledger while the entry is loaded."""
 
@@ -191,6 +203,15 @@ class Reconciler:
         self._unsub_first_use: CALLBACK_TYPE | None = None
         self._first_use_task: asyncio.Task[None] | None = None
         self.stopped = False
+        # The cloud retries uploads and deletions itself and has no listing
+        # (gateway service): the ledger waits for its final answer instead.
+        self.cloud_retries = bool(getattr(self.provider, "retries_code_uploads", False))
+        # Called when a job was left pending (the entry stores its jobs).
+        self.on_job_pending: Callable[[], None] | None = None
+        # Called after each code that reached a lock (the packet is re-read),
+        # and when the paid code packet refused one (its repair).
+        self.on_code_added: Callable[[], None] | None = None
+        self.on_packet_error: Callable[[CodePacketError], None] | None = None
 
     # ------------------------------------------------------------ lifecycle
 
@@ -278,8 +299,14 @@ class Reconciler:
             self.ledger.records[record.key] = record
             self._not_before.pop(record.key, None)
             self._regenerated.pop(record.key, None)
-            if kind is WaitKind.DELETE and record.operation() is None:
-                # Never on the lock (queued or refused): nothing to send.
+            if (
+                kind is WaitKind.DELETE
+                and record.operation() is None
+                and record.job is None
+            ):
+                # Never on the lock (queued or refused): nothing to send. (An
+                # upload the cloud is still running may land: its result
+                # decides, and a landed code is deleted then.)
                 self._tombstone(record, now)
                 record.recheck = False
             futures.append(self.ledger.wait(record.key, kind))
@@ -306,6 +333,9 @@ class Reconciler:
         """What a waiting call is told when it cannot wait any longer."""
         if record is None:
             return Outcome(Status.CANCELLED)
+        if record.job is not None and record.cloud_id is None and record.present:
+            # Accepted by the cloud, not reported done: not "added".
+            return Outcome(Status.PENDING_DELIVERY, reason=record.reason)
         status = record.status(dt_util.utcnow())
         if status in (
             Status.ACTIVE,
@@ -479,7 +509,14 @@ class Reconciler:
                 continue
             ready.append(record)
         listing: list[Passcode] | None = None
-        if any(r.uncertain or r.recheck or r.operation() is Op.WATCH for r in ready):
+        if self.cloud_retries:
+            # No listing to look at: an interrupted upload is found among the
+            # cloud's own pending jobs (kept across restarts) instead.
+            for record in ready:
+                if record.uncertain or record.recheck:
+                    self._adopt_job(lock_id, record)
+            ready = [r for r in ready if r.operation() not in (None, Op.RECHECK)]
+        elif any(r.uncertain or r.recheck or r.operation() is Op.WATCH for r in ready):
             listing = await self._list(lock_id)
             if listing is None:
                 return
@@ -576,8 +613,11 @@ class Reconciler:
             passcode = await self.provider.async_add_code(
                 lock_id, record.name, record.code, record.start, record.end
             )
+        except ResultPendingError as err:
+            self._job_pending(record, err, Op.ADD)
+            return
         except DuplicateCodeError as err:
-            if doubt:
+            if doubt and not self.cloud_retries:
                 codes = await self._list(lock_id, [record])
                 if codes is None:
                     return
@@ -593,7 +633,9 @@ class Reconciler:
             self._failed_attempt(record, Op.ADD, err)
             return
         except ProviderError as err:
-            if not maybe_applied(err):
+            if not maybe_applied(err) or self.cloud_retries:
+                # (Where the cloud retries by itself its pending jobs say
+                # whether one is still out; there is no listing to look at.)
                 record.uncertain = False
             if self._fall_back(lock_id, record, err):
                 return
@@ -713,7 +755,9 @@ class Reconciler:
             return False
         try:
             record.code = generate_code(
-                len(record.code), self.ledger.taken_digits(lock_id) | {record.code}
+                len(record.code),
+                self.ledger.taken_digits(lock_id) | {record.code},
+                leading_zero=self._leading_zero(lock_id),
             )
         except NoFreeCodeError:
             return False
@@ -721,6 +765,11 @@ class Reconciler:
         record.attempts = 0
         self._dirty.add(lock_id)
         return True
+
+    def _leading_zero(self, lock_id: str) -> bool:
+        data = self.coordinator.current_data
+        lock = data.locks.get(lock_id) if data is not None else None
+        return lock is None or lock.capabilities.code_leading_zero
 
     def _landed(
         self,
@@ -748,6 +797,8 @@ class Reconciler:
             self._adopt_copy(lock_id, record, copy)
         replaced = record.key in self._replacing
         self._replacing.discard(record.key)
+        if self.on_code_added is not None:
+            self.on_code_added()
         if not record.present:
             # Deleted while it was in flight: the delete follows at once, and
             # only its success is announced.
@@ -1103,11 +1154,17 @@ class Reconciler:
         assert record.cloud_id is not None
         try:
             await self.provider.async_delete_code(lock_id, record.cloud_id)
+        except ResultPendingError as err:
+            self._job_pending(record, err, op)
+            return False
         except ProviderError as err:
             if is_transient(err) or isinstance(
                 err, RateLimitError | AuthError | SubscriptionError
             ):
                 self._failed_attempt(record, op, err)
+                return False
+            if self.cloud_retries:
+                self._delete_refused_after_retries(record, op, err)
                 return False
             # A definite refusal may mean "no such code" (Tuya answers 1109):
             # the listing decides whether it is gone.
@@ -1249,6 +1306,8 @@ class Reconciler:
             self._settle_now(record)
             return
         record.reason = reason
+        if isinstance(err, CodePacketError) and self.on_packet_error is not None:
+            self.on_packet_error(err)
         if is_transient(err):
             if op is Op.DELETE:
                 delay = self.retry_interval
@@ -1341,6 +1400,161 @@ class Reconciler:
                     record.first_use_warned = True
                     self.announcer.not_used(record)
         self.ledger.save_soon()
+
+    # ------------------------------------------------------------ cloud jobs
+
+    def _job_pending(self, record: CodeRecord, err: ResultPendingError, op: Op) -> None:
+        """The cloud took the job; its result comes later (``async_job_result``).
+
+        Not an attempt that failed: nothing is re-sent (the cloud retries by
+        itself), the caller is told it is pending.
+        """
+        record.job = err.job_id
+        record.uncertain = False
+        record.next_attempt = None
+        record.reason = JOB_RETRYING if err.retrying else JOB_PENDING
+        self._not_before.pop(record.key, None)
+        if op is Op.DELETE:
+            outcome = Outcome(
+                Status.PENDING_DELETE, cloud_id=record.cloud_id, reason=record.reason
+            )
+            self.ledger.settle(record.key, [WaitKind.DELETE], outcome)
+        else:
+            for kind in _KINDS[op]:
+                self.ledger.settle(
+                    record.key, [kind], self.current_outcome(record, kind)
+                )
+        if self.on_job_pending is not None:
+            self.on_job_pending()
+
+    def _adopt_job(self, lock_id: str, record: CodeRecord) -> None:
+        """An upload or delete cut off (reload, restart) may be a pending job.
+
+        Found by lock, operation and code name (add) or code id (delete) among
+        the cloud's pending jobs; then its result is waited for. Otherwise
+        nothing went out: it is sent again.
+        """
+        record.recheck = False
+        record.uncertain = False
+        if not isinstance(self.provider, AsyncResultProvider):
+            return
+        claimed = {r.job for r in self.ledger.records.values() if r.job}
+        want = Operation.ADD_CODE if record.cloud_id is None else Operation.DELETE_CODE
+        for item in self.provider.export_pending():
+            job_id = item.get("job_id") or item.get("correlation_id")
+            context = item.get("context") or {}
+            if (
+                not isinstance(job_id, str)
+                or job_id in claimed
+                or item.get("operation") != want.value
+                or item.get("lock_id") != lock_id
+            ):
+                continue
+            if want is Operation.ADD_CODE and context.get("name") not in (
+                record.sent_name,
+                record.name,
+            ):
+                continue
+            if (
+                want is Operation.DELETE_CODE
+                and context.get("code_id") != record.cloud_id
+            ):
+                continue
+            record.job = job_id
+            record.reason = JOB_PENDING
+            return
+
+    def _delete_refused_after_retries(
+        self, record: CodeRecord, op: Op, err: ProviderError
+    ) -> None:
+        """The cloud tried its own five times: say so now, keep trying slowly.
+
+        A delete is never given up (a cancelled guest must not keep the door).
+        """
+        record.attempts = max(record.attempts, self.retry_attempts)
+        self._failed_attempt(record, op, TransientError(_reason(err)))
+
+    def _record_for_job(self, result: OperationResult) -> CodeRecord | None:
+        ids = {result.job_id, result.correlation_id} - {None}
+        for record in self.ledger.records.values():
+            if record.job is not None and record.job in ids:
+                return record
+        return None
+
+    def _unlinked_record(self, result: OperationResult) -> CodeRecord | None:
+        """The record of a job cut off before the record learnt its id (a
+        reload or restart at its await): same lock, same code (by name for an
+        add, by code id for a delete), its outcome not known."""
+        for record in self.ledger.for_lock(result.lock_id or ""):
+            if not record.uncertain or record.job is not None:
+                continue
+            if result.operation is Operation.DELETE_CODE:
+                if record.cloud_id is not None and record.cloud_id == result.code_id:
+                    return record
+                continue
+            name = result.passcode.name if result.passcode is not None else None
+            if record.cloud_id is None and (
+                name is None or name in (record.sent_name, record.name)
+            ):
+                return record
+        return None
+
+    @callback
+    def async_job_result(self, result: OperationResult) -> None:
+        """A code job's result that no caller waited for (late, or restored)."""
+        record = self._record_for_job(result) or self._unlinked_record(result)
+        if record is None:
+            LOGGER.debug("A %s result names no code we hold", result.operation)
+            return
+        record.job = None
+        lock_id = record.lock_id
+        if result.status is ResultStatus.RETRYING:
+            record.job = result.job_id
+            record.reason = JOB_RETRYING
+        elif result.operation is Operation.ADD_CODE:
+            self._add_result(record, result)
+        else:
+            self._delete_result(record, result)
+        self.ledger.save_soon()
+        if record.operation() is not None or lock_id in self._dirty:
+            self.kick(lock_id)
+
+    def _add_result(self, record: CodeRecord, result: OperationResult) -> None:
+        if result.status is ResultStatus.SUCCEEDED and result.passcode is not None:
+            self._landed(record.lock_id, record, result.passcode, record.revision, [])
+            return
+        if result.status is ResultStatus.SUCCEEDED:
+            reason = "the gateway service reported the code added without its id"
+        elif result.status is ResultStatus.EXPIRED:
+            reason = JOB_EXPIRED
+        else:
+            error = result.error
+            reason = _reason(error) if error is not None else (result.message or "")
+        if not record.present:
+            # Deleted while the upload was out: it never landed.
+            self._tombstone(record, dt_util.utcnow())
+            self.ledger.settle(record.key, list(WaitKind), Outcome(Status.CANCELLED))
+            return
+        self._give_up(record, Op.ADD, reason or "the gateway service failed")
+
+    def _delete_result(self, record: CodeRecord, result: OperationResult) -> None:
+        if result.status is ResultStatus.SUCCEEDED:
+            if record.present:
+                # Half of an update (delete, then add anew): the add follows.
+                record.cloud_id = None
+                record.applied = 0
+                record.attempts = 0
+                self._replacing.add(record.key)
+                self._dirty.add(record.lock_id)
+            else:
+                self._gone(record)
+            return
+        error = result.error or TransientError(JOB_EXPIRED)
+        op = Op.CHANGE if record.present else Op.DELETE
+        if op is Op.DELETE:
+            self._delete_refused_after_retries(record, op, error)
+        else:
+            self._failed_attempt(record, op, error)
 
     # ------------------------------------------------------------ clean-up
 

@@ -58,6 +58,7 @@ from .models import (
     InvalidRequestError,
     Lock,
     LockEvent,
+    LockProvider,
     NotSupportedError,
     Operation,
     OperationResult,
@@ -177,7 +178,7 @@ def _validate_callback_url(url: str) -> str:
     return text
 
 
-class GatewayServiceClient:
+class GatewayServiceClient(LockProvider):
     """Client of the TTLock gateway service implementing ``LockProvider``.
 
     Also an ``AsyncResultProvider`` (results through the webhook) and a
@@ -553,6 +554,22 @@ class GatewayServiceClient:
         """The service does not expose gateways."""
         return []
 
+    async def async_list_gateway_locks(self, gateway_id: str) -> dict[str, int | None]:
+        """The service does not expose gateways."""
+        return {}
+
+    async def async_change_code(
+        self,
+        lock_id: str,
+        code_id: str,
+        *,
+        name: str,
+        start: datetime,
+        end: datetime,
+    ) -> None:
+        """Seed 000 has no change: the code ledger deletes and adds again."""
+        raise NotSupportedError("The gateway service cannot change a code")
+
     async def async_get_lock_details(self, lock: Lock) -> Lock:
         """The service has no detail call: the lock list is all there is."""
         return lock
@@ -583,8 +600,10 @@ class GatewayServiceClient:
         code: str,
         start: datetime,
         end: datetime,
+        *,
+        phone: str | None = None,
     ) -> Passcode:
-        """``add_code_to_lock`` (a job); spends one code of the packet.
+        """``add_code_to_lock`` (a job); spends one code of the packet (``phone`` unused).
 
         The window goes out as whole UTC minutes, widened (start rounded down,
         end up). A failed attempt is retried by the service itself: then this

@@ -456,6 +456,7 @@ def interpret_report(job: PendingJob, report: JobReport) -> OperationResult:
     """What a job callback says about its job (see ``jobs.JobTracker``)."""
     base: dict[str, Any] = {
         "job_id": report.job_id,
+        "correlation_id": job.correlation_id,
         "operation": job.operation,
         "lock_id": job.lock_id,
         "message": clean_message(report.msg),

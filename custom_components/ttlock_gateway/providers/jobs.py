@@ -441,6 +441,7 @@ class JobTracker:
                 lock_id=job.lock_id,
             ),
             code_id=job.context.get("code_id"),
+            correlation_id=job.correlation_id,
         )
         if job.future is not None and not job.future.done():
             job.future.cancel()

@@ -599,6 +599,9 @@ class OperationResult:
     code_id: str | None = None
     # LIST_LOCKS succeeded.
     locks: tuple[Lock, ...] | None = None
+    # Our own id of the job (its tag): a caller told "pending" before the
+    # cloud named the job knows only this one.
+    correlation_id: str | None = None
 
     @property
     def final(self) -> bool:
