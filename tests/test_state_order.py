@@ -273,7 +273,8 @@ async def test_polled_records_older_than_the_window_are_history(
     )
     ttlock_cloud.add_record(gate, 4, username="Cleaner")
     assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
+    # The catch-up poll may run as a background task of the set-up.
+    await hass.async_block_till_done(wait_background_tasks=True)
     assert [e.data["user"] for e in events] == ["Cleaner"]
     assert hass.states.get("lock.gate").state == "unlocked"
 
