@@ -122,6 +122,7 @@ def dding_capabilities() -> Capabilities:
         remote_unlock=False,
         remote_lock=False,
         passage_mode=False,
+        lock_control=False,
         codes=True,
         code_min_length=CODE_LENGTH,
         code_max_length=CODE_LENGTH,

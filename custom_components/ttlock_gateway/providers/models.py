@@ -329,6 +329,11 @@ class Capabilities:
     remote_unlock: bool = False
     remote_lock: bool = False
     passage_mode: bool = False
+    # The cloud can operate this lock at all (unlock, lock, its settings), even
+    # if not right now (a TTLock lock without a gateway yet). False where it
+    # never can (Dding: codes and events only): no lock entity that could
+    # never work, no settings sensors.
+    lock_control: bool = True
     codes: bool = False
     code_min_length: int = 4
     code_max_length: int = 9
