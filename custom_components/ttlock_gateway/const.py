@@ -12,6 +12,7 @@ LOGGER = logging.getLogger(__package__)
 CONF_PROVIDER: Final = "provider"
 PROVIDER_TTLOCK: Final = "ttlock"
 PROVIDER_TUYA: Final = "tuya"
+PROVIDER_DDING: Final = "dding"
 
 # TTLock
 CONF_CLIENT_ID: Final = "client_id"
@@ -30,6 +31,11 @@ CONF_USER_UID: Final = "user_uid"
 # message-service endpoint (ws:// or wss://) for an entry with an API address.
 CONF_PUSH_URL: Final = "push_url"
 TUYA_DATA_CENTERS: Final = ("eu", "eu_west", "us", "us_east", "cn", "in", "sg")
+
+# Dding (client id / secret are CONF_CLIENT_ID / CONF_CLIENT_SECRET)
+CONF_HOME_IDS: Final = "home_ids"
+# Optional: the number new codes are texted to when a call gives none.
+CONF_DEFAULT_PHONE: Final = "default_phone"
 
 CONF_WEBHOOK_ID: Final = "webhook_id"
 # Options-flow action (never stored): replace the webhook id.
@@ -61,7 +67,7 @@ CONF_API_BUDGET: Final = "api_budget"
 DEFAULT_API_BUDGETS: Final[dict[str, int]] = {
     PROVIDER_TTLOCK: 30_000,
     PROVIDER_TUYA: 26_000,
-    "dding": 30_000,
+    PROVIDER_DDING: 30_000,
     "gateway_service": 0,
 }
 
