@@ -161,6 +161,10 @@ class LockBaseEntity(CoordinatorEntity[LockCoordinator]):
         return super().available and self.lock_id in self.coordinator.data.locks
 
 
+# Who makes a cloud's gateways (TTLock's also serve the gateway service).
+_GATEWAY_MAKERS = {"dding": "Dding"}
+
+
 class GatewayBaseEntity(CoordinatorEntity[LockCoordinator]):
     """An entity of one gateway's device."""
 
@@ -173,10 +177,11 @@ class GatewayBaseEntity(CoordinatorEntity[LockCoordinator]):
         device_key = coordinator.device_key(f"gateway_{gateway_id}")
         self._attr_unique_id = f"{device_key}_{key}"
         gateway = coordinator.data.gateways[gateway_id]
+        provider = str(coordinator.config_entry.data.get(CONF_PROVIDER) or "ttlock")
         self._attr_device_info = DeviceInfo(
             identifiers={(DOMAIN, device_key)},
             name=gateway.name,
-            manufacturer="TTLock",
+            manufacturer=_GATEWAY_MAKERS.get(provider, "TTLock"),
             model="Gateway",
             connections=set(),
         )
