@@ -26,6 +26,7 @@ from homeassistant.core import (
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import (
     config_validation as cv,
+    device_registry as dr,
     entity_registry as er,
     target as target_helpers,
 )
@@ -137,69 +138,98 @@ def _as_utc(value: datetime) -> datetime:
     return dt_util.as_utc(value)
 
 
+def _lock_of(
+    hass: HomeAssistant, entity_id: str
+) -> tuple[TTLockGatewayConfigEntry, Lock] | None:
+    """The lock whose device an entity of ours belongs to (any platform).
+
+    By the entity's device, not its unique id: lock ids may share prefixes.
+    Raises ``entry_not_loaded`` for an entity of an entry that is not loaded.
+    """
+    reg_entry = er.async_get(hass).async_get(entity_id)
+    if (
+        reg_entry is None
+        or reg_entry.platform != DOMAIN
+        or reg_entry.config_entry_id is None
+        or reg_entry.device_id is None
+    ):
+        return None
+    entry: TTLockGatewayConfigEntry | None = hass.config_entries.async_get_entry(
+        reg_entry.config_entry_id
+    )
+    if entry is None or entry.state is not ConfigEntryState.LOADED:
+        raise _invalid("entry_not_loaded", entity_id=entity_id)
+    if entry.runtime_data.codes.stopped:
+        raise _invalid("entry_not_loaded", entity_id=entity_id)
+    device = dr.async_get(hass).async_get(reg_entry.device_id)
+    if device is None:
+        return None
+    coordinator = entry.runtime_data.coordinator
+    data = coordinator.current_data
+    if data is None:
+        return None
+    keys = {ident for domain, ident in device.identifiers if domain == DOMAIN}
+    for lock_id, lock in data.locks.items():
+        if coordinator.device_key(lock_id) in keys:
+            return entry, lock
+    return None
+
+
+def _answer_key(
+    hass: HomeAssistant, entry: TTLockGatewayConfigEntry, lock: Lock, targeted: str
+) -> str:
+    """The entity id a lock's answers are keyed by: its lock entity where it has
+    one, else its activity event entity (every lock has one), else the targeted."""
+    registry = er.async_get(hass)
+    device_key = entry.runtime_data.coordinator.device_key(lock.lock_id)
+    return (
+        registry.async_get_entity_id("lock", DOMAIN, device_key)
+        or registry.async_get_entity_id("event", DOMAIN, f"{device_key}_activity")
+        or targeted
+    )
+
+
 async def _resolve_targets(call: ServiceCall) -> list[Target]:
-    """Map the call's entity targets to loaded entries and cloud locks."""
+    """Map the call's targets (lock devices, or any entity of a lock's device)
+    to loaded entries and cloud locks, one target per lock.
+
+    Locks without remote control (Dding) have no lock entity: their device or
+    any of their entities names them.
+    """
     hass = call.hass
     selected = target_helpers.async_extract_referenced_entity_ids(
         hass, target_helpers.TargetSelection(call.data)
     )
-    registry = er.async_get(hass)
-
-    def ours(entity_id: str) -> bool:
-        reg_entry = registry.async_get(entity_id)
-        return (
-            reg_entry is not None
-            and reg_entry.platform == DOMAIN
-            and reg_entry.domain == "lock"
-            and reg_entry.config_entry_id is not None
-        )
-
-    # Named entities must be our locks; a device or area also brings sensors
-    # and other integrations' entities, which are simply not targets.
+    # Named entities must be a lock's; a device or area also brings gateways,
+    # the account and other integrations' entities, which are not targets.
+    found: dict[tuple[str, str], tuple[TTLockGatewayConfigEntry, Lock, str]] = {}
     for entity_id in sorted(selected.referenced):
-        if not ours(entity_id):
+        resolved = _lock_of(hass, entity_id)
+        if resolved is None:
             raise _invalid("not_a_lock", entity_id=entity_id)
-    entity_ids = sorted(
-        selected.referenced | {e for e in selected.indirectly_referenced if ours(e)}
-    )
-    if not entity_ids:
+        entry, lock = resolved
+        found.setdefault((entry.entry_id, lock.lock_id), (entry, lock, entity_id))
+    for entity_id in sorted(selected.indirectly_referenced):
+        try:
+            resolved = _lock_of(hass, entity_id)
+        except ServiceValidationError:
+            resolved = None
+        if resolved is not None:
+            entry, lock = resolved
+            found.setdefault((entry.entry_id, lock.lock_id), (entry, lock, entity_id))
+    if not found:
         raise _invalid("no_target")
-    targets: list[Target] = []
-    for entity_id in entity_ids:
-        reg_entry = registry.async_get(entity_id)
-        if reg_entry is None or reg_entry.config_entry_id is None:
-            raise _invalid("not_a_lock", entity_id=entity_id)
-        entry: TTLockGatewayConfigEntry | None = hass.config_entries.async_get_entry(
-            reg_entry.config_entry_id
+    targets = [
+        Target(
+            entity_id=_answer_key(hass, entry, lock, targeted),
+            entry=entry,
+            coordinator=entry.runtime_data.coordinator,
+            runner=entry.runtime_data.codes,
+            lock=lock,
         )
-        if entry is None or entry.state is not ConfigEntryState.LOADED:
-            raise _invalid("entry_not_loaded", entity_id=entity_id)
-        coordinator = entry.runtime_data.coordinator
-        runner = entry.runtime_data.codes
-        if runner.stopped:
-            raise _invalid("entry_not_loaded", entity_id=entity_id)
-        data = coordinator.current_data
-        lock = None
-        if data is not None:
-            lock = next(
-                (
-                    candidate
-                    for lock_id, candidate in data.locks.items()
-                    if coordinator.device_key(lock_id) == reg_entry.unique_id
-                ),
-                None,
-            )
-        if lock is None:
-            raise _invalid("not_a_lock", entity_id=entity_id)
-        targets.append(
-            Target(
-                entity_id=entity_id,
-                entry=entry,
-                coordinator=coordinator,
-                runner=runner,
-                lock=lock,
-            )
-        )
+        for entry, lock, targeted in found.values()
+    ]
+    targets.sort(key=lambda t: t.entity_id)
     return targets
 
 
