@@ -59,6 +59,9 @@ TO_REDACT = {
     "user",
     "nickname",
     "home_id",
+    "home_ids",  # Dding: the partner's own ids
+    "default_phone",
+    "phone",
     "room_id",
     "mac",
     "aliases",

@@ -22,6 +22,7 @@ from .providers.models import (
     Gateway,
     Lock,
     NotSupportedError,
+    ProtectedCodeError,
     ProviderError,
     RateLimitError,
     SubscriptionError,
@@ -37,7 +38,13 @@ _LOCK_OFFLINE_CODES = frozenset({-3034, -3035, -3036, 2001})
 # Fixed by the user, not by waiting: a setting in the vendor app, pairing a
 # gateway, other digits, deleting old codes.
 _USER_FIXABLE = frozenset(
-    {"not_supported", "lock_no_gateway", "code_exists", "code_storage_full"}
+    {
+        "not_supported",
+        "lock_no_gateway",
+        "code_exists",
+        "code_storage_full",
+        "code_protected",
+    }
 )
 
 
@@ -82,6 +89,9 @@ def translate_error(err: ProviderError, name: str) -> HomeAssistantError:
         key = "code_exists"
     elif isinstance(err, CodeStorageFullError):
         key = "code_storage_full"
+    elif isinstance(err, ProtectedCodeError):
+        key = "code_protected"
+        placeholders["code_id"] = "999"
     else:
         key = "action_failed"
         placeholders["code"] = str(err.code) if err.code is not None else "-"

@@ -62,6 +62,7 @@ ATTR_START = "start"
 ATTR_END = "end"
 ATTR_FIRST_ONLY = "first_only"
 ATTR_INCLUDE_FOREIGN = "include_foreign"
+ATTR_PHONE = "phone"
 
 # TTLock's app and API accept long names, but the lock's own record list and
 # the vendor apps cut them; 50 characters keeps them readable everywhere.
@@ -78,6 +79,8 @@ ADD_CODE_SCHEMA = cv.make_entity_service_schema(
         vol.Required(ATTR_START): cv.datetime,
         vol.Required(ATTR_END): cv.datetime,
         vol.Optional(ATTR_CODE): cv.string,
+        # Where a cloud texts the code (Dding); the others ignore it.
+        vol.Optional(ATTR_PHONE): cv.string,
     }
 )
 UPDATE_CODE_SCHEMA = cv.make_entity_service_schema(
@@ -263,6 +266,15 @@ def _check_code_length(code: str, target: Target) -> None:
         raise _invalid("code_wrong_length", name=target.lock.name, length=length)
 
 
+def _check_phone(phone: str) -> str:
+    """5-20 digits with an optional leading + (blanks and dashes dropped)."""
+    text = phone.strip().replace(" ", "").replace("-", "")
+    digits = text.removeprefix("+")
+    if not (digits.isascii() and digits.isdigit() and 5 <= len(digits) <= 20):
+        raise _invalid("invalid_phone")
+    return text
+
+
 def _check_window(start: datetime, end: datetime) -> None:
     if end <= start:
         raise _invalid("end_before_start")
@@ -348,6 +360,7 @@ async def _async_add_code(call: ServiceCall) -> ServiceResponse:
     code: str | None = call.data.get(ATTR_CODE)
     if code is not None:
         code = code.strip()
+    phone = _check_phone(call.data[ATTR_PHONE]) if call.data.get(ATTR_PHONE) else None
     _need_codes(targets)
     if code is not None:
         for target in targets:
@@ -374,6 +387,7 @@ async def _async_add_code(call: ServiceCall) -> ServiceResponse:
                 end=end,
                 created=now,
                 generated=code is None,
+                phone=phone,
             ),
         )
         for target in targets
@@ -538,6 +552,9 @@ async def _delete_plan(
         listed = next((c for c in codes if c.code_id == code_id), None)
         if listed is None:
             raise _invalid("code_id_not_found", code_id=code_id, name=lock_name)
+        if listed.protected:
+            # Dding's administrator password (id 999; the SaaS answers 15013).
+            raise _invalid("code_protected", code_id=code_id, name=lock_name)
         return [_adopt(target, listed)], []
     records = [
         r
@@ -550,7 +567,9 @@ async def _delete_plan(
         records += [
             _adopt(target, c)
             for c in codes
-            if c.code_id not in claimed and _named(name, code, c.name, c.code)
+            if c.code_id not in claimed
+            and not c.protected  # never the administrator password
+            and _named(name, code, c.name, c.code)
         ]
     elif not records:
         try:

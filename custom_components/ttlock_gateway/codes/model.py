@@ -41,6 +41,13 @@ class Op(StrEnum):
     DELETE = "delete"
     # An interrupted upload was not seen on the lock: look once more, later.
     RECHECK = "recheck"
+    # The cloud accepted an add, update or delete that the lock carries out
+    # later (``Capabilities.codes_confirmed_later``): list until it is done.
+    CONFIRM = "confirm"
+
+
+# What a record's ``confirming`` may hold: the operation awaiting the lock.
+CONFIRMABLE = frozenset({"add", "update", "delete"})
 
 
 class Status(StrEnum):
@@ -96,6 +103,12 @@ class CodeRecord:
     sent_name: str | None = None
     sent_start: datetime | None = None
     sent_end: datetime | None = None
+    # Where the cloud texts the code (Dding requires one); None: its default.
+    phone: str | None = None
+    # The accepted operation the lock has not confirmed yet ("add", "update",
+    # "delete"), and how many listings looked for the confirmation.
+    confirming: str | None = None
+    confirm_polls: int = 0
 
     @property
     def key(self) -> RecordKey:
@@ -114,12 +127,15 @@ class CodeRecord:
         if not self.present:
             if self.failed or not (self.cloud_id or self.uncertain):
                 return None
-            return Op.DELETE
+            return Op.CONFIRM if self.confirming == "delete" else Op.DELETE
         if self.failed:
             # Given up, but an upload that may have landed is looked for once.
             return Op.RECHECK if self.recheck else None
         if self.cloud_id is None:
             return Op.ADD
+        if self.confirming is not None and self.missing_at is None:
+            # A change follows only once the lock confirmed the previous one.
+            return Op.CONFIRM
         if self.applied < self.revision:
             return Op.CHANGE
         return Op.RECHECK if self.recheck else None
@@ -136,14 +152,19 @@ class CodeRecord:
             if self.end is not None and self.end <= now:
                 return Status.EXPIRED
             return Status.QUEUED
-        if self.applied < self.revision:
+        if self.applied < self.revision or self.confirming == "update":
             return Status.UPDATING
         if self.end is not None and self.end <= now:
             return Status.EXPIRED
         if self.missing_at is not None:
             return Status.MISSING
-        if self.phase is CodePhase.PENDING or (
-            self.start is not None and self.start > now
+        if self.phase is CodePhase.REVOKED:
+            # Frozen (Dding) or revoked in the vendor app: listed, not accepted.
+            return Status.REVOKED
+        if (
+            self.confirming == "add"
+            or self.phase is CodePhase.PENDING
+            or (self.start is not None and self.start > now)
         ):
             return Status.PENDING
         return Status.ACTIVE
@@ -310,7 +331,18 @@ def record_from_dict(data: Any) -> CodeRecord:
         sent_name=_text(data.get("sent_name"), optional=True),
         sent_start=parse_time(data.get("sent_start")),
         sent_end=parse_time(data.get("sent_end")),
+        phone=_text(data.get("phone"), optional=True) or None,
+        confirming=_confirming(data.get("confirming")),
+        confirm_polls=_int(data.get("confirm_polls", 0)),
     )
+
+
+def _confirming(raw: Any) -> str | None:
+    if raw is None:
+        return None
+    if raw not in CONFIRMABLE:
+        raise BadRecordError("confirming")
+    return str(raw)
 
 
 def passcode_to_dict(passcode: Passcode) -> dict[str, Any]:

@@ -129,6 +129,7 @@ def dding_capabilities() -> Capabilities:
         update_codes=True,
         freeze_codes=True,
         dynamic_codes=True,
+        codes_confirmed_later=True,
     )
 
 

@@ -342,6 +342,10 @@ class Capabilities:
     update_codes: bool = False
     freeze_codes: bool = False
     dynamic_codes: bool = False
+    # A code change the cloud accepted is carried out on the lock later: the
+    # listing's ``Passcode.operation_stage`` says when it is done or failed
+    # (Dding). The code ledger then follows the listing before calling it done.
+    codes_confirmed_later: bool = False
     # False where a code starting with 0 would not arrive as typed (the gateway
     # service turns codes into integers: "0123" would become 123).
     code_leading_zero: bool = True

@@ -1,0 +1,345 @@
+"""Guest codes on Dding locks through the code ledger (issue 19, fake SaaS).
+
+Dding accepts a password change at once and the gateway carries it out later
+(seed 003, 6.3 ``operation`` / ``operation_stage``): a code is "added" only
+once the lock confirmed it; until then it is pending and the ledger lists the
+lock on a bounded schedule.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from freezegun.api import FrozenDateTimeFactory
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import ServiceValidationError
+from homeassistant.helpers import device_registry as dr, issue_registry as ir
+from homeassistant.util import dt as dt_util
+import pytest
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_capture_events,
+    async_fire_time_changed,
+)
+
+from custom_components.ttlock_gateway.const import (
+    DOMAIN,
+    EVENT_CODE_ADDED,
+    EVENT_CODE_DELETED,
+    EVENT_CODE_FAILED,
+    EVENT_CODE_UPDATED,
+)
+from custom_components.ttlock_gateway.providers.dding import PLACEHOLDER_PHONE
+from tests.common import DdingHome, dding_data, seed_dding_home, setup_entry
+from tests.fakes.dding_cloud import (
+    ADMIN_ID,
+    STAGE_DONE,
+    STAGE_IN_PROGRESS,
+    FakeDdingCloud,
+)
+
+# Answers are keyed by the lock's activity event entity (no lock entity).
+ROOM_A = "event.room_a_activity"
+
+
+def window(hours_from: float = 1, hours_to: float = 25) -> dict[str, str]:
+    now = dt_util.now()
+    return {
+        "start": (now + timedelta(hours=hours_from)).isoformat(),
+        "end": (now + timedelta(hours=hours_to)).isoformat(),
+    }
+
+
+async def call(
+    hass: HomeAssistant, service: str, target: dict[str, Any], **data: Any
+) -> Any:
+    return await hass.services.async_call(
+        DOMAIN, service, {**target, **data}, blocking=True, return_response=True
+    )
+
+
+async def _advance(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, delta: timedelta
+) -> None:
+    freezer.tick(delta)
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done(wait_background_tasks=True)
+
+
+def device_of(hass: HomeAssistant, entry: MockConfigEntry, uuid: str) -> dict[str, str]:
+    key = entry.runtime_data.coordinator.device_key(uuid)
+    device = dr.async_get(hass).async_get_device_by_identifier(
+        (DOMAIN, key), entry.entry_id
+    )
+    assert device is not None
+    return {"device_id": device.id}
+
+
+@pytest.fixture
+async def setup(
+    hass: HomeAssistant, dding_cloud: FakeDdingCloud
+) -> tuple[DdingHome, MockConfigEntry]:
+    home = seed_dding_home(dding_cloud)
+    entry = await setup_entry(
+        hass, dding_data(dding_cloud), unique_id=dding_cloud.CLIENT_ID
+    )
+    return home, entry
+
+
+def ours(cloud: FakeDdingCloud, uuid: str) -> list[dict[str, Any]]:
+    return [p for pid, p in cloud.passwords[uuid].items() if pid != ADMIN_ID]
+
+
+async def test_add_code_is_pending_until_the_lock_confirms(
+    hass: HomeAssistant,
+    dding_cloud: FakeDdingCloud,
+    setup: tuple[DdingHome, MockConfigEntry],
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """add_password with 6 digits, a window in seconds, the placeholder phone;
+    "pending" until operation_stage is done, then code_added and "active"."""
+    home, entry = setup
+    added = async_capture_events(hass, EVENT_CODE_ADDED)
+    win = window()
+    result = await call(
+        hass,
+        "add_code",
+        device_of(hass, entry, home.room_a),
+        name="Guest",
+        code="482913",
+        **win,
+    )
+    assert set(result) == {ROOM_A}
+    assert result[ROOM_A]["status"] == "pending"
+    assert result[ROOM_A]["code"] == "482913"
+    [sent] = [body for name, body in dding_cloud.requests if name == "add_password"]
+    assert sent["password"] == "482913"
+    assert sent["phonenumber"] == PLACEHOLDER_PHONE
+    assert sent["permission_begin"] == int(
+        dt_util.parse_datetime(win["start"]).timestamp()
+    )
+    [stored] = ours(dding_cloud, home.room_a)
+    assert stored["operation_stage"] == STAGE_IN_PROGRESS
+    assert added == []
+    listed = await call(hass, "list_codes", {"entity_id": ROOM_A})
+    [code] = [c for c in listed[ROOM_A]["codes"] if c["created_by_integration"]]
+    assert code["status"] == "pending"
+
+    # Not confirmed yet at the first look.
+    await _advance(hass, freezer, timedelta(minutes=1, seconds=5))
+    assert dding_cloud.calls["fetch_passwords"] >= 1
+    assert added == []
+    dding_cloud.complete(home.room_a)
+    await _advance(hass, freezer, timedelta(minutes=2, seconds=5))
+    assert [e.data["code_id"] for e in added] == [result[ROOM_A]["code_id"]]
+    assert stored["operation_stage"] == STAGE_DONE
+    listed = await call(hass, "list_codes", {"entity_id": ROOM_A})
+    [code] = [c for c in listed[ROOM_A]["codes"] if c["created_by_integration"]]
+    assert code["status"] == "pending"  # starts in an hour
+    # No more listings once confirmed.
+    dding_cloud.reset_calls()
+    await _advance(hass, freezer, timedelta(minutes=40))
+    assert dding_cloud.calls["fetch_passwords"] == 0
+
+
+async def test_add_code_phone_and_lengths(
+    hass: HomeAssistant,
+    dding_cloud: FakeDdingCloud,
+    setup: tuple[DdingHome, MockConfigEntry],
+) -> None:
+    """The phone field reaches add_password; bad input changes nothing."""
+    _home, _entry = setup
+    target = {"entity_id": "sensor.room_b_battery"}  # any entity of the lock
+    for bad, key in (
+        ({"code": "1234"}, "code_wrong_length"),
+        ({"code": "12345a"}, "code_not_digits"),
+        ({"code": "123456", "phone": "call me"}, "invalid_phone"),
+    ):
+        with pytest.raises(ServiceValidationError) as err:
+            await call(hass, "add_code", target, name="G", **bad, **window())
+        assert err.value.translation_key == key
+    assert not [n for n, _ in dding_cloud.requests if n == "add_password"]
+    result = await call(
+        hass, "add_code", target, name="G", phone="+86 138-0000-1111", **window()
+    )
+    code = result["event.room_b_activity"]["code"]
+    assert len(code) == 6
+    assert code.isdigit()
+    [sent] = [body for name, body in dding_cloud.requests if name == "add_password"]
+    assert sent["phonenumber"] == "+8613800001111"
+    # A gateway is not a lock.
+    with pytest.raises(ServiceValidationError) as err:
+        await call(
+            hass,
+            "add_code",
+            {"entity_id": "binary_sensor.hall_gateway_connectivity"},
+            name="G",
+            **window(),
+        )
+    assert err.value.translation_key == "not_a_lock"
+
+
+async def test_add_code_refused_by_the_lock_is_failed(
+    hass: HomeAssistant,
+    dding_cloud: FakeDdingCloud,
+    setup: tuple[DdingHome, MockConfigEntry],
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """operation_stage 2 (failed): code_failed, a repair, status failed."""
+    home, entry = setup
+    failed = async_capture_events(hass, EVENT_CODE_FAILED)
+    added = async_capture_events(hass, EVENT_CODE_ADDED)
+    result = await call(
+        hass, "add_code", device_of(hass, entry, home.room_a), name="Guest", **window()
+    )
+    assert result[ROOM_A]["status"] == "pending"
+    dding_cloud.complete(home.room_a, success=False)
+    await _advance(hass, freezer, timedelta(minutes=1, seconds=5))
+    assert added == []
+    assert len(failed) == 1
+    listed = await call(hass, "list_codes", {"entity_id": ROOM_A})
+    [code] = [c for c in listed[ROOM_A]["codes"] if c["created_by_integration"]]
+    assert code["status"] == "failed"
+    assert any(
+        domain == DOMAIN and issue_id.startswith("code_failed")
+        for domain, issue_id in ir.async_get(hass).issues
+    )
+
+
+async def test_unconfirmed_add_is_polled_a_bounded_number_of_times(
+    hass: HomeAssistant,
+    dding_cloud: FakeDdingCloud,
+    setup: tuple[DdingHome, MockConfigEntry],
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """A gateway that never reports back: 24 listings in about a day, then failed."""
+    _home, _entry = setup
+    failed = async_capture_events(hass, EVENT_CODE_FAILED)
+    await call(hass, "add_code", {"entity_id": ROOM_A}, name="Guest", **window(1, 96))
+    dding_cloud.reset_calls()
+    for _ in range(30):
+        await _advance(hass, freezer, timedelta(hours=1))
+    # Also the coordinator never lists passwords: these are the ledger's looks.
+    assert 20 <= dding_cloud.calls["fetch_passwords"] <= 24
+    assert len(failed) == 1
+    dding_cloud.reset_calls()
+    for _ in range(5):
+        await _advance(hass, freezer, timedelta(hours=1))
+    assert dding_cloud.calls["fetch_passwords"] == 0
+
+
+async def test_update_code_sends_digits_and_waits_for_the_lock(
+    hass: HomeAssistant,
+    dding_cloud: FakeDdingCloud,
+    setup: tuple[DdingHome, MockConfigEntry],
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """update_password carries the ledger's digits; "updating" until confirmed."""
+    home, _entry = setup
+    updated = async_capture_events(hass, EVENT_CODE_UPDATED)
+    result = await call(
+        hass, "add_code", {"entity_id": ROOM_A}, name="Guest", code="135790", **window()
+    )
+    code_id = result[ROOM_A]["code_id"]
+    dding_cloud.complete(home.room_a)
+    await _advance(hass, freezer, timedelta(minutes=1, seconds=5))
+    later = window(2, 48)
+    answer = await call(
+        hass, "update_code", {"entity_id": ROOM_A}, code_id=code_id, **later
+    )
+    assert answer[ROOM_A]["status"] == "updating"
+    [sent] = [body for name, body in dding_cloud.requests if name == "update_password"]
+    assert sent["password"] == "135790"
+    assert sent["permission_end"] == int(
+        dt_util.parse_datetime(later["end"]).timestamp()
+    )
+    assert updated == []
+    dding_cloud.complete(home.room_a)
+    await _advance(hass, freezer, timedelta(minutes=1, seconds=5))
+    assert [e.data["code_id"] for e in updated] == [code_id]
+    [stored] = ours(dding_cloud, home.room_a)
+    assert stored["end"] == sent["permission_end"]
+
+
+async def test_delete_code_is_pending_until_the_lock_confirms(
+    hass: HomeAssistant,
+    dding_cloud: FakeDdingCloud,
+    setup: tuple[DdingHome, MockConfigEntry],
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """delete_password accepted: pending_delete; gone from the listing: deleted."""
+    home, _entry = setup
+    deleted = async_capture_events(hass, EVENT_CODE_DELETED)
+    result = await call(
+        hass, "add_code", {"entity_id": ROOM_A}, name="Guest", **window()
+    )
+    code_id = result[ROOM_A]["code_id"]
+    dding_cloud.complete(home.room_a)
+    await _advance(hass, freezer, timedelta(minutes=1, seconds=5))
+    answer = await call(hass, "delete_code", {"entity_id": ROOM_A}, code_id=code_id)
+    assert answer[ROOM_A]["pending_delete"] == [code_id]
+    assert answer[ROOM_A]["deleted"] == []
+    assert deleted == []
+    dding_cloud.complete(home.room_a)
+    await _advance(hass, freezer, timedelta(minutes=1, seconds=5))
+    assert [e.data["code_id"] for e in deleted] == [code_id]
+    assert ours(dding_cloud, home.room_a) == []
+    answer = await call(hass, "delete_code", {"entity_id": ROOM_A}, code_id=code_id)
+    assert answer[ROOM_A]["already_deleted"] == [code_id]
+
+
+async def test_delete_refused_by_the_lock_is_sent_again(
+    hass: HomeAssistant,
+    dding_cloud: FakeDdingCloud,
+    setup: tuple[DdingHome, MockConfigEntry],
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """A delete the gateway failed (stage 2) is retried: the guest must go."""
+    home, _entry = setup
+    result = await call(
+        hass, "add_code", {"entity_id": ROOM_A}, name="Guest", **window()
+    )
+    code_id = result[ROOM_A]["code_id"]
+    dding_cloud.complete(home.room_a)
+    await _advance(hass, freezer, timedelta(minutes=1, seconds=5))
+    await call(hass, "delete_code", {"entity_id": ROOM_A}, code_id=code_id)
+    dding_cloud.complete(home.room_a, success=False)
+    await _advance(hass, freezer, timedelta(minutes=1, seconds=5))
+    assert len(ours(dding_cloud, home.room_a)) == 1
+    await _advance(hass, freezer, timedelta(minutes=21))
+    deletes = [b for n, b in dding_cloud.requests if n == "delete_password"]
+    assert len(deletes) == 2
+    dding_cloud.complete(home.room_a)
+    await _advance(hass, freezer, timedelta(minutes=1, seconds=5))
+    assert ours(dding_cloud, home.room_a) == []
+
+
+async def test_the_administrator_password_is_never_deleted(
+    hass: HomeAssistant,
+    dding_cloud: FakeDdingCloud,
+    setup: tuple[DdingHome, MockConfigEntry],
+) -> None:
+    """Id 999 by its cloud id: a translated error, no request; include_foreign
+    skips it."""
+    home, _entry = setup
+    dding_cloud.add_local_password(home.room_a, "246810")
+    with pytest.raises(ServiceValidationError) as err:
+        await call(hass, "delete_code", {"entity_id": ROOM_A}, code_id=str(ADMIN_ID))
+    assert err.value.translation_key == "code_protected"
+    assert "15013" in str(err.value)
+    # By name, foreign codes included: the administrator password is skipped.
+    with pytest.raises(ServiceValidationError):
+        await call(
+            hass,
+            "delete_code",
+            {"entity_id": ROOM_A},
+            include_foreign=True,
+            name=dding_cloud.passwords[home.room_a][ADMIN_ID]["name"],
+        )
+    assert not [
+        b
+        for n, b in dding_cloud.requests
+        if n == "delete_password" and b.get("password_id") == ADMIN_ID
+    ]
+    assert ADMIN_ID in dding_cloud.passwords[home.room_a]
