@@ -8,6 +8,7 @@ lock on a bounded schedule.
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from typing import Any
 
@@ -31,7 +32,13 @@ from custom_components.ttlock_gateway.const import (
     EVENT_CODE_UPDATED,
 )
 from custom_components.ttlock_gateway.providers.dding import PLACEHOLDER_PHONE
-from tests.common import DdingHome, dding_data, seed_dding_home, setup_entry
+from tests.common import (
+    DdingHome,
+    dding_data,
+    restart_entry,
+    seed_dding_home,
+    setup_entry,
+)
 from tests.fakes.dding_cloud import (
     ADMIN_ID,
     STAGE_DONE,
@@ -343,3 +350,62 @@ async def test_the_administrator_password_is_never_deleted(
         if n == "delete_password" and b.get("password_id") == ADMIN_ID
     ]
     assert ADMIN_ID in dding_cloud.passwords[home.room_a]
+
+
+async def test_reload_while_add_password_is_in_flight(
+    hass: HomeAssistant,
+    dding_cloud: FakeDdingCloud,
+    setup: tuple[DdingHome, MockConfigEntry],
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """A reload cuts off add_password; it lands anyway. The next set-up lists
+    the lock first, takes the landed code (name and window) and sends no second
+    add; the lock's confirmation is still followed."""
+    home, entry = setup
+    added = async_capture_events(hass, EVENT_CODE_ADDED)
+    # A fresh listing: the add that follows sends add_password first.
+    await call(hass, "list_codes", {"entity_id": ROOM_A})
+    dding_cloud.gate = asyncio.Event()
+    dding_cloud.gate_only = {"add_password"}
+    task = hass.async_create_task(
+        call(hass, "add_code", {"entity_id": ROOM_A}, name="Guest", **window())
+    )
+    await dding_cloud.arrived("add_password")
+    await hass.config_entries.async_reload(entry.entry_id)
+    answer = await task
+    assert answer[ROOM_A]["status"] == "queued"
+    dding_cloud.gate.set()
+    dding_cloud.gate = None
+    await dding_cloud.answered("add_password")
+    await hass.async_block_till_done()
+    assert len(ours(dding_cloud, home.room_a)) == 1
+    dding_cloud.complete(home.room_a)
+    await _advance(hass, freezer, timedelta(seconds=31))
+    await _advance(hass, freezer, timedelta(minutes=1, seconds=5))
+    assert len([n for n, _ in dding_cloud.requests if n == "add_password"]) == 1
+    assert len(ours(dding_cloud, home.room_a)) == 1
+    assert len(added) == 1
+    listed = await call(hass, "list_codes", {"entity_id": ROOM_A})
+    [code] = [c for c in listed[ROOM_A]["codes"] if c["created_by_integration"]]
+    assert code["status"] == "pending"  # on the lock; starts in an hour
+
+
+async def test_restart_while_the_lock_has_not_confirmed(
+    hass: HomeAssistant,
+    dding_cloud: FakeDdingCloud,
+    setup: tuple[DdingHome, MockConfigEntry],
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """The wait for the lock's confirmation survives a restart (stored)."""
+    home, entry = setup
+    added = async_capture_events(hass, EVENT_CODE_ADDED)
+    await call(hass, "add_code", {"entity_id": ROOM_A}, name="Guest", **window())
+    await restart_entry(hass, entry)
+    listed = await call(hass, "list_codes", {"entity_id": ROOM_A})
+    [code] = [c for c in listed[ROOM_A]["codes"] if c["created_by_integration"]]
+    assert code["status"] == "pending"
+    dding_cloud.complete(home.room_a)
+    await _advance(hass, freezer, timedelta(seconds=31))
+    await _advance(hass, freezer, timedelta(minutes=1, seconds=5))
+    assert len(added) == 1
+    assert len([n for n, _ in dding_cloud.requests if n == "add_password"]) == 1
