@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
+import logging
 from typing import Any
 
 from freezegun.api import FrozenDateTimeFactory
@@ -37,7 +38,9 @@ from tests.common import (
     dding_data,
     restart_entry,
     seed_dding_home,
+    seed_ttlock_home,
     setup_entry,
+    ttlock_data,
 )
 from tests.fakes.dding_cloud import (
     ADMIN_ID,
@@ -45,6 +48,7 @@ from tests.fakes.dding_cloud import (
     STAGE_IN_PROGRESS,
     FakeDdingCloud,
 )
+from tests.fakes.ttlock_cloud import FakeTTLockCloud
 
 # Answers are keyed by the lock's activity event entity (no lock entity).
 ROOM_A = "event.room_a_activity"
@@ -409,3 +413,78 @@ async def test_restart_while_the_lock_has_not_confirmed(
     await _advance(hass, freezer, timedelta(minutes=1, seconds=5))
     assert len(added) == 1
     assert len([n for n, _ in dding_cloud.requests if n == "add_password"]) == 1
+
+
+async def test_freeze_and_unfreeze_a_code(
+    hass: HomeAssistant,
+    dding_cloud: FakeDdingCloud,
+    setup: tuple[DdingHome, MockConfigEntry],
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """frozen_password / unfrozen_password; list_codes follows the lock."""
+    home, _entry = setup
+    result = await call(
+        hass, "add_code", {"entity_id": ROOM_A}, name="Guest", **window(-1, 24)
+    )
+    code_id = result[ROOM_A]["code_id"]
+    dding_cloud.complete(home.room_a)
+    await _advance(hass, freezer, timedelta(minutes=1, seconds=5))
+    answer = await call(hass, "freeze_code", {"entity_id": ROOM_A}, code_id=code_id)
+    assert answer[ROOM_A]["status"] == "freezing"
+    assert answer[ROOM_A]["cloud_id"] == result[ROOM_A]["cloud_id"]
+
+    def status() -> str:
+        return next(
+            c["status"] for c in listed[ROOM_A]["codes"] if c["code_id"] == code_id
+        )
+
+    listed = await call(hass, "list_codes", {"entity_id": ROOM_A})
+    assert status() == "active"  # the lock has not carried it out yet
+    dding_cloud.complete(home.room_a)
+    listed = await call(hass, "list_codes", {"entity_id": ROOM_A})
+    assert status() == "revoked"
+    [stored] = ours(dding_cloud, home.room_a)
+    assert stored["frozen"] is True
+    answer = await call(hass, "unfreeze_code", {"entity_id": ROOM_A}, code_id=code_id)
+    assert answer[ROOM_A]["status"] == "unfreezing"
+    dding_cloud.complete(home.room_a)
+    listed = await call(hass, "list_codes", {"entity_id": ROOM_A})
+    assert status() == "active"
+    with pytest.raises(ServiceValidationError) as err:
+        await call(hass, "freeze_code", {"entity_id": ROOM_A}, code_id=str(ADMIN_ID))
+    assert err.value.translation_key == "code_protected"
+    with pytest.raises(ServiceValidationError) as err:
+        await call(hass, "freeze_code", {"entity_id": ROOM_A}, code_id="nope")
+    assert err.value.translation_key == "code_id_not_found"
+
+
+async def test_dynamic_code_only_in_the_answer(
+    hass: HomeAssistant,
+    dding_cloud: FakeDdingCloud,
+    setup: tuple[DdingHome, MockConfigEntry],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """get_dynamic_password_plaintext: digits and expiry to the caller only."""
+    home, entry = setup
+    caplog.set_level(logging.DEBUG)
+    answer = await call(hass, "get_dynamic_code", device_of(hass, entry, home.outer))
+    [(uuid, code, expires)] = dding_cloud.dynamic_codes
+    assert uuid == home.outer
+    entrance = answer["event.entrance_activity"]
+    assert entrance["code"] == code
+    assert dt_util.parse_datetime(entrance["expires"]).timestamp() == expires
+    assert code not in caplog.text
+
+
+async def test_freeze_needs_a_cloud_that_can(
+    hass: HomeAssistant, ttlock_cloud: FakeTTLockCloud
+) -> None:
+    """A TTLock lock has no freeze or dynamic codes: a translated refusal."""
+    seed_ttlock_home(ttlock_cloud)
+    await setup_entry(hass, ttlock_data(ttlock_cloud))
+    with pytest.raises(ServiceValidationError) as err:
+        await call(hass, "freeze_code", {"entity_id": "lock.front_door"}, code_id="1")
+    assert err.value.translation_key == "freeze_not_supported"
+    with pytest.raises(ServiceValidationError) as err:
+        await call(hass, "get_dynamic_code", {"entity_id": "lock.front_door"})
+    assert err.value.translation_key == "dynamic_not_supported"
