@@ -33,6 +33,17 @@ def _parse(argv: list[str] | None) -> SimulatorConfig:
         help="port of the fake Tuya message service (0 or less: none)",
     )
     parser.add_argument(
+        "--dding-port",
+        type=int,
+        default=int(env("SIM_DDING_PORT", "8904")),
+        help="port of the fake Dding SaaS (0 or less: none)",
+    )
+    parser.add_argument(
+        "--dding-webhook-url",
+        default=env("SIM_DDING_WEBHOOK_URL") or None,
+        help="Dding entry webhook URL to push Dding callbacks to (default: none)",
+    )
+    parser.add_argument(
         "--webhook-url",
         default=env("SIM_WEBHOOK_URL") or None,
         help="TTLock entry webhook URL to push callbacks to (default: no pushes)",
@@ -58,6 +69,8 @@ def _parse(argv: list[str] | None) -> SimulatorConfig:
         tuya_port=args.tuya_port,
         tuya_push_port=args.tuya_push_port if args.tuya_push_port > 0 else None,
         webhook_url=args.webhook_url,
+        dding_port=args.dding_port if args.dding_port > 0 else None,
+        dding_webhook_url=args.dding_webhook_url,
         push_interval=args.push_interval,
         first_push_delay=args.first_push_delay,
     )
