@@ -356,6 +356,43 @@ async def test_the_administrator_password_is_never_deleted(
     assert ADMIN_ID in dding_cloud.passwords[home.room_a]
 
 
+async def test_reload_while_the_token_for_an_add_is_in_flight(
+    hass: HomeAssistant,
+    dding_cloud: FakeDdingCloud,
+    setup: tuple[DdingHome, MockConfigEntry],
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """The token expired: add_password answers 102 and the new token is held
+    when the entry reloads. Nothing landed; the next set-up looks, then adds the
+    code once (one password on the lock in the end)."""
+    home, entry = setup
+    added = async_capture_events(hass, EVENT_CODE_ADDED)
+    await call(hass, "list_codes", {"entity_id": ROOM_A})
+    dding_cloud.expire_tokens()
+    dding_cloud.gate = asyncio.Event()
+    dding_cloud.gate_only = {"access_token"}
+    task = hass.async_create_task(
+        call(hass, "add_code", {"entity_id": ROOM_A}, name="Guest", **window())
+    )
+    await dding_cloud.arrived("add_password")
+    await dding_cloud.arrived("access_token")
+    dding_cloud.gate_only = set()  # the reload's own sign-in goes through
+    await hass.config_entries.async_reload(entry.entry_id)
+    answer = await task
+    assert answer[ROOM_A]["status"] == "queued"
+    dding_cloud.gate.set()
+    dding_cloud.gate = None
+    assert ours(dding_cloud, home.room_a) == []
+    for _ in range(4):
+        await _advance(hass, freezer, timedelta(minutes=21))
+    assert len(ours(dding_cloud, home.room_a)) == 1
+    dding_cloud.complete(home.room_a)
+    for _ in range(3):
+        await _advance(hass, freezer, timedelta(minutes=21))
+    assert len(ours(dding_cloud, home.room_a)) == 1
+    assert len(added) == 1
+
+
 async def test_reload_while_add_password_is_in_flight(
     hass: HomeAssistant,
     dding_cloud: FakeDdingCloud,
