@@ -525,3 +525,28 @@ async def test_freeze_needs_a_cloud_that_can(
     with pytest.raises(ServiceValidationError) as err:
         await call(hass, "get_dynamic_code", {"entity_id": "lock.front_door"})
     assert err.value.translation_key == "dynamic_not_supported"
+
+
+async def test_update_while_the_add_is_unconfirmed_is_queued_then_sent(
+    hass: HomeAssistant,
+    dding_cloud: FakeDdingCloud,
+    setup: tuple[DdingHome, MockConfigEntry],
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """An update asked before the lock confirmed the add is answered queued at
+    once, and sent once the add is confirmed."""
+    home, _entry = setup
+    result = await call(
+        hass, "add_code", {"entity_id": ROOM_A}, name="Guest", **window()
+    )
+    code_id = result[ROOM_A]["code_id"]
+    answer = await call(
+        hass, "update_code", {"entity_id": ROOM_A}, code_id=code_id, name="Guest B"
+    )
+    assert answer[ROOM_A]["status"] == "queued"
+    assert not [n for n, _ in dding_cloud.requests if n == "update_password"]
+    dding_cloud.complete(home.room_a)
+    # The next look (2 minutes after the one the update made) sees it done.
+    await _advance(hass, freezer, timedelta(minutes=2, seconds=5))
+    [sent] = [b for n, b in dding_cloud.requests if n == "update_password"]
+    assert sent["name"] == "Guest B"

@@ -435,6 +435,20 @@ class Reconciler:
                 self._recheck(lock_id, record, listing or [])
             elif op is Op.CONFIRM:
                 self._confirm(lock_id, record, listing or [])
+                if record.operation() is Op.CONFIRM and self.ledger.waiting(
+                    record.key, WaitKind.UPDATE
+                ):
+                    # An update asked meanwhile follows the lock's confirmation
+                    # of the previous change: its caller is not kept waiting.
+                    self.ledger.settle(
+                        record.key,
+                        [WaitKind.UPDATE],
+                        Outcome(
+                            Status.QUEUED,
+                            cloud_id=record.cloud_id,
+                            reason="waiting for the lock to confirm the previous change",
+                        ),
+                    )
             elif op is Op.DELETE:
                 await self._delete(lock_id, record, listing)
             elif op is Op.CHANGE:
@@ -904,6 +918,8 @@ class Reconciler:
                 )
             return
         # Done (or no operation listed any more: the lock has it as it is).
+        self._not_before.pop(record.key, None)
+        record.next_attempt = None
         record.seen_at = dt_util.utcnow()
         if operation == "add":
             self.announcer.added(record)
