@@ -17,7 +17,7 @@ def _parse(argv: list[str] | None) -> SimulatorConfig:
     env = os.environ.get
     parser = argparse.ArgumentParser(
         prog="python -m simulator",
-        description="Simulated TTLock + Tuya clouds on loopback (a test double).",
+        description="Simulated TTLock, Tuya and Dding clouds on loopback (a test double).",
     )
     parser.add_argument("--host", default=env("SIM_HOST", "127.0.0.1"))
     parser.add_argument(
@@ -82,6 +82,7 @@ async def _run(config: SimulatorConfig) -> None:
     print(
         f"simulator ready: TTLock {sim.ttlock.base_url}  Tuya {sim.tuya.base_url}  "
         f"Tuya push {sim.tuya_push.endpoint or '-'}  "
+        f"Dding {sim.dding.base_url or '-'}  "
         f"state {sim.ttlock.base_url}/_sim/state",
         flush=True,
     )
