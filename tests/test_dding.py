@@ -357,3 +357,16 @@ async def test_dding_repair_refuses_a_home_the_saas_does_not_know(
     assert answer["type"] == "form"
     assert answer["errors"] == {"base": "unknown_home"}
     assert entry.data["home_ids"] == ["home-1001"]
+
+
+async def test_dding_calls_are_counted_in_the_budget(
+    hass: HomeAssistant, dding_cloud: FakeDdingCloud, freezer: FrozenDateTimeFactory
+) -> None:
+    """Every request the client sends is in the account's call count (meter=)."""
+    _home, entry = await _setup(hass, dding_cloud)
+    await _advance(hass, freezer, timedelta(hours=6, minutes=1))
+    ledger = entry.runtime_data.coordinator.ledger
+    assert ledger is not None
+    counted = sum(sum(day.values()) for day in ledger.days.values())
+    assert counted == dding_cloud.total_calls > 0
+    assert hass.states.get("sensor.test_account_api_calls_this_month") is not None
