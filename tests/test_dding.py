@@ -370,3 +370,31 @@ async def test_dding_calls_are_counted_in_the_budget(
     counted = sum(sum(day.values()) for day in ledger.days.values())
     assert counted == dding_cloud.total_calls > 0
     assert hass.states.get("sensor.test_account_api_calls_this_month") is not None
+
+
+async def test_dding_callback_url_repair_says_to_ask_dding(
+    hass: HomeAssistant,
+    dding_cloud: FakeDdingCloud,
+    hass_client_no_auth: ClientFactory,
+) -> None:
+    """Until the first callback: a repair with the URL to give Dding (there is
+    no console field); the first callback removes it."""
+    await hass.config.async_update(external_url="https://ha.example.com")
+    home, entry = await _setup(hass, dding_cloud)
+    issue = ir.async_get(hass).async_get_issue(
+        DOMAIN, f"webhook_not_called_{entry.entry_id}"
+    )
+    assert issue is not None
+    assert issue.translation_key == "dding_webhook_not_called"
+    assert issue.translation_placeholders["webhook_url"] == (
+        f"https://ha.example.com/api/webhook/{DDING_WEBHOOK_ID}"
+    )
+    client = await hass_client_no_auth()
+    await _push(client, dding_cloud, "lockerOpenAlarm", home.room_a)
+    await hass.async_block_till_done()
+    assert (
+        ir.async_get(hass).async_get_issue(
+            DOMAIN, f"webhook_not_called_{entry.entry_id}"
+        )
+        is None
+    )
