@@ -30,6 +30,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
+from tests.fakes.dding_cloud import FakeDdingCloud
 from tests.fakes.gateway_service import FakeGatewayService
 from tests.fakes.ttlock_cloud import FakeTTLockCloud
 from tests.fakes.tuya_cloud import FakeTuyaCloud
@@ -46,6 +47,8 @@ SIDE_GATE_ID = 7_200_003
 GARDEN_SHED_ID = 7_200_004
 TUYA_STUDIO_ID = "vdevosimstudio0001"
 TUYA_GARAGE_ID = "vdevosimgarage0002"
+# The Dding partner's own home id (seed 003, 5.1: the partner chooses it).
+DDING_HOME_ID = "sim-dding-home"
 
 # Record types of the TTLock Open API (``recordType``).
 RECORD_UNLOCK_BY_CODE = 4
@@ -102,6 +105,19 @@ class SimulatorConfig:
     webhook_url: str | None = None
     push_interval: float = 60.0
     first_push_delay: float | None = None  # default: push_interval
+    # The fake Dding SaaS; None: none.
+    dding_port: int | None = None  # the CLI default is 8904
+    # Full URL of the Dding entry's webhook; None: no Dding callbacks.
+    dding_webhook_url: str | None = None
+
+
+def seed_dding_home(dding: FakeDdingCloud) -> None:
+    """A Dding home (issue 19): a gateway, the outer door, two room locks."""
+    dding.add_home(DDING_HOME_ID, ("101", "102"))
+    dding.add_gateway(DDING_HOME_ID, name="Dding gateway")
+    dding.add_lock(DDING_HOME_ID, name="Building entrance", power=88)
+    dding.add_lock(DDING_HOME_ID, "101", name="Room 101", power=71)
+    dding.add_lock(DDING_HOME_ID, "102", name="Room 102", power=23)
 
 
 def seed_home(ttlock: FakeTTLockCloud, tuya: FakeTuyaCloud) -> None:
@@ -175,6 +191,7 @@ class Simulator:
         )
         # Lock list, unlock, codes... as jobs whose results it POSTs back.
         self.gateway = FakeGatewayService(self.ttlock)
+        self.dding = FakeDdingCloud(token_lifetime=86_400)
         self.pushes = PushStats()
         self._runners: list[web.AppRunner] = []
         self._push_task: asyncio.Task[None] | None = None
@@ -188,6 +205,7 @@ class Simulator:
     async def start(self) -> None:
         """Seed the home and serve both clouds; start pushing if configured."""
         seed_home(self.ttlock, self.tuya)
+        seed_dding_home(self.dding)
         # The TTLock fake needs its stop event for held requests (outage modes).
         if getattr(self.ttlock, "_stopping", None) is None:
             self.ttlock._stopping = asyncio.Event()
@@ -200,6 +218,13 @@ class Simulator:
             cfg.tuya_port,
             self._faulty(self.tuya._handle, ttlock=False),
         )
+        if cfg.dding_port is not None:
+            # The Dding fake's answers wait on its stop event (latency, gates).
+            self.dding._stopping = asyncio.Event()
+            self.dding.base_url = await self._serve(
+                cfg.dding_port, self.dding._dispatch
+            )
+            _LOGGER.info("Dding SaaS on %s", self.dding.base_url)
         _LOGGER.info("TTLock cloud on %s", self.ttlock.base_url)
         _LOGGER.info("Tuya cloud on %s", self.tuya.base_url)
         if cfg.gateway_service_port is not None:
@@ -213,7 +238,7 @@ class Simulator:
         if cfg.tuya_push_port is not None:
             await self.tuya_push.start(cfg.host, cfg.tuya_push_port)
             _LOGGER.info("Tuya message service on %s", self.tuya_push.endpoint)
-        if cfg.webhook_url:
+        if cfg.webhook_url or cfg.dding_webhook_url:
             self._session = aiohttp.ClientSession(
                 timeout=aiohttp.ClientTimeout(total=10)
             )
@@ -222,6 +247,7 @@ class Simulator:
             )
         if (
             cfg.webhook_url
+            or cfg.dding_webhook_url
             or cfg.tuya_push_port is not None
             or cfg.gateway_service_port is not None
         ):
@@ -241,6 +267,7 @@ class Simulator:
             await self._session.close()
         if self.ttlock._stopping is not None:
             self.ttlock._stopping.set()
+        await self.dding.stop()
         await self.tuya_push.stop()
         await self.tuya.stop()
         await self.gateway.stop()
@@ -388,6 +415,20 @@ class Simulator:
                 "acked": len(self.tuya_push.acked),
                 "unacked": self.tuya_push.unacked,
             },
+            "dding": {
+                "base_url": self.dding.base_url or None,
+                "devices": {
+                    uuid: {
+                        "name": d["name"],
+                        "type": d["type"],
+                        "online": d["onoff_line"] == 1,
+                        "battery": d.get("power"),
+                        "passwords": len(self.dding.passwords.get(uuid, {})),
+                    }
+                    for uuid, d in sorted(self.dding.devices.items())
+                },
+                "calls": dict(self.dding.calls),
+            },
             "faults": sorted(self.faults),
             "pushes": {
                 "webhook_configured": self.config.webhook_url is not None,
@@ -476,6 +517,9 @@ class Simulator:
         self.tuya_push_round()
         if self._session is None:
             return
+        await self.dding_push_round()
+        if self.config.webhook_url is None:
+            return
         await self._post(
             "ttlock_record", data=self.ttlock_code_unlock_callback(FRONT_DOOR_ID)
         )
@@ -485,6 +529,29 @@ class Simulator:
             json_body=self.dding_battery_callback(BACK_DOOR_ID, low=low),
         )
         await self._post("dding_open", json_body=self.dding_open_callback(SIDE_GATE_ID))
+
+    async def dding_push_round(self) -> None:
+        """Dding, to its entry's webhook: a room door opened with a guest
+        password (the 6.11 record too, so the poll agrees), and the gateway
+        reports the lock's battery; pending password operations complete (the
+        gateway carried them out)."""
+        if not self.config.dding_webhook_url or not self.dding.base_url:
+            return
+        locks = [
+            u for u, d in sorted(self.dding.devices.items()) if d["type"] == "room_lock"
+        ]
+        for uuid in locks:
+            self.dding.complete(uuid)
+        room = locks[self._tick % len(locks)]
+        entry = self.dding.add_lock_event(room, password_id=1001, source_name="Guest")
+        detail = {k: entry[k] for k in ("source", "sourceid", "source_name")}
+        await self._post(
+            "dding_open",
+            json_body=self.dding.callback_body(
+                "lockerOpenAlarm", room, detail=detail, time_ms=entry["time"]
+            ),
+            url=self.config.dding_webhook_url,
+        )
 
     def push_soon(self) -> None:
         """Push one round now, besides the schedule."""
@@ -501,13 +568,13 @@ class Simulator:
         *,
         data: dict[str, str] | None = None,
         json_body: dict[str, Any] | None = None,
+        url: str | None = None,
     ) -> None:
         assert self._session is not None
-        assert self.config.webhook_url is not None
+        target = url or self.config.webhook_url
+        assert target is not None
         try:
-            async with self._session.post(
-                self.config.webhook_url, data=data, json=json_body
-            ) as resp:
+            async with self._session.post(target, data=data, json=json_body) as resp:
                 await resp.read()
                 self.pushes.last_status = resp.status
                 ok = resp.status < 300

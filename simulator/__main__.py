@@ -17,7 +17,7 @@ def _parse(argv: list[str] | None) -> SimulatorConfig:
     env = os.environ.get
     parser = argparse.ArgumentParser(
         prog="python -m simulator",
-        description="Simulated TTLock + Tuya clouds on loopback (a test double).",
+        description="Simulated TTLock, Tuya and Dding clouds on loopback (a test double).",
     )
     parser.add_argument("--host", default=env("SIM_HOST", "127.0.0.1"))
     parser.add_argument(
@@ -37,6 +37,17 @@ def _parse(argv: list[str] | None) -> SimulatorConfig:
         type=int,
         default=int(env("SIM_GATEWAY_SERVICE_PORT", "0")),
         help="port of the fake TTLock gateway service (0 or less: none)",
+    )
+    parser.add_argument(
+        "--dding-port",
+        type=int,
+        default=int(env("SIM_DDING_PORT", "8904")),
+        help="port of the fake Dding SaaS (0 or less: none)",
+    )
+    parser.add_argument(
+        "--dding-webhook-url",
+        default=env("SIM_DDING_WEBHOOK_URL") or None,
+        help="Dding entry webhook URL to push Dding callbacks to (default: none)",
     )
     parser.add_argument(
         "--webhook-url",
@@ -67,6 +78,8 @@ def _parse(argv: list[str] | None) -> SimulatorConfig:
             args.gateway_service_port if args.gateway_service_port > 0 else None
         ),
         webhook_url=args.webhook_url,
+        dding_port=args.dding_port if args.dding_port > 0 else None,
+        dding_webhook_url=args.dding_webhook_url,
         push_interval=args.push_interval,
         first_push_delay=args.first_push_delay,
     )
@@ -78,6 +91,7 @@ async def _run(config: SimulatorConfig) -> None:
     print(
         f"simulator ready: TTLock {sim.ttlock.base_url}  Tuya {sim.tuya.base_url}  "
         f"Tuya push {sim.tuya_push.endpoint or '-'}  "
+        f"Dding {sim.dding.base_url or '-'}  "
         f"state {sim.ttlock.base_url}/_sim/state",
         flush=True,
     )

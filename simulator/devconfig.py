@@ -7,8 +7,8 @@
   ``simulator.devhass``, which skips the default integrations that cannot set up);
 - ``custom_components`` -> the repository's ``custom_components`` (symlink);
 - ``.storage/onboarding``: every onboarding step done, so ``/`` shows the login page;
-- ``.storage/core.config_entries``: a TTLock and a Tuya entry pointing at the
-  simulator (the Tuya one also at its message service), with fixed webhook ids (``--no-entries`` skips them, for real clouds).
+- ``.storage/core.config_entries``: a TTLock, a Tuya and a Dding entry pointing at
+  the simulator (the Tuya one also at its message service), with fixed webhook ids (``--no-entries`` skips them, for real clouds).
 
 The login user itself is created with Home Assistant's own tool
 (``hass --script auth -c config add dev dev``), see ``scripts/develop``.
@@ -26,6 +26,7 @@ import sys
 from typing import Any
 
 from custom_components.ttlock_gateway.providers.ttlock import md5_password
+from tests.fakes.dding_cloud import FakeDdingCloud
 from tests.fakes.ttlock_cloud import FakeTTLockCloud
 from tests.fakes.tuya_cloud import FakeTuyaCloud
 
@@ -37,6 +38,9 @@ TTLOCK_ENTRY_ID = "01SIMTTLOCK0000000000000000"
 TUYA_ENTRY_ID = "01SIMTUYA000000000000000000"
 GATEWAY_WEBHOOK_ID = "sim-gateway-service-webhook"
 GATEWAY_ENTRY_ID = "01SIMGATEWAYSERVICE00000000"
+DDING_WEBHOOK_ID = "sim-dding-webhook"
+DDING_ENTRY_ID = "01SIMDDING00000000000000000"
+DDING_HOME_ID = "sim-dding-home"  # simulator.DDING_HOME_ID
 
 # The web UI: the frontend, and the integrations whose modules Home Assistant's
 # service helper imports to read every services.yaml (``_base_components`` in
@@ -125,9 +129,11 @@ def config_entries(
     tuya_url: str,
     tuya_push_url: str | None = None,
     gateway_service_url: str | None = None,
+    dding_url: str | None = None,
 ) -> dict[str, Any]:
     """The simulator entries, as the config flow would have stored them (the
-    gateway service's only with its URL: it needs Home Assistant's external URL)."""
+    gateway service's only with its URL: it needs Home Assistant's external URL;
+    Dding's only with its URL)."""
     ttlock = _entry(
         TTLOCK_ENTRY_ID,
         FakeTTLockCloud.USERNAME,
@@ -178,6 +184,23 @@ def config_entries(
                 },
             )
         )
+    if dding_url:
+        entries.append(
+            _entry(
+                DDING_ENTRY_ID,
+                "Dding (simulator)",
+                FakeDdingCloud.CLIENT_ID,
+                {
+                    "provider": "dding",
+                    "client_id": FakeDdingCloud.CLIENT_ID,
+                    "client_secret": FakeDdingCloud.CLIENT_SECRET,
+                    "home_ids": [DDING_HOME_ID],
+                    "default_phone": "",
+                    "base_url": dding_url,
+                    "webhook_id": DDING_WEBHOOK_ID,
+                },
+            )
+        )
     return _storage("core.config_entries", 1, 5, {"entries": entries})
 
 
@@ -213,6 +236,7 @@ def write_config(
     entries: bool,
     tuya_push_url: str | None = None,
     gateway_service_url: str | None = None,
+    dding_url: str | None = None,
 ) -> list[str]:
     """Create what is missing; return what was created (for the log)."""
     created: list[str] = []
@@ -259,7 +283,13 @@ def write_config(
     if entries and not entries_path.exists():
         _write_json(
             entries_path,
-            config_entries(ttlock_url, tuya_url, tuya_push_url, gateway_service_url),
+            config_entries(
+                ttlock_url,
+                tuya_url,
+                tuya_push_url,
+                gateway_service_url=gateway_service_url,
+                dding_url=dding_url,
+            ),
         )
         created.append(str(entries_path))
     return created
@@ -328,8 +358,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--gateway-service-url",
         default="",
-        help="the simulator's gateway service, e.g. http://127.0.0.1:8904 "
+        help="the simulator's gateway service, e.g. http://127.0.0.1:8905 "
         "('' for none; also sets external_url in a new configuration.yaml)",
+    )
+    parser.add_argument(
+        "--dding-url",
+        default="http://127.0.0.1:8904",
+        help="the simulator's Dding SaaS ('' for no Dding entry)",
     )
     parser.add_argument(
         "--no-entries",
@@ -354,6 +389,7 @@ def main(argv: list[str] | None = None) -> int:
         entries=not args.no_entries,
         tuya_push_url=args.tuya_push_url or None,
         gateway_service_url=args.gateway_service_url or None,
+        dding_url=args.dding_url or None,
     )
     for item in created:
         print(f"created {item}")

@@ -2,10 +2,10 @@
 
 ``python -m simulator.smoke`` (run by ``scripts/smoke`` in a venv of the Home
 Assistant release to check) starts the simulator, writes a config directory with
-the two simulator entries, starts ``hass`` on it, lets the simulator push one
+the three simulator entries, starts ``hass`` on it, lets the simulator push one
 round of callbacks, stops ``hass`` and then asserts from what it left behind:
 
-- both entries set up (no "Error setting up entry" / "Setup failed"),
+- every entry set up (no "Error setting up entry" / "Setup failed"),
 - every seeded lock has its lock entity, the gateway its connectivity sensor
   (from ``.storage/core.entity_registry``),
 - the pushed callbacks were answered 200, and the Tuya entry's consumer
@@ -35,7 +35,7 @@ import time
 import aiohttp
 
 from . import Simulator, SimulatorConfig
-from .devconfig import DOMAIN, TTLOCK_WEBHOOK_ID, write_config
+from .devconfig import DDING_WEBHOOK_ID, DOMAIN, TTLOCK_WEBHOOK_ID, write_config
 
 # Only what the integration needs (manifest: http, webhook; logger for the
 # check). No frontend: the smoke test reads storage and the log, not the UI.
@@ -87,7 +87,11 @@ async def _wait_listed(sim: Simulator, within: float) -> None:
     # The calls come from another process: there is no event to wait on.
     deadline = time.monotonic() + within
     while time.monotonic() < deadline:
-        if sim.ttlock.calls["/v3/lock/list"] and sim.tuya.calls:
+        if (
+            sim.ttlock.calls["/v3/lock/list"]
+            and sim.tuya.calls
+            and sim.dding.calls["find_home_devices"]
+        ):
             return
         await asyncio.sleep(0.5)
     raise TimeoutError("the entries did not list their locks")
@@ -107,7 +111,7 @@ def offending_lines(log: str) -> list[str]:
 async def run(config: Path, startup_timeout: float) -> list[str]:
     """Run the scenario; return the problems found (empty: pass)."""
     ha_port, ttlock_port, tuya_port = _free_port(), _free_port(), _free_port()
-    tuya_push_port = _free_port()
+    tuya_push_port, dding_port = _free_port(), _free_port()
     config.mkdir(parents=True, exist_ok=True)
     (config / "configuration.yaml").write_text(SMOKE_YAML, encoding="utf-8")
     write_config(
@@ -117,6 +121,7 @@ async def run(config: Path, startup_timeout: float) -> list[str]:
         tuya_url=f"http://127.0.0.1:{tuya_port}",
         entries=True,
         tuya_push_url=f"ws://127.0.0.1:{tuya_push_port}/",
+        dding_url=f"http://127.0.0.1:{dding_port}",
     )
     sim = Simulator(
         SimulatorConfig(
@@ -124,6 +129,10 @@ async def run(config: Path, startup_timeout: float) -> list[str]:
             tuya_port=tuya_port,
             tuya_push_port=tuya_push_port,
             webhook_url=f"http://127.0.0.1:{ha_port}/api/webhook/{TTLOCK_WEBHOOK_ID}",
+            dding_port=dding_port,
+            dding_webhook_url=(
+                f"http://127.0.0.1:{ha_port}/api/webhook/{DDING_WEBHOOK_ID}"
+            ),
             # Pushed on demand below, once Home Assistant is up.
             push_interval=3600,
             first_push_delay=3600,
@@ -147,7 +156,9 @@ async def run(config: Path, startup_timeout: float) -> list[str]:
         await _wait_listed(sim, startup_timeout)
         await asyncio.sleep(2)  # platforms and webhook after the first refresh
         await sim.push_once()
-        if sim.pushes.failed or sim.pushes.sent != 3:
+        # TTLock record, two Dding-format callbacks to the TTLock entry, and a
+        # door opening to the Dding entry.
+        if sim.pushes.failed or sim.pushes.sent != 4:
             problems.append(
                 f"pushed callbacks: {sim.pushes.sent} answered, "
                 f"{sim.pushes.failed} failed ({sim.pushes.last_error})"

@@ -18,21 +18,27 @@ from custom_components.ttlock_gateway.const import (
     CONF_CLIENT_ID,
     CONF_CLIENT_SECRET,
     CONF_DATA_CENTER,
+    CONF_DEFAULT_PHONE,
+    CONF_HOME_IDS,
     CONF_PASSWORD_MD5,
     CONF_PROVIDER,
     CONF_REGION,
     CONF_USER_UID,
     CONF_WEBHOOK_ID,
     DOMAIN,
+    PROVIDER_DDING,
     PROVIDER_TTLOCK,
     PROVIDER_TUYA,
 )
 from custom_components.ttlock_gateway.providers.ttlock import md5_password
+from tests.fakes.dding_cloud import FakeDdingCloud
 from tests.fakes.ttlock_cloud import FakeTTLockCloud
 from tests.fakes.tuya_cloud import FakeTuyaCloud
 
 TTLOCK_WEBHOOK_ID = "ttlock-test-webhook"
 TUYA_WEBHOOK_ID = "tuya-test-webhook"
+DDING_WEBHOOK_ID = "dding-test-webhook"
+DDING_HOME = "home-1001"
 
 
 def ttlock_data(cloud: FakeTTLockCloud) -> dict[str, Any]:
@@ -60,6 +66,39 @@ def tuya_data(cloud: FakeTuyaCloud) -> dict[str, Any]:
         CONF_BASE_URL: cloud.base_url,
         CONF_WEBHOOK_ID: TUYA_WEBHOOK_ID,
     }
+
+
+def dding_data(cloud: FakeDdingCloud, *homes: str) -> dict[str, Any]:
+    """Entry data pointing at the fake Dding SaaS (default: DDING_HOME)."""
+    return {
+        CONF_PROVIDER: PROVIDER_DDING,
+        CONF_CLIENT_ID: cloud.CLIENT_ID,
+        CONF_CLIENT_SECRET: cloud.CLIENT_SECRET,
+        CONF_HOME_IDS: list(homes or (DDING_HOME,)),
+        CONF_DEFAULT_PHONE: "",
+        CONF_BASE_URL: cloud.base_url,
+        CONF_WEBHOOK_ID: DDING_WEBHOOK_ID,
+    }
+
+
+@dataclass
+class DdingHome:
+    """Uuids of the seeded Dding home."""
+
+    gateway: str
+    outer: str  # the home's outer door lock
+    room_a: str
+    room_b: str
+
+
+def seed_dding_home(cloud: FakeDdingCloud, home_id: str = DDING_HOME) -> DdingHome:
+    """A home with a gateway, an outer lock and two room locks (issue 19)."""
+    cloud.add_home(home_id, ("room-a", "room-b"))
+    gateway = cloud.add_gateway(home_id, name="Hall gateway")
+    outer = cloud.add_lock(home_id, name="Entrance", power=90)
+    room_a = cloud.add_lock(home_id, "room-a", name="Room A", power=60)
+    room_b = cloud.add_lock(home_id, "room-b", name="Room B", power=40)
+    return DdingHome(gateway=gateway, outer=outer, room_a=room_a, room_b=room_b)
 
 
 @dataclass

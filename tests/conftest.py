@@ -12,6 +12,7 @@ import pytest
 
 # Import the package first so Home Assistant's loader finds it (see README, Testing).
 import custom_components.ttlock_gateway  # noqa: F401
+from tests.fakes.dding_cloud import FakeDdingCloud
 from tests.fakes.gateway_service import CallbackReceiver, FakeGatewayService
 from tests.fakes.ttlock_cloud import FakeTTLockCloud
 from tests.fakes.tuya_cloud import FakeTuyaCloud
@@ -102,6 +103,15 @@ def ha_reports(request: pytest.FixtureRequest) -> CurrentReports:
 async def ttlock_cloud(socket_enabled: Any) -> AsyncIterator[FakeTTLockCloud]:
     """An empty fake TTLock cloud on 127.0.0.1."""
     cloud = FakeTTLockCloud()
+    await cloud.start()
+    yield cloud
+    await cloud.stop()
+
+
+@pytest.fixture
+async def dding_cloud(socket_enabled: Any) -> AsyncIterator[FakeDdingCloud]:
+    """The fake Dding SaaS on loopback."""
+    cloud = FakeDdingCloud()
     await cloud.start()
     yield cloud
     await cloud.stop()

@@ -101,6 +101,7 @@ async def _start(hass: HomeAssistant, provider: str) -> str:
     )
     assert result["type"] is FlowResultType.MENU
     assert result["step_id"] == "user"
+    # Other clouds follow (tests/test_dding_config_flow.py, ...).
     assert result["menu_options"][:2] == [PROVIDER_TTLOCK, PROVIDER_TUYA]
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {"next_step_id": provider}

@@ -47,7 +47,10 @@ async def sim(socket_enabled: Any) -> AsyncIterator[Simulator]:
     """The simulator on free ports, no pushes."""
     simulator = Simulator(
         SimulatorConfig(
-            ttlock_port=_free_port(), tuya_port=_free_port(), tuya_push_port=0
+            ttlock_port=_free_port(),
+            tuya_port=_free_port(),
+            tuya_push_port=0,
+            dding_port=_free_port(),
         )
     )
     await simulator.start()
@@ -221,3 +224,30 @@ async def test_gateway_service_entry_of_the_dev_config(
         assert simulator.ttlock.unlocks.count(FRONT_DOOR_ID) == 1
     finally:
         await simulator.stop()
+
+
+async def test_dding_dev_entry_against_the_simulator(
+    hass: HomeAssistant, sim: Simulator, hass_client_no_auth: Any
+) -> None:
+    """The dev config's Dding entry: the simulator's home (gateway, outer door,
+    two rooms) with batteries, and a pushed door opening becomes an event."""
+    stored = config_entries(
+        sim.ttlock.base_url, sim.tuya.base_url, None, dding_url=sim.dding.base_url
+    )["data"]["entries"][2]
+    assert stored["data"]["provider"] == "dding"
+    events = async_capture_events(hass, EVENT_LOCK)
+    entry = await setup_entry(hass, stored["data"], unique_id=stored["unique_id"])
+    assert len(entry.runtime_data.coordinator.data.locks) == 3
+    assert len(entry.runtime_data.coordinator.data.gateways) == 1
+    assert hass.states.get("sensor.room_102_battery").state == "23"
+    assert hass.states.get("binary_sensor.dding_gateway_connectivity").state == "on"
+    room = next(
+        u for u, d in sorted(sim.dding.devices.items()) if d["type"] == "room_lock"
+    )
+    body = sim.dding.callback_body("lockerOpenAlarm", room)
+    client = await hass_client_no_auth()
+    resp = await client.post(f"/api/webhook/{stored['data']['webhook_id']}", json=body)
+    assert resp.status == 200
+    await hass.async_block_till_done()
+    assert [(e.data["lock_id"], e.data["type"]) for e in events] == [(room, "unlocked")]
+    assert sim.state()["dding"]["calls"]["find_home_devices"] >= 1

@@ -172,14 +172,36 @@ class _Scanner:
 
     # -- the kinds of keys ------------------------------------------------------
 
-    def _flow_section(self, module: _Module, node: ast.AST) -> str:
+    def _flow_section(self, module: _Module, node: ast.AST) -> tuple[str, ...]:
         cls = module.enclosing(node, ast.ClassDef)
         assert cls is None or isinstance(cls, ast.ClassDef)
         if cls is not None and any(
             "OptionsFlow" in ast.unparse(base) for base in cls.bases
         ):
-            return "options"
-        return "config"
+            return ("options",)
+        if cls is not None and any(
+            "RepairsFlow" in ast.unparse(base) for base in cls.bases
+        ):
+            # A repair's fix flow: its issue key is the class's ``issue``.
+            for item in cls.body:
+                if (
+                    isinstance(item, ast.Assign | ast.AnnAssign)
+                    and isinstance(
+                        target := (
+                            item.targets[0]
+                            if isinstance(item, ast.Assign)
+                            else item.target
+                        ),
+                        ast.Name,
+                    )
+                    and target.id == "issue"
+                    and item.value is not None
+                ):
+                    keys = self._keys(module, item.value, "repair issue")
+                    assert len(keys) == 1, cls.name
+                    return ("issues", next(iter(keys)), "fix_flow")
+            raise AssertionError(f"{cls.name} names no issue")
+        return ("config",)
 
     def scan(self) -> None:
         for module in self.modules:
@@ -203,7 +225,7 @@ class _Scanner:
             ):
                 section = self._flow_section(module, node)
                 for key in self._keys(module, node.value, "flow error"):
-                    self.used.add((section, "error", key))
+                    self.used.add((*section, "error", key))
 
     def _scan_call(self, module: _Module, call: ast.Call) -> None:
         func = call.func
@@ -244,22 +266,22 @@ class _Scanner:
         section = self._flow_section(module, call)
         if called in ("async_show_form", "async_show_menu") and "step_id" in keywords:
             for step in self._keys(module, keywords["step_id"], "step id"):
-                self.used.add((section, "step", step))
+                self.used.add((*section, "step", step))
                 if called == "async_show_menu" and "menu_options" in keywords:
                     options = keywords["menu_options"]
                     if isinstance(options, ast.List | ast.Tuple):
                         for option in options.elts:
                             for value in self._keys(module, option, "menu option"):
                                 self.used.add(
-                                    (section, "step", step, "menu_options", value)
+                                    (*section, "step", step, "menu_options", value)
                                 )
         if called in ("async_abort", "_abort_if_unique_id_mismatch") and (
             "reason" in keywords
         ):
             for reason in self._keys(module, keywords["reason"], "abort reason"):
-                self.used.add((section, "abort", reason))
+                self.used.add((*section, "abort", reason))
         if called == "_abort_if_unique_id_configured":
-            self.used.add((section, "abort", "already_configured"))
+            self.used.add((*section, "abort", "already_configured"))
         # async_update_reload_and_abort without a reason aborts with Home
         # Assistant's own reauth_successful / reconfigure_successful strings
         # (translation domain "homeassistant"), not ours.

@@ -17,6 +17,7 @@ from .budget import (
     async_release_ledger,
     async_remove_ledger as async_remove_call_ledger,
 )
+from .code_actions import async_setup_code_actions
 from .code_packet import CodePacketMonitor
 from .codes.ledger import (
     async_get_ledger as async_get_code_ledger,
@@ -51,6 +52,7 @@ PLATFORMS: list[Platform] = [
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     """Register the services once for all entries."""
     async_setup_services(hass)
+    async_setup_code_actions(hass)
     return True
 
 

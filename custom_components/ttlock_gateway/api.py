@@ -18,13 +18,17 @@ from .const import (
     CONF_CLIENT_ID,
     CONF_CLIENT_SECRET,
     CONF_DATA_CENTER,
+    CONF_DEFAULT_PHONE,
+    CONF_HOME_IDS,
     CONF_PASSWORD_MD5,
     CONF_PROVIDER,
     CONF_REGION,
     CONF_USER_UID,
+    PROVIDER_DDING,
     PROVIDER_GATEWAY_SERVICE,
     PROVIDER_TUYA,
 )
+from .providers.dding import DdingClient
 from .providers.gateway_service import GatewayServiceClient
 from .providers.jobs import DEFAULT_TIMEOUT
 from .providers.models import LockProvider
@@ -71,6 +75,16 @@ def create_provider(hass: HomeAssistant, data: Mapping[str, Any]) -> LockProvide
             data_center=data.get(CONF_DATA_CENTER, "eu"),
             base_url=base_url,
             user_uid=data.get(CONF_USER_UID) or None,
+            meter=meter,
+        )
+    if data.get(CONF_PROVIDER) == PROVIDER_DDING:
+        return DdingClient(
+            session,
+            client_id=data[CONF_CLIENT_ID],
+            client_secret=data[CONF_CLIENT_SECRET],
+            home_ids=list(data[CONF_HOME_IDS]),
+            base_url=base_url,
+            default_phone=data.get(CONF_DEFAULT_PHONE) or None,
             meter=meter,
         )
     return TTLockClient(

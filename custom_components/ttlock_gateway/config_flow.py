@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+import re
 from typing import Any, Final
 
 from homeassistant.components import webhook
@@ -42,8 +43,10 @@ from .const import (
     CONF_CLIENT_ID,
     CONF_CLIENT_SECRET,
     CONF_DATA_CENTER,
+    CONF_DEFAULT_PHONE,
     CONF_EXPOSE_CODES,
     CONF_FALLBACK,
+    CONF_HOME_IDS,
     CONF_NEW_WEBHOOK_URL,
     CONF_PASSWORD_MD5,
     CONF_PROVIDER,
@@ -60,6 +63,7 @@ from .const import (
     FALLBACK_NONE,
     FALLBACK_OFFLINE,
     LOGGER,
+    PROVIDER_DDING,
     PROVIDER_GATEWAY_SERVICE,
     PROVIDER_TTLOCK,
     PROVIDER_TUYA,
@@ -67,6 +71,7 @@ from .const import (
     TUYA_DATA_CENTERS,
 )
 from .coordinator import TTLockGatewayConfigEntry
+from .providers.bounds import has_unsafe_text
 from .providers.gateway_service import GatewayServiceClient, api_base
 from .providers.models import (
     AccountInfo,
@@ -77,6 +82,7 @@ from .providers.models import (
     RateLimitError,
     SubscriptionError,
     TransientError,
+    UnknownHomeError,
     WrongRegionError,
 )
 from .providers.ttlock import md5_password
@@ -101,6 +107,25 @@ _SECRET_FIELDS = frozenset({CONF_CLIENT_SECRET, CONF_PASSWORD, CONF_ACCESS_SECRE
 # New entries issue an offline code when the gateway is down (issue 18);
 # entries made before keep no fallback until the owner turns it on.
 NEW_ENTRY_OPTIONS: Final[dict[str, Any]] = {CONF_FALLBACK: FALLBACK_OFFLINE}
+
+
+def parse_home_ids(value: Any) -> list[str] | None:
+    """Dding home ids from the form: each item split at commas/blanks (pasted lists).
+
+    None when one is unusable (too long, control characters); duplicates go.
+    """
+    raw = value if isinstance(value, list) else [value]
+    items = [part for item in raw for part in re.split(r"[,;\s]+", str(item))]
+    homes: list[str] = []
+    for item in items:
+        text = str(item).strip()
+        if not text:
+            continue
+        if len(text) > 128 or has_unsafe_text(text):
+            return None
+        if text not in homes:
+            homes.append(text)
+    return homes
 
 
 def _select(options: tuple[str, ...], key: str) -> SelectSelector:
@@ -143,12 +168,20 @@ def _valid_url(value: str) -> bool:
     return url.scheme in ("http", "https") and bool(url.host) and url.is_absolute()
 
 
+def _valid_phone(value: str) -> bool:
+    """5-20 digits with an optional leading +, as the Dding client sends it."""
+    digits = value.replace(" ", "").replace("-", "").removeprefix("+")
+    return digits.isascii() and digits.isdigit() and 5 <= len(digits) <= 20
+
+
 class TTLockGatewayConfigFlow(ConfigFlow, domain=DOMAIN):
     """Sign in to TTLock or Tuya."""
 
     VERSION = 1
     # The region a TTLock 30008 answer named, for the form's error text.
     _other_region = ""
+    # The Dding homes the SaaS did not know, for the form's error text.
+    _unknown_homes = ""
 
     @staticmethod
     @callback
@@ -164,7 +197,12 @@ class TTLockGatewayConfigFlow(ConfigFlow, domain=DOMAIN):
         """Choose the cloud."""
         return self.async_show_menu(
             step_id="user",
-            menu_options=[PROVIDER_TTLOCK, PROVIDER_TUYA, PROVIDER_GATEWAY_SERVICE],
+            menu_options=[
+                PROVIDER_TTLOCK,
+                PROVIDER_TUYA,
+                PROVIDER_DDING,
+                PROVIDER_GATEWAY_SERVICE,
+            ],
         )
 
     async def _async_try(
@@ -172,6 +210,7 @@ class TTLockGatewayConfigFlow(ConfigFlow, domain=DOMAIN):
     ) -> AccountInfo | None:
         """Sign in and list the locks; fill ``errors`` on failure."""
         tuya = data.get(CONF_PROVIDER) == PROVIDER_TUYA
+        dding = data.get(CONF_PROVIDER) == PROVIDER_DDING
         provider = create_provider(self.hass, data)
         try:
             account = await provider.async_login()
@@ -180,8 +219,16 @@ class TTLockGatewayConfigFlow(ConfigFlow, domain=DOMAIN):
             # TTLock 30008: the account lives in the other region's cloud.
             errors[CONF_REGION] = "wrong_region"
             self._other_region = REGION_HOSTS.get(err.other_region, err.other_region)
+        except UnknownHomeError as err:
+            # Dding: 15006 / 15014 for these homes (the SaaS knows no others).
+            errors[CONF_HOME_IDS] = "unknown_home"
+            self._unknown_homes = ", ".join(err.home_ids)
         except AuthError as err:
-            if tuya and data.get(CONF_USER_UID) and err.code in _TUYA_PERMISSION_DENIED:
+            if dding:
+                errors[CONF_CLIENT_SECRET] = "invalid_dding"
+            elif (
+                tuya and data.get(CONF_USER_UID) and err.code in _TUYA_PERMISSION_DENIED
+            ):
                 errors[CONF_USER_UID] = "invalid_uid"
             elif tuya:
                 errors[secret_field] = "invalid_access"
@@ -237,6 +284,8 @@ class TTLockGatewayConfigFlow(ConfigFlow, domain=DOMAIN):
                 options=NEW_ENTRY_OPTIONS,
                 description="polled",
             )
+        # Dding has no console field: the partner gives Dding the URL (seed 003, 9).
+        description = "dding" if data[CONF_PROVIDER] == PROVIDER_DDING else None
         # The entry does not exist yet; show the URL its webhook will have.
         try:
             url = webhook.async_generate_url(
@@ -258,6 +307,7 @@ class TTLockGatewayConfigFlow(ConfigFlow, domain=DOMAIN):
             title=account.title,
             data=data,
             options=NEW_ENTRY_OPTIONS,
+            description=description,
             description_placeholders={"webhook_url": url},
         )
 
@@ -293,6 +343,8 @@ class TTLockGatewayConfigFlow(ConfigFlow, domain=DOMAIN):
         if step_id == "ttlock":
             # Named by a TTLock 30008 answer (the account's region).
             placeholders["other_region"] = self._other_region
+        if step_id == PROVIDER_DDING:
+            placeholders["home_ids"] = self._unknown_homes
         return self.async_show_form(
             step_id=step_id,
             data_schema=self.add_suggested_values_to_schema(vol.Schema(schema), values),
@@ -468,6 +520,56 @@ class TTLockGatewayConfigFlow(ConfigFlow, domain=DOMAIN):
             errors["base"] = "unknown"
         return None
 
+    async def async_step_dding(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Dding partner application and the homes it manages."""
+        errors: dict[str, str] = {}
+        current = self._current()
+        suggested: dict[str, Any] = dict(current)
+        if user_input is not None:
+            # A cleared optional field is left out of user_input: show it empty.
+            suggested.update({CONF_BASE_URL: "", CONF_DEFAULT_PHONE: ""}, **user_input)
+            base_url = (user_input.get(CONF_BASE_URL) or "").strip()
+            phone = (user_input.get(CONF_DEFAULT_PHONE) or "").strip()
+            secret = self._secret(
+                user_input, CONF_CLIENT_SECRET, current.get(CONF_CLIENT_SECRET)
+            )
+            homes = parse_home_ids(user_input.get(CONF_HOME_IDS) or [])
+            if not secret:
+                errors[CONF_CLIENT_SECRET] = "required"
+            if homes is None:
+                errors[CONF_HOME_IDS] = "invalid_home_ids"
+            elif not homes:
+                errors[CONF_HOME_IDS] = "required"
+            if phone and not _valid_phone(phone):
+                errors[CONF_DEFAULT_PHONE] = "invalid_phone"
+            if base_url and not _valid_url(base_url):
+                errors[CONF_BASE_URL] = "invalid_url"
+            if not errors:
+                data = {
+                    CONF_PROVIDER: PROVIDER_DDING,
+                    CONF_CLIENT_ID: user_input[CONF_CLIENT_ID].strip(),
+                    CONF_CLIENT_SECRET: secret,
+                    CONF_HOME_IDS: homes,
+                    CONF_DEFAULT_PHONE: phone,
+                    CONF_BASE_URL: base_url,
+                }
+                if account := await self._async_try(data, errors, CONF_CLIENT_SECRET):
+                    return await self._async_finish(data, account)
+        schema: dict[Any, Any] = {
+            vol.Required(CONF_CLIENT_ID): str,
+            _secret_key(CONF_CLIENT_SECRET, bool(current)): _SECRET,
+            vol.Required(CONF_HOME_IDS): TextSelector(
+                TextSelectorConfig(multiple=True)
+            ),
+            vol.Optional(CONF_DEFAULT_PHONE): TextSelector(
+                TextSelectorConfig(type=TextSelectorType.TEL)
+            ),
+            vol.Optional(CONF_BASE_URL): _URL,
+        }
+        return self._show(PROVIDER_DDING, schema, suggested, errors, "")
+
     async def async_step_reauth(
         self, entry_data: Mapping[str, Any]
     ) -> ConfigFlowResult:
@@ -492,10 +594,13 @@ class TTLockGatewayConfigFlow(ConfigFlow, domain=DOMAIN):
         return await self._async_provider_step()
 
     async def _async_provider_step(self) -> ConfigFlowResult:
-        if self._current().get(CONF_PROVIDER) == PROVIDER_GATEWAY_SERVICE:
+        provider = self._current().get(CONF_PROVIDER)
+        if provider == PROVIDER_GATEWAY_SERVICE:
             return await self.async_step_gateway_service()
-        if self._current().get(CONF_PROVIDER) == PROVIDER_TUYA:
+        if provider == PROVIDER_TUYA:
             return await self.async_step_tuya()
+        if provider == PROVIDER_DDING:
+            return await self.async_step_dding()
         return await self.async_step_ttlock()
 
 

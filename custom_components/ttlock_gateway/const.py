@@ -13,6 +13,7 @@ CONF_PROVIDER: Final = "provider"
 PROVIDER_TTLOCK: Final = "ttlock"
 PROVIDER_TUYA: Final = "tuya"
 PROVIDER_GATEWAY_SERVICE: Final = "gateway_service"
+PROVIDER_DDING: Final = "dding"
 
 # TTLock
 CONF_CLIENT_ID: Final = "client_id"
@@ -35,6 +36,10 @@ TUYA_DATA_CENTERS: Final = ("eu", "eu_west", "us", "us_east", "cn", "in", "sg")
 # TTLock gateway service (seed 000): its URL is CONF_BASE_URL, the TTLock
 # account's e-mail CONF_USERNAME and its password CONF_PASSWORD (the service's
 # get_token takes the plain password every time it issues a token).
+# Dding (client id / secret are CONF_CLIENT_ID / CONF_CLIENT_SECRET)
+CONF_HOME_IDS: Final = "home_ids"
+# Optional: the number new codes are texted to when a call gives none.
+CONF_DEFAULT_PHONE: Final = "default_phone"
 
 CONF_WEBHOOK_ID: Final = "webhook_id"
 # Options-flow action (never stored): replace the webhook id.
@@ -72,7 +77,7 @@ CONF_API_BUDGET: Final = "api_budget"
 DEFAULT_API_BUDGETS: Final[dict[str, int]] = {
     PROVIDER_TTLOCK: 30_000,
     PROVIDER_TUYA: 26_000,
-    "dding": 30_000,
+    PROVIDER_DDING: 30_000,
     "gateway_service": 0,
 }
 

@@ -60,6 +60,9 @@ TO_REDACT = {
     "user",
     "nickname",
     "home_id",
+    "home_ids",  # Dding: the partner's own ids
+    "default_phone",
+    "phone",
     "room_id",
     "mac",
     "aliases",

@@ -23,6 +23,7 @@ from .providers.models import (
     Gateway,
     Lock,
     NotSupportedError,
+    ProtectedCodeError,
     ProviderError,
     RateLimitError,
     ResultPendingError,
@@ -46,6 +47,7 @@ _USER_FIXABLE = frozenset(
         "code_exists",
         "code_storage_full",
         "code_packet",
+        "code_protected",
     }
 )
 
@@ -99,6 +101,9 @@ def translate_error(err: ProviderError, name: str) -> HomeAssistantError:
         key = "code_exists"
     elif isinstance(err, CodeStorageFullError):
         key = "code_storage_full"
+    elif isinstance(err, ProtectedCodeError):
+        key = "code_protected"
+        placeholders["code_id"] = "999"
     else:
         key = "action_failed"
         placeholders["code"] = str(err.code) if err.code is not None else "-"
@@ -178,6 +183,10 @@ class LockBaseEntity(CoordinatorEntity[LockCoordinator]):
         return super().available and self.lock_id in self.coordinator.data.locks
 
 
+# Who makes a cloud's gateways (TTLock's also serve the gateway service).
+_GATEWAY_MAKERS = {"dding": "Dding"}
+
+
 class GatewayBaseEntity(CoordinatorEntity[LockCoordinator]):
     """An entity of one gateway's device."""
 
@@ -190,10 +199,11 @@ class GatewayBaseEntity(CoordinatorEntity[LockCoordinator]):
         device_key = coordinator.device_key(f"gateway_{gateway_id}")
         self._attr_unique_id = f"{device_key}_{key}"
         gateway = coordinator.data.gateways[gateway_id]
+        provider = str(coordinator.config_entry.data.get(CONF_PROVIDER) or "ttlock")
         self._attr_device_info = DeviceInfo(
             identifiers={(DOMAIN, device_key)},
             name=gateway.name,
-            manufacturer="TTLock",
+            manufacturer=_GATEWAY_MAKERS.get(provider, "TTLock"),
             model="Gateway",
             connections=set(),
         )

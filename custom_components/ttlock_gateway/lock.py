@@ -32,7 +32,11 @@ async def async_setup_entry(
     async_track_locks(
         coordinator,
         async_add_entities,
-        lambda lock_id: [CloudLock(coordinator, lock_id)],
+        lambda lock_id: (
+            [CloudLock(coordinator, lock_id)]
+            if coordinator.data.locks[lock_id].capabilities.lock_control
+            else []
+        ),
     )
 
 

@@ -46,6 +46,8 @@ class LockSensorDescription(SensorEntityDescription):
     """How one sensor reads its value."""
 
     value_fn: Callable[[LockCoordinator, str], StateType | datetime]
+    # Only for locks whose settings the cloud can read (``lock_control``).
+    needs_lock_control: bool = False
 
 
 def _last_activity(coordinator: LockCoordinator, lock_id: str) -> datetime | None:
@@ -86,6 +88,7 @@ SENSORS: tuple[LockSensorDescription, ...] = (
         entity_category=EntityCategory.DIAGNOSTIC,
         entity_registry_enabled_default=False,
         value_fn=lambda c, lock_id: c.data.locks[lock_id].auto_lock_seconds,
+        needs_lock_control=True,
     ),
 )
 
@@ -106,7 +109,10 @@ async def async_setup_entry(
         coordinator,
         async_add_entities,
         lambda lock_id: [
-            LockSensor(coordinator, lock_id, description) for description in SENSORS
+            LockSensor(coordinator, lock_id, description)
+            for description in SENSORS
+            if not description.needs_lock_control
+            or coordinator.data.locks[lock_id].capabilities.lock_control
         ],
     )
 

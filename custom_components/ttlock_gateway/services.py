@@ -26,6 +26,7 @@ from homeassistant.core import (
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import (
     config_validation as cv,
+    device_registry as dr,
     entity_registry as er,
     target as target_helpers,
 )
@@ -76,6 +77,7 @@ ATTR_OFFLINE = "offline"
 ATTR_ONE_TIME = "one_time"
 ATTR_REPEAT = "repeat"
 ATTR_CLEAR_CODE = "clear_code"
+ATTR_PHONE = "phone"
 
 # TTLock's app and API accept long names, but the lock's own record list and
 # the vendor apps cut them; 50 characters keeps them readable everywhere.
@@ -96,6 +98,8 @@ ADD_CODE_SCHEMA = cv.make_entity_service_schema(
         vol.Optional(ATTR_OFFLINE): cv.boolean,
         vol.Optional(ATTR_ONE_TIME, default=False): cv.boolean,
         vol.Optional(ATTR_REPEAT): vol.In([r.value for r in Repeat]),
+        # Where a cloud texts the code (Dding); the others ignore it.
+        vol.Optional(ATTR_PHONE): cv.string,
     }
 )
 UPDATE_CODE_SCHEMA = cv.make_entity_service_schema(
@@ -159,69 +163,98 @@ def _as_utc(value: datetime) -> datetime:
     return dt_util.as_utc(value)
 
 
+def _lock_of(
+    hass: HomeAssistant, entity_id: str
+) -> tuple[TTLockGatewayConfigEntry, Lock] | None:
+    """The lock whose device an entity of ours belongs to (any platform).
+
+    By the entity's device, not its unique id: lock ids may share prefixes.
+    Raises ``entry_not_loaded`` for an entity of an entry that is not loaded.
+    """
+    reg_entry = er.async_get(hass).async_get(entity_id)
+    if (
+        reg_entry is None
+        or reg_entry.platform != DOMAIN
+        or reg_entry.config_entry_id is None
+        or reg_entry.device_id is None
+    ):
+        return None
+    entry: TTLockGatewayConfigEntry | None = hass.config_entries.async_get_entry(
+        reg_entry.config_entry_id
+    )
+    if entry is None or entry.state is not ConfigEntryState.LOADED:
+        raise _invalid("entry_not_loaded", entity_id=entity_id)
+    if entry.runtime_data.codes.stopped:
+        raise _invalid("entry_not_loaded", entity_id=entity_id)
+    device = dr.async_get(hass).async_get(reg_entry.device_id)
+    if device is None:
+        return None
+    coordinator = entry.runtime_data.coordinator
+    data = coordinator.current_data
+    if data is None:
+        return None
+    keys = {ident for domain, ident in device.identifiers if domain == DOMAIN}
+    for lock_id, lock in data.locks.items():
+        if coordinator.device_key(lock_id) in keys:
+            return entry, lock
+    return None
+
+
+def _answer_key(
+    hass: HomeAssistant, entry: TTLockGatewayConfigEntry, lock: Lock, targeted: str
+) -> str:
+    """The entity id a lock's answers are keyed by: its lock entity where it has
+    one, else its activity event entity (every lock has one), else the targeted."""
+    registry = er.async_get(hass)
+    device_key = entry.runtime_data.coordinator.device_key(lock.lock_id)
+    return (
+        registry.async_get_entity_id("lock", DOMAIN, device_key)
+        or registry.async_get_entity_id("event", DOMAIN, f"{device_key}_activity")
+        or targeted
+    )
+
+
 async def _resolve_targets(call: ServiceCall) -> list[Target]:
-    """Map the call's entity targets to loaded entries and cloud locks."""
+    """Map the call's targets (lock devices, or any entity of a lock's device)
+    to loaded entries and cloud locks, one target per lock.
+
+    Locks without remote control (Dding) have no lock entity: their device or
+    any of their entities names them.
+    """
     hass = call.hass
     selected = target_helpers.async_extract_referenced_entity_ids(
         hass, target_helpers.TargetSelection(call.data)
     )
-    registry = er.async_get(hass)
-
-    def ours(entity_id: str) -> bool:
-        reg_entry = registry.async_get(entity_id)
-        return (
-            reg_entry is not None
-            and reg_entry.platform == DOMAIN
-            and reg_entry.domain == "lock"
-            and reg_entry.config_entry_id is not None
-        )
-
-    # Named entities must be our locks; a device or area also brings sensors
-    # and other integrations' entities, which are simply not targets.
+    # Named entities must be a lock's; a device or area also brings gateways,
+    # the account and other integrations' entities, which are not targets.
+    found: dict[tuple[str, str], tuple[TTLockGatewayConfigEntry, Lock, str]] = {}
     for entity_id in sorted(selected.referenced):
-        if not ours(entity_id):
+        resolved = _lock_of(hass, entity_id)
+        if resolved is None:
             raise _invalid("not_a_lock", entity_id=entity_id)
-    entity_ids = sorted(
-        selected.referenced | {e for e in selected.indirectly_referenced if ours(e)}
-    )
-    if not entity_ids:
+        entry, lock = resolved
+        found.setdefault((entry.entry_id, lock.lock_id), (entry, lock, entity_id))
+    for entity_id in sorted(selected.indirectly_referenced):
+        try:
+            resolved = _lock_of(hass, entity_id)
+        except ServiceValidationError:
+            resolved = None
+        if resolved is not None:
+            entry, lock = resolved
+            found.setdefault((entry.entry_id, lock.lock_id), (entry, lock, entity_id))
+    if not found:
         raise _invalid("no_target")
-    targets: list[Target] = []
-    for entity_id in entity_ids:
-        reg_entry = registry.async_get(entity_id)
-        if reg_entry is None or reg_entry.config_entry_id is None:
-            raise _invalid("not_a_lock", entity_id=entity_id)
-        entry: TTLockGatewayConfigEntry | None = hass.config_entries.async_get_entry(
-            reg_entry.config_entry_id
+    targets = [
+        Target(
+            entity_id=_answer_key(hass, entry, lock, targeted),
+            entry=entry,
+            coordinator=entry.runtime_data.coordinator,
+            runner=entry.runtime_data.codes,
+            lock=lock,
         )
-        if entry is None or entry.state is not ConfigEntryState.LOADED:
-            raise _invalid("entry_not_loaded", entity_id=entity_id)
-        coordinator = entry.runtime_data.coordinator
-        runner = entry.runtime_data.codes
-        if runner.stopped:
-            raise _invalid("entry_not_loaded", entity_id=entity_id)
-        data = coordinator.current_data
-        lock = None
-        if data is not None:
-            lock = next(
-                (
-                    candidate
-                    for lock_id, candidate in data.locks.items()
-                    if coordinator.device_key(lock_id) == reg_entry.unique_id
-                ),
-                None,
-            )
-        if lock is None:
-            raise _invalid("not_a_lock", entity_id=entity_id)
-        targets.append(
-            Target(
-                entity_id=entity_id,
-                entry=entry,
-                coordinator=coordinator,
-                runner=runner,
-                lock=lock,
-            )
-        )
+        for entry, lock, targeted in found.values()
+    ]
+    targets.sort(key=lambda t: t.entity_id)
     return targets
 
 
@@ -258,6 +291,15 @@ def _check_code_length(code: str, target: Target) -> None:
             else f"{caps.code_min_length}-{caps.code_max_length}"
         )
         raise _invalid("code_wrong_length", name=target.lock.name, length=length)
+
+
+def _check_phone(phone: str) -> str:
+    """5-20 digits with an optional leading + (blanks and dashes dropped)."""
+    text = phone.strip().replace(" ", "").replace("-", "")
+    digits = text.removeprefix("+")
+    if not (digits.isascii() and digits.isdigit() and 5 <= len(digits) <= 20):
+        raise _invalid("invalid_phone")
+    return text
 
 
 def _check_window(start: datetime, end: datetime) -> None:
@@ -348,6 +390,7 @@ async def _async_add_code(call: ServiceCall) -> ServiceResponse:
     if code is not None:
         code = code.strip()
     kind = _offline_kind(call)
+    phone = _check_phone(call.data[ATTR_PHONE]) if call.data.get(ATTR_PHONE) else None
     _need_codes(targets)
     offline = {t.entity_id: _is_offline(call, t, kind) for t in targets}
     custom = [t for t in targets if not offline[t.entity_id]]
@@ -388,6 +431,7 @@ async def _async_add_code(call: ServiceCall) -> ServiceResponse:
             end=end,
             created=now,
             generated=code is None or offline[target.entity_id],
+            phone=phone,
         )
         if (window := windows.get(target.entity_id)) is not None:
             # The window the lock will apply, recorded before anything is sent.
@@ -662,6 +706,9 @@ async def _delete_plan(
         listed = next((c for c in codes if c.code_id == code_id), None)
         if listed is None:
             raise _invalid("code_id_not_found", code_id=code_id, name=lock_name)
+        if listed.protected:
+            # Dding's administrator password (id 999; the SaaS answers 15013).
+            raise _invalid("code_protected", code_id=code_id, name=lock_name)
         if listed.phase is CodePhase.REVOKED:
             return [], [code_id]  # listed, but the lock no longer takes it
         return [_adopt(target, listed)], []
@@ -678,6 +725,7 @@ async def _delete_plan(
             for c in codes
             if c.code_id not in claimed
             and c.phase is not CodePhase.REVOKED
+            and not c.protected  # never the administrator password
             and _named(name, code, c.name, c.code)
         ]
     elif not records:

@@ -35,10 +35,12 @@ from .const import (
     DOMAIN,
     EVENT_JOB,
     LOGGER,
+    PROVIDER_DDING,
     PROVIDER_GATEWAY_SERVICE,
     PROVIDER_TTLOCK,
 )
 from .coordinator import LockCoordinator, TTLockGatewayConfigEntry, ref_key
+from .dding_homes import async_clear_configured, async_note_home
 from .providers.callbacks import (
     MAX_BODY_BYTES,
     CallbackError,
@@ -50,6 +52,8 @@ from .providers.callbacks import (
 CONF_CLOUDHOOK_URL = "cloudhook_url"
 ISSUE_WEBHOOK_NOT_CALLED = "webhook_not_called"
 ISSUE_NO_EXTERNAL_URL = "webhook_no_external_url"
+# Dding has no console field: the partner asks Dding to call the URL (seed 9).
+ISSUE_DDING_WEBHOOK_NOT_CALLED = "dding_webhook_not_called"
 
 # A whole body must arrive within this many seconds: a sender trickling one
 # byte a second must not hold a request (and its memory) open for minutes.
@@ -59,7 +63,7 @@ MAX_BUFFERED = 1000
 # Clouds that call the webhook; Tuya pushes through its message service
 # (push.py), so its entries get no "set the callback URL" repair they could
 # never satisfy.
-PROVIDERS_WITH_CALLBACK = frozenset({PROVIDER_TTLOCK})
+PROVIDERS_WITH_CALLBACK = frozenset({PROVIDER_TTLOCK, PROVIDER_DDING})
 
 DATA_INBOXES: HassKey[dict[str, PushInbox]] = HassKey(f"{DOMAIN}_inboxes")
 
@@ -275,6 +279,13 @@ class PushInbox:
             )
             return
         events = parsed.events
+        if (
+            parsed.kind is CallbackKind.DDING
+            and self.entry.data.get(CONF_PROVIDER) == PROVIDER_DDING
+        ):
+            # A home of the account that the entry does not manage yet.
+            for event in events:
+                async_note_home(self.hass, self.entry, event.raw.get("home_id"))
         if parsed.kind is CallbackKind.TTLOCK:
             # The sender fields describe the callback's lock: records naming
             # another lock would slip past their check. Gateway and door-sensor
@@ -347,6 +358,8 @@ async def async_setup_webhook(
     inbox.attach(coordinator)
     entry.async_on_unload(inbox.close)
 
+    if entry.data.get(CONF_PROVIDER) == PROVIDER_DDING:
+        async_clear_configured(hass, entry)
     if entry.data.get(CONF_PROVIDER) not in PROVIDERS_WITH_CALLBACK:
         ir.async_delete_issue(hass, DOMAIN, _issue_id(entry))
         return
@@ -359,7 +372,15 @@ async def async_setup_webhook(
         _issue_id(entry),
         is_fixable=False,
         severity=ir.IssueSeverity.WARNING,
-        translation_key=ISSUE_WEBHOOK_NOT_CALLED if url else ISSUE_NO_EXTERNAL_URL,
+        translation_key=(
+            (
+                ISSUE_DDING_WEBHOOK_NOT_CALLED
+                if entry.data.get(CONF_PROVIDER) == PROVIDER_DDING
+                else ISSUE_WEBHOOK_NOT_CALLED
+            )
+            if url
+            else ISSUE_NO_EXTERNAL_URL
+        ),
         translation_placeholders={
             "account": entry.title,
             "webhook_url": url or "",

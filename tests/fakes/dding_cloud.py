@@ -142,6 +142,8 @@ class FakeDdingCloud:
         self._answers: dict[str, asyncio.Event] = {}
         # While set to an unset Event, requests wait (after being counted).
         self.gate: asyncio.Event | None = None
+        # The endpoints the gate holds (None: every one).
+        self.gate_only: set[str] | None = None
         self._stopping: asyncio.Event | None = None
         self._runner: web.AppRunner | None = None
         self._session: aiohttp.ClientSession | None = None
@@ -554,8 +556,6 @@ class FakeDdingCloud:
             return web.Response(status=404, text="Not Found")
         self.calls[endpoint] += 1
         self._arrivals.setdefault(endpoint, asyncio.Event()).set()
-        if self.gate is not None:
-            await self.gate.wait()
         if request.method not in methods:
             return web.Response(status=405, text="Method Not Allowed")
 
@@ -573,6 +573,12 @@ class FakeDdingCloud:
                 return self._error(14001, "请求参数必须为 JSON")
         else:
             params = dict(request.query)
+        # Held after the whole request arrived: cut off by the client now, it
+        # is still carried out when released (what a real server does).
+        if self.gate is not None and (
+            self.gate_only is None or endpoint in self.gate_only
+        ):
+            await self.gate.wait()
         self.requests.append((endpoint, params))
 
         if raw := self._raw.get(endpoint):

@@ -47,6 +47,13 @@ class Op(StrEnum):
     # The lock did not take the code (phase FAILED, TTLock notifyType 4): its
     # cloud entry goes and the code is uploaded again (or given up).
     REDELIVER = "redeliver"
+    # The cloud accepted an add, update or delete that the lock carries out
+    # later (``Capabilities.codes_confirmed_later``): list until it is done.
+    CONFIRM = "confirm"
+
+
+# What a record's ``confirming`` may hold: the operation awaiting the lock.
+CONFIRMABLE = frozenset({"add", "update", "delete"})
 
 
 class Status(StrEnum):
@@ -141,6 +148,12 @@ class CodeRecord:
     # gateway service retries it by itself and reports the outcome later):
     # nothing is sent for the record until that result (or its expiry).
     job: str | None = None
+    # Where the cloud texts the code (Dding requires one); None: its default.
+    phone: str | None = None
+    # The accepted operation the lock has not confirmed yet ("add", "update",
+    # "delete"), and how many listings looked for the confirmation.
+    confirming: str | None = None
+    confirm_polls: int = 0
 
     @property
     def key(self) -> RecordKey:
@@ -163,6 +176,8 @@ class CodeRecord:
                 return None  # withdrawn as far as any cloud call can
             if self.failed or not (self.cloud_id or self.uncertain):
                 return None
+            if self.confirming == "delete":
+                return Op.CONFIRM
             if self.cloud_id and self.phase in (CodePhase.DELETING, CodePhase.UNKNOWN):
                 # The cloud took the delete: a second one changes nothing,
                 # a listing says when the lock is reached.
@@ -173,6 +188,9 @@ class CodeRecord:
             return Op.RECHECK if self.recheck else None
         if self.cloud_id is None:
             return Op.ADD
+        if self.confirming is not None and self.missing_at is None:
+            # A change follows only once the lock confirmed the previous one.
+            return Op.CONFIRM
         if self.phase is CodePhase.FAILED and self.missing_at is None:
             return Op.REDELIVER
         if self.applied < self.revision:
@@ -201,12 +219,15 @@ class CodeRecord:
                 return Status.EXPIRED
             # Accepted by the cloud, its result not reported yet.
             return Status.PENDING_DELIVERY if self.job is not None else Status.QUEUED
-        if self.applied < self.revision:
+        if self.applied < self.revision or self.confirming == "update":
             return Status.UPDATING
         if self.end is not None and self.end <= now:
             return Status.EXPIRED
         if self.missing_at is not None:
             return Status.MISSING
+        if self.confirming == "add":
+            # Accepted, the lock has not confirmed it yet (Dding).
+            return Status.PENDING_DELIVERY
         if self.phase is CodePhase.FAILED:
             return Status.QUEUED  # the lock did not take it: uploaded again
         if self.phase is CodePhase.PENDING:
@@ -217,6 +238,7 @@ class CodeRecord:
             # Deleted elsewhere (the vendor app), the lock not reached yet.
             return Status.PENDING_DELETE
         if self.phase is CodePhase.REVOKED:
+            # Frozen (Dding) or revoked in the vendor app: listed, not accepted.
             return Status.INACTIVE
         if self.start is not None and self.start > now:
             return Status.PENDING
@@ -398,6 +420,9 @@ def record_from_dict(data: Any) -> CodeRecord:
         revoked_at=parse_time(data.get("revoked_at")),
         first_use_warned=_bool(data.get("first_use_warned", False)),
         job=_text(data.get("job"), optional=True) or None,
+        phone=_text(data.get("phone"), optional=True) or None,
+        confirming=_confirming(data.get("confirming")),
+        confirm_polls=_int(data.get("confirm_polls", 0)),
     )
 
 
@@ -411,6 +436,14 @@ def _choice(raw: Any, allowed: frozenset[str]) -> str | None:
     if not isinstance(raw, str) or raw not in allowed:
         raise BadRecordError("choice")
     return raw
+
+
+def _confirming(raw: Any) -> str | None:
+    if raw is None:
+        return None
+    if raw not in CONFIRMABLE:
+        raise BadRecordError("confirming")
+    return str(raw)
 
 
 def passcode_to_dict(passcode: Passcode) -> dict[str, Any]:

@@ -59,6 +59,7 @@ from ..providers.models import (
     OfflineKind,
     Operation,
     OperationResult,
+    OperationStage,
     Passcode,
     ProviderError,
     RateLimitError,
@@ -105,19 +106,37 @@ FIRST_USE_CHECK_INTERVAL = timedelta(minutes=15)
 _ORDER = {
     Op.RECHECK: 0,
     Op.WATCH: 0,
+    Op.CONFIRM: 0,
     Op.REDELIVER: 1,
     Op.DELETE: 1,
     Op.CHANGE: 2,
     Op.ADD: 3,
 }
-_KINDS = {
+_KINDS: dict[Op, tuple[WaitKind, ...]] = {
     Op.ADD: (WaitKind.ADD, WaitKind.UPDATE),
     Op.CHANGE: (WaitKind.UPDATE,),
     Op.DELETE: (WaitKind.DELETE,),
     Op.RECHECK: (WaitKind.ADD, WaitKind.UPDATE),
     Op.WATCH: (WaitKind.DELETE,),
     Op.REDELIVER: (WaitKind.ADD, WaitKind.UPDATE),
+    # Its callers were answered when the cloud accepted the operation.
+    Op.CONFIRM: (),
 }
+# An accepted operation the lock carries out later (Dding's operation_stage):
+# the lock is listed after these delays, then hourly, at most
+# MAX_CONFIRM_POLLS times (about a day); an add or update still unconfirmed
+# then is given up (a repair says so), a delete is tried again.
+CONFIRM_DELAYS = (
+    timedelta(minutes=1),
+    timedelta(minutes=2),
+    timedelta(minutes=5),
+    timedelta(minutes=10),
+    timedelta(minutes=20),
+    timedelta(minutes=30),
+)
+CONFIRM_INTERVAL = timedelta(hours=1)
+MAX_CONFIRM_POLLS = 24
+ACCEPTED_REASON = "accepted by the cloud; waiting for the lock to confirm"
 
 
 def maybe_applied(err: ProviderError) -> bool:
@@ -337,7 +356,10 @@ class Reconciler:
             # Accepted by the cloud, not reported done: not "added".
             return Outcome(Status.PENDING_DELIVERY, reason=record.reason)
         status = record.status(dt_util.utcnow())
-        if status in (
+        if record.confirming is not None:
+            # Accepted, not confirmed by the lock: never "added" or "updated".
+            pass
+        elif status in (
             Status.ACTIVE,
             Status.PENDING,
             Status.PENDING_DELIVERY,
@@ -516,7 +538,10 @@ class Reconciler:
                 if record.uncertain or record.recheck:
                     self._adopt_job(lock_id, record)
             ready = [r for r in ready if r.operation() not in (None, Op.RECHECK)]
-        elif any(r.uncertain or r.recheck or r.operation() is Op.WATCH for r in ready):
+        elif any(
+            r.uncertain or r.recheck or r.operation() in (Op.WATCH, Op.CONFIRM)
+            for r in ready
+        ):
             listing = await self._list(lock_id)
             if listing is None:
                 return
@@ -534,6 +559,22 @@ class Reconciler:
                 self._watch_again(record)
             elif op is Op.REDELIVER:
                 self._redeliver(lock_id, record)
+            elif op is Op.CONFIRM:
+                self._confirm(lock_id, record, listing or [])
+                if record.operation() is Op.CONFIRM and self.ledger.waiting(
+                    record.key, WaitKind.UPDATE
+                ):
+                    # An update asked meanwhile follows the lock's confirmation
+                    # of the previous change: its caller is not kept waiting.
+                    self.ledger.settle(
+                        record.key,
+                        [WaitKind.UPDATE],
+                        Outcome(
+                            Status.QUEUED,
+                            cloud_id=record.cloud_id,
+                            reason="waiting for the lock to confirm the previous change",
+                        ),
+                    )
             elif op is Op.DELETE:
                 await self._delete(lock_id, record, listing)
             elif op is Op.CHANGE:
@@ -564,7 +605,7 @@ class Reconciler:
                 op = record.operation()
                 if op is None:
                     continue
-                if op not in (Op.RECHECK, Op.WATCH):
+                if op not in (Op.RECHECK, Op.WATCH, Op.CONFIRM):
                     record.attempts += 1
                 self._failed_attempt(record, op, err)
             return None
@@ -611,7 +652,12 @@ class Reconciler:
             return
         try:
             passcode = await self.provider.async_add_code(
-                lock_id, record.name, record.code, record.start, record.end
+                lock_id,
+                record.name,
+                record.code,
+                record.start,
+                record.end,
+                phone=record.phone,
             )
         except ResultPendingError as err:
             self._job_pending(record, err, Op.ADD)
@@ -797,6 +843,20 @@ class Reconciler:
             self._adopt_copy(lock_id, record, copy)
         replaced = record.key in self._replacing
         self._replacing.discard(record.key)
+        if passcode.operation_stage is OperationStage.FAILED:
+            # Listed after a lost answer, already refused by the lock.
+            self._give_up(record, Op.ADD, "the lock did not accept the code")
+            return
+        if record.present and passcode.operation_stage is OperationStage.IN_PROGRESS:
+            # Accepted by the cloud, not on the lock yet: not "added".
+            self._await_lock(record, "add")
+            outcome = Outcome(
+                Status.PENDING_DELIVERY,
+                cloud_id=record.cloud_id,
+                reason=ACCEPTED_REASON,
+            )
+            self.ledger.settle(record.key, [WaitKind.ADD, WaitKind.UPDATE], outcome)
+            return
         if self.on_code_added is not None:
             self.on_code_added()
         if not record.present:
@@ -1072,6 +1132,19 @@ class Reconciler:
             return
         if not await self._delete_on_lock(lock_id, record, Op.DELETE):
             return
+        if self._confirmed_later(lock_id):
+            # Dding: the lock confirms the delete later (operation stages).
+            self._await_lock(record, "delete")
+            self.ledger.settle(
+                record.key,
+                [WaitKind.DELETE],
+                Outcome(
+                    Status.PENDING_DELETE,
+                    cloud_id=record.cloud_id,
+                    reason=ACCEPTED_REASON,
+                ),
+            )
+            return
         if (
             record.undelivered
             or not self._phases(lock_id)
@@ -1199,13 +1272,25 @@ class Reconciler:
         sent = record.revision
         record.attempts += 1
         try:
-            await self.provider.async_change_code(
-                lock_id,
-                record.cloud_id,
-                name=record.name,
-                start=record.start,
-                end=record.end,
-            )
+            if self._can_update(lock_id) and record.code is not None:
+                # Clouds that change a code only given its digits (Dding 6.7).
+                await self.provider.async_update_code(
+                    lock_id,
+                    record.cloud_id,
+                    name=record.name,
+                    code=record.code,
+                    start=record.start,
+                    end=record.end,
+                    phone=record.phone,
+                )
+            else:
+                await self.provider.async_change_code(
+                    lock_id,
+                    record.cloud_id,
+                    name=record.name,
+                    start=record.start,
+                    end=record.end,
+                )
         except NotSupportedError:
             await self._replace(lock_id, record)
             return
@@ -1231,6 +1316,19 @@ class Reconciler:
         record.attempts = 0
         record.reason = None
         record.next_attempt = None
+        if self._confirmed_later(lock_id):
+            self._await_lock(record, "update")
+            if record.applied == record.revision:
+                self.ledger.settle(
+                    record.key,
+                    [WaitKind.UPDATE],
+                    Outcome(
+                        Status.UPDATING,
+                        cloud_id=record.cloud_id,
+                        reason=ACCEPTED_REASON,
+                    ),
+                )
+            return
         if record.applied == record.revision:
             self.announcer.updated(record)
             self.ledger.settle(
@@ -1250,6 +1348,91 @@ class Reconciler:
         record.attempts = 0
         self._replacing.add(record.key)
         await self._add(lock_id, record, None)
+
+    # ------------------------------------------------- confirmed later
+
+    def _caps_flag(self, lock_id: str, flag: str) -> bool:
+        data = self.coordinator.current_data
+        lock = data.locks.get(lock_id) if data is not None else None
+        return bool(lock is not None and getattr(lock.capabilities, flag))
+
+    def _confirmed_later(self, lock_id: str) -> bool:
+        return self._caps_flag(lock_id, "codes_confirmed_later")
+
+    def _can_update(self, lock_id: str) -> bool:
+        return self._caps_flag(lock_id, "update_codes")
+
+    def _await_lock(self, record: CodeRecord, operation: str) -> None:
+        """The cloud accepted ``operation``: follow the listing until the lock
+        confirms it (first look after CONFIRM_DELAYS[0])."""
+        record.confirming = operation
+        record.confirm_polls = 0
+        self._retry_later(record, CONFIRM_DELAYS[0])
+
+    def _confirm(
+        self, lock_id: str, record: CodeRecord, listing: list[Passcode]
+    ) -> None:
+        """What the listing says about an accepted operation of ``record``."""
+        operation = record.confirming
+        listed = next((c for c in listing if c.code_id == record.cloud_id), None)
+        stage = listed.operation_stage if listed is not None else None
+        if listed is None or (stage is OperationStage.DONE and operation == "delete"):
+            record.confirming = None
+            if operation == "delete":
+                self._gone(record)
+            else:
+                # Gone before the lock confirmed (deleted in the app, or the
+                # cloud dropped a refused upload): it does not work.
+                self._give_up(
+                    record,
+                    Op.ADD if operation == "add" else Op.CHANGE,
+                    "the cloud no longer lists the code",
+                )
+            return
+        if stage is OperationStage.IN_PROGRESS:
+            record.confirm_polls += 1
+            if record.confirm_polls < MAX_CONFIRM_POLLS:
+                index = record.confirm_polls
+                delay = (
+                    CONFIRM_DELAYS[index]
+                    if index < len(CONFIRM_DELAYS)
+                    else CONFIRM_INTERVAL
+                )
+                self._retry_later(record, delay)
+                return
+            record.confirming = None
+            reason = "the lock did not confirm within a day"
+            if operation == "delete":
+                # Never given up: sent again (a cancelled guest keeps no door).
+                record.attempts += 1
+                self._failed_attempt(record, Op.DELETE, TransientError(reason))
+            else:
+                self._give_up(
+                    record, Op.ADD if operation == "add" else Op.CHANGE, reason
+                )
+            return
+        record.confirming = None
+        record.confirm_polls = 0
+        if stage is OperationStage.FAILED:
+            reason = "the lock reported the operation as failed"
+            if operation == "delete":
+                record.attempts += 1
+                self._failed_attempt(record, Op.DELETE, TransientError(reason))
+            else:
+                self._give_up(
+                    record, Op.ADD if operation == "add" else Op.CHANGE, reason
+                )
+            return
+        # Done (or no operation listed any more: the lock has it as it is).
+        self._not_before.pop(record.key, None)
+        record.next_attempt = None
+        record.seen_at = dt_util.utcnow()
+        if operation == "add":
+            self.announcer.added(record)
+        elif operation == "update":
+            self.announcer.updated(record)
+        if record.applied < record.revision:
+            self._dirty.add(lock_id)  # a change asked meanwhile follows
 
     # ------------------------------------------------------------ outcomes
 
@@ -1283,6 +1466,10 @@ class Reconciler:
             # Only a look: the code (or its delete) is the cloud's already.
             self._retry_later(record, self.retry_interval)
             self._settle_now(record)
+            return
+        if op is Op.CONFIRM:
+            # The listing failed: look again later; never forgotten.
+            self._retry_later(record, self.retry_interval)
             return
         if op is Op.RECHECK:
             if is_transient(err) or isinstance(

@@ -199,6 +199,10 @@ class DdingClient(LockProvider):
     """Dding SaaS client implementing ``models.LockProvider``."""
 
     provider = PROVIDER_DDING
+    # 6.3: the listing's operation_stage says when the gateway is done; the
+    # SaaS does not retry a failed operation by itself (nothing in the seed says
+    # so), so the integration may try again.
+    retries_code_uploads = False
 
     def __init__(
         self,
@@ -583,6 +587,22 @@ class DdingClient(LockProvider):
             gateways.append(gateway_from(ref, info, locks))
         return gateways
 
+    async def async_list_gateway_locks(self, gateway_id: str) -> dict[str, int | None]:
+        """The locks of the gateway's home (5.6: one centre per home, no signal)."""
+        devices = await self._current_devices()
+        ref = devices.get(gateway_id)
+        if ref is None or not ref.is_gateway:
+            return {}
+        return {
+            d.uuid: None
+            for d in devices.values()
+            if d.is_lock and d.home_id == ref.home_id
+        }
+
+    async def async_get_code_packet(self) -> None:
+        """The SaaS sells no code packets."""
+        return
+
     async def async_get_lock_details(self, lock: Lock) -> Lock:
         """Name, model, firmware, MAC; battery and online when the listing lacks them.
 
@@ -750,6 +770,20 @@ class DdingClient(LockProvider):
             phase=CodePhase.PENDING,
             operation=CodeOperation.ADD,
             operation_stage=OperationStage.IN_PROGRESS,
+        )
+
+    async def async_change_code(
+        self,
+        lock_id: str,
+        code_id: str,
+        *,
+        name: str,
+        start: datetime,
+        end: datetime,
+    ) -> None:
+        """6.7 needs the digits: ``async_update_code`` (update_codes) does it."""
+        raise NotSupportedError(
+            "The Dding SaaS changes a code only given its digits (update_password)"
         )
 
     async def async_update_code(

@@ -122,15 +122,16 @@ def dding_capabilities() -> Capabilities:
         remote_unlock=False,
         remote_lock=False,
         passage_mode=False,
+        lock_control=False,
         codes=True,
         code_min_length=CODE_LENGTH,
         code_max_length=CODE_LENGTH,
         update_codes=True,
         freeze_codes=True,
         dynamic_codes=True,
-        # 6.3 lists each code's latest operation and its stage (DELETING while
-        # a delete is carried to the lock).
-        code_phases=True,
+        # Confirmed through 6.3's operation stages (codes_confirmed_later),
+        # not the phase watch: one mechanism per cloud.
+        codes_confirmed_later=True,
     )
 
 

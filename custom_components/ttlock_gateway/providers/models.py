@@ -333,6 +333,11 @@ class Capabilities:
     remote_unlock: bool = False
     remote_lock: bool = False
     passage_mode: bool = False
+    # The cloud can operate this lock at all (unlock, lock, its settings), even
+    # if not right now (a TTLock lock without a gateway yet). False where it
+    # never can (Dding: codes and events only): no lock entity that could
+    # never work, no settings sensors.
+    lock_control: bool = True
     codes: bool = False
     code_min_length: int = 4
     code_max_length: int = 9
@@ -341,6 +346,10 @@ class Capabilities:
     update_codes: bool = False
     freeze_codes: bool = False
     dynamic_codes: bool = False
+    # A code change the cloud accepted is carried out on the lock later: the
+    # listing's ``Passcode.operation_stage`` says when it is done or failed
+    # (Dding). The code ledger then follows the listing before calling it done.
+    codes_confirmed_later: bool = False
     # False where a code starting with 0 would not arrive as typed (the gateway
     # service turns codes into integers: "0123" would become 123).
     code_leading_zero: bool = True
