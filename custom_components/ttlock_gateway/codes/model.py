@@ -96,6 +96,19 @@ class CodeRecord:
     sent_name: str | None = None
     sent_start: datetime | None = None
     sent_end: datetime | None = None
+    # Set on the codes a booking sync owns (``booking.py``): the followed
+    # calendar's entity id and the booking's uid and recurrence id. A sync
+    # touches only its own codes; a user's codes have no source.
+    source: str | None = None
+    booking_uid: str | None = None
+    booking_recurrence: str | None = None
+
+    @property
+    def booking_key(self) -> tuple[str, str, str] | None:
+        """The booking this code stands for (stable across re-syncs)."""
+        if self.source is None or self.booking_uid is None:
+            return None
+        return (self.source, self.booking_uid, self.booking_recurrence or "")
 
     @property
     def key(self) -> RecordKey:
@@ -310,6 +323,9 @@ def record_from_dict(data: Any) -> CodeRecord:
         sent_name=_text(data.get("sent_name"), optional=True),
         sent_start=parse_time(data.get("sent_start")),
         sent_end=parse_time(data.get("sent_end")),
+        source=_text(data.get("source"), optional=True),
+        booking_uid=_text(data.get("booking_uid"), optional=True),
+        booking_recurrence=_text(data.get("booking_recurrence"), optional=True),
     )
 
 
