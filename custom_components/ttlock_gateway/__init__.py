@@ -12,6 +12,7 @@ from homeassistant.helpers.storage import Store
 from homeassistant.helpers.typing import ConfigType
 
 from .api import create_provider
+from .booking import async_remove_booking_secret, async_start_booking_syncs
 from .budget import (
     async_acquire_ledger,
     async_release_ledger,
@@ -97,6 +98,9 @@ async def async_setup_entry(
         )
 
     entry.async_on_unload(coordinator.async_add_listener(_relink))
+    # Last: the lock entities the syncs address exist. Registered after the
+    # reconciler's detach, so a sync stops before the reconciler (LIFO).
+    await async_start_booking_syncs(hass, entry)
     return True
 
 
@@ -119,6 +123,7 @@ async def async_remove_entry(
         hass, 1, f"{DOMAIN}.{entry.entry_id}.activity"
     ).async_remove()
     await async_remove_code_ledger(hass, entry.entry_id)
+    await async_remove_booking_secret(hass, entry.entry_id)
     await async_remove_call_ledger(
         hass,
         entry.data,
