@@ -9,6 +9,7 @@ from pathlib import Path
 
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.util import dt as dt_util
 import pytest
@@ -420,4 +421,98 @@ async def test_an_unavailable_calendar_deletes_nothing(
     for _ in range(3):
         await advance(hass, freezer, SYNC_INTERVAL)
     assert _writes(ttlock_cloud) == {"add": 0, "change": 0, "delete": 0}
+    assert len(ttlock_cloud.passcodes[home.front]) == 1
+
+
+INIT_OPTIONS = {
+    "cleanup_interval": 1440,
+    "retry_interval": 20,
+    "retry_attempts": 5,
+    "cleanup_all_expired": False,
+    "expose_codes": False,
+    "api_budget": 30000,
+}
+
+
+async def test_options_flow_follows_and_unfollows_a_calendar(
+    hass: HomeAssistant,
+    ttlock_cloud: FakeTTLockCloud,
+    freezer: FrozenDateTimeFactory,
+    tmp_path: Path,
+) -> None:
+    """Options > follow booking calendars > follow a calendar: the entry
+    reloads and the stays become codes; our own calendar and an empty lock
+    list are refused; saving the other options keeps the followed calendar."""
+    home = seed_ttlock_home(ttlock_cloud)
+    await local_calendar(hass, tmp_path)
+    panel = Panel(hass)
+    await panel.create("Reserved", at(4, 16), at(6, 10))
+    entry = await setup_entry(hass, ttlock_data(ttlock_cloud))
+    flow = hass.config_entries.options
+    result = await flow.async_init(entry.entry_id)
+    result = await flow.async_configure(
+        result["flow_id"], {**INIT_OPTIONS, "manage_booking_calendars": True}
+    )
+    assert result["type"] is FlowResultType.MENU
+    assert result["menu_options"] == ["add_booking", "save_bookings"]
+    result = await flow.async_configure(
+        result["flow_id"], {"next_step_id": "add_booking"}
+    )
+    assert result["step_id"] == "add_booking"
+    lock_choices = result["data_schema"].schema["locks"].config["options"]
+    # The shed takes no codes through the cloud: not offered.
+    assert [c["label"] for c in lock_choices] == ["Back door", "Front door"]
+    entered = {
+        "calendar": FRONT_CAL,
+        "locks": [str(home.front)],
+        "check_in": "16:00:00",
+        "check_out": "10:00:00",
+        "buffer_before": 30,
+        "buffer_after": 0,
+        "code_rule": "random",
+        "phone_digits": 4,
+    }
+    result = await flow.async_configure(result["flow_id"], entered)
+    assert result["errors"] == {"calendar": "own_calendar"}
+    result = await flow.async_configure(
+        result["flow_id"], {**entered, "calendar": AIRBNB, "locks": []}
+    )
+    assert result["errors"] == {"locks": "no_locks"}
+    result = await flow.async_configure(
+        result["flow_id"], {**entered, "calendar": AIRBNB}
+    )
+    assert result["type"] is FlowResultType.MENU
+    result = await flow.async_configure(
+        result["flow_id"], {"next_step_id": "save_bookings"}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert entry.options["booking_calendars"][0]["calendar"] == AIRBNB
+    (stored,) = ttlock_cloud.passcodes[home.front].values()
+    assert stored["keyboardPwdName"] == "Reserved"
+
+    # Saving the code options again keeps the followed calendar.
+    result = await flow.async_init(entry.entry_id)
+    result = await flow.async_configure(result["flow_id"], INIT_OPTIONS)
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert [b["calendar"] for b in entry.options["booking_calendars"]] == [AIRBNB]
+
+    # Unfollowed: the code stays (it expires with the stay), no more syncs.
+    result = await flow.async_init(entry.entry_id)
+    result = await flow.async_configure(
+        result["flow_id"], {**INIT_OPTIONS, "manage_booking_calendars": True}
+    )
+    result = await flow.async_configure(
+        result["flow_id"], {"next_step_id": "remove_booking"}
+    )
+    result = await flow.async_configure(result["flow_id"], {"remove": [AIRBNB]})
+    result = await flow.async_configure(
+        result["flow_id"], {"next_step_id": "save_bookings"}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert entry.options["booking_calendars"] == []
+    await panel.delete(await uid_of(hass, "Reserved"))
+    await advance(hass, freezer, SYNC_INTERVAL)
     assert len(ttlock_cloud.passcodes[home.front]) == 1
