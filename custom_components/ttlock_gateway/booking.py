@@ -24,8 +24,7 @@ from datetime import datetime, timedelta
 import secrets
 from typing import Any
 
-from homeassistant.components.calendar import CalendarEvent
-from homeassistant.components.calendar.const import DATA_COMPONENT
+from homeassistant.components.calendar import DATA_COMPONENT, CalendarEvent
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import STATE_UNAVAILABLE
 from homeassistant.core import Event, EventStateChangedData, HomeAssistant, callback
