@@ -41,6 +41,7 @@ from tests.ledger_common import (
     LIST_PATH,
     advance,
     call,
+    foreign_code,
     listen,
     ms,
     records,
@@ -516,3 +517,35 @@ async def test_options_flow_follows_and_unfollows_a_calendar(
     await panel.delete(await uid_of(hass, "Reserved"))
     await advance(hass, freezer, SYNC_INTERVAL)
     assert len(ttlock_cloud.passcodes[home.front]) == 1
+
+
+async def test_a_refused_code_is_not_asked_every_sync(
+    hass: HomeAssistant,
+    ttlock_cloud: FakeTTLockCloud,
+    freezer: FrozenDateTimeFactory,
+    tmp_path: Path,
+) -> None:
+    """A full code store (TTLock -3009): one failed event, the add asked
+    again hourly, not every 15 minutes; it lands once there is room."""
+    home = seed_ttlock_home(ttlock_cloud)
+    for n in range(250):
+        foreign_code(ttlock_cloud, home.front, 5_000_000 + n, end_hours=500)
+    await local_calendar(hass, tmp_path)
+    await setup_entry(hass, ttlock_data(ttlock_cloud), options=follow(home.front))
+    synced = listen(hass, EVENT_BOOKING_SYNCED)
+    await Panel(hass).create("Smith", at(5, 16), at(8, 10))
+    await advance(hass, freezer, SYNC_INTERVAL)
+    assert [e.data["action"] for e in synced] == ["failed"]
+    assert synced[0].data["reason"] == "code_storage_full"
+    # The create's state change synced at once: 15 minutes ago now.
+    ttlock_cloud.reset_calls()
+    for _ in range(2):
+        await advance(hass, freezer, SYNC_INTERVAL)
+    assert ttlock_cloud.calls[ADD_PATH] == 0
+    del ttlock_cloud.passcodes[home.front][5_000_000]
+    await advance(hass, freezer, SYNC_INTERVAL)  # an hour after the refusal
+    assert [e.data["action"] for e in synced] == ["failed", "added"]
+    assert any(
+        c["keyboardPwdName"] == "Smith"
+        for c in ttlock_cloud.passcodes[home.front].values()
+    )

@@ -73,6 +73,9 @@ LOOKBACK = timedelta(days=2)
 # booking's next candidate digits, this many times.
 _DUPLICATE_RETRIES = 3
 
+# A refused add is asked again after this long (or when its booking changes).
+RETRY_REFUSED = timedelta(hours=1)
+
 _SECRET_VERSION = 1
 
 
@@ -145,6 +148,10 @@ class BookingSync:
         self._again = False
         self._stopped = False
         self._loaded = False
+        # Adds that were refused (full code store, digits the lock has...), by
+        # (booking, lock), with the booking as it was and when: asked again
+        # when the booking changes, else at most hourly (not every 15 min).
+        self._refused: dict[tuple[tuple[str, str], str], tuple[Booking, datetime]] = {}
         self.stats = SyncStats()
 
     # ------------------------------------------------------------ triggers
@@ -319,7 +326,8 @@ class BookingSync:
             for lock_id, lock in targets.items():
                 existing = on_locks.pop(lock_id, None)
                 if existing is None:
-                    await self._add(booking, lock)
+                    if not self._recently_refused(key, lock_id, booking, now):
+                        await self._add(booking, lock)
                 elif _differs(existing, booking):
                     await self._update(booking, lock, existing)
             for existing in on_locks.values():
@@ -329,6 +337,20 @@ class BookingSync:
             for existing in gone.values():
                 if existing.end is not None and existing.end > now:
                     await self._delete(existing, "cancelled")
+
+    def _recently_refused(
+        self, key: tuple[str, str], lock_id: str, booking: Booking, now: datetime
+    ) -> bool:
+        refused = self._refused.get((key, lock_id))
+        if refused is None:
+            return False
+        if (
+            refused[0] != booking
+            or not timedelta(0) <= now - refused[1] < RETRY_REFUSED
+        ):
+            del self._refused[(key, lock_id)]
+            return False
+        return True
 
     # ------------------------------------------------------------ changes
 
@@ -447,7 +469,8 @@ class BookingSync:
             )
             return
         self.stats.failed += 1
-        reason = str(error) if error is not None else "no_free_code"
+        self._refused[(booking.key, lock.lock_id)] = (booking, dt_util.utcnow())
+        reason = _reason(error) if error is not None else "no_free_code"
         LOGGER.warning(
             "Booking %r of %s: no code on %s: %s",
             booking.name,
@@ -486,7 +509,7 @@ class BookingSync:
         except HomeAssistantError as err:
             self.stats.failed += 1
             LOGGER.warning(
-                "Booking %r of %s: code on %s not moved: %s",
+                "Booking %r of %s: code on %s not changed: %s",
                 booking.name,
                 self.followed.calendar,
                 lock.name,
@@ -502,7 +525,7 @@ class BookingSync:
                 start=booking.start,
                 end=booking.end,
                 code_id=record.id,
-                reason=str(err),
+                reason=_reason(err),
             )
             return
         assert response is not None
@@ -549,7 +572,7 @@ class BookingSync:
                 start=record.start,
                 end=record.end,
                 code_id=record.id,
-                reason=str(err),
+                reason=_reason(err),
             )
             return
         assert response is not None
@@ -572,6 +595,12 @@ class BookingSync:
             status=status,
             reason=why,
         )
+
+
+def _reason(err: HomeAssistantError) -> str:
+    """A failure as automations match it: the error's key (its text is the
+    user's language and may change)."""
+    return err.translation_key or type(err).__name__
 
 
 def _differs(record: CodeRecord, booking: Booking) -> bool:
