@@ -31,14 +31,23 @@ from tests.booking_common import (
     local_calendar,
     uid_of,
 )
-from tests.common import TTLOCK_WEBHOOK_ID, seed_ttlock_home, setup_entry, ttlock_data
+from tests.common import (
+    TTLOCK_WEBHOOK_ID,
+    seed_ttlock_home,
+    setup_entry,
+    ttlock_data,
+    tuya_data,
+)
 from tests.fakes.ttlock_cloud import FakeTTLockCloud
+from tests.fakes.tuya_cloud import FakeTuyaCloud
 from tests.ledger_common import (
     ADD_PATH,
     CHANGE_PATH,
     DELETE_PATH,
     FRONT,
     LIST_PATH,
+    TUYA_ADD,
+    TUYA_DELETE,
     advance,
     call,
     foreign_code,
@@ -549,3 +558,38 @@ async def test_a_refused_code_is_not_asked_every_sync(
         c["keyboardPwdName"] == "Smith"
         for c in ttlock_cloud.passcodes[home.front].values()
     )
+
+
+async def test_a_tuya_lock_follows_a_calendar(
+    hass: HomeAssistant,
+    tuya_cloud: FakeTuyaCloud,
+    freezer: FrozenDateTimeFactory,
+    tmp_path: Path,
+) -> None:
+    """Tuya: 7 seeded digits (its only length; the 4 phone digits do not fit);
+    a moved stay is delete + re-add under the same ledger code; the guest
+    keeps the digits."""
+    device = tuya_cloud.add_device(name="Flat door")
+    await local_calendar(hass, tmp_path)
+    entry = await setup_entry(
+        hass,
+        tuya_data(tuya_cloud),
+        options=follow(device, code_rule="phone", phone_digits=4),
+    )
+    panel = Panel(hass)
+    await panel.create("Reserved", at(3, 16), at(6, 10), description="Phone: 5551234")
+    await advance(hass, freezer, SYNC_INTERVAL)
+    (stored,) = tuya_cloud.codes[device].values()
+    assert len(stored["pin"]) == 7
+    pin = stored["pin"]
+    (record,) = records(hass, entry)
+    tuya_cloud.reset_calls()
+    await panel.move(await uid_of(hass, "Reserved"), "Reserved", at(4, 16), at(6, 10))
+    await advance(hass, freezer, SYNC_INTERVAL)
+    assert tuya_cloud.calls[TUYA_DELETE] == 1
+    assert tuya_cloud.calls[TUYA_ADD] == 1
+    (stored,) = tuya_cloud.codes[device].values()
+    assert stored["pin"] == pin
+    assert stored["effective_time"] == ms(at(4, 16).isoformat()) // 1000
+    (after,) = [r for r in records(hass, entry) if r.present]
+    assert after.id == record.id
