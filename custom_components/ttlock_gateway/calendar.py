@@ -132,6 +132,7 @@ class GuestAccessCalendar(LockBaseEntity, CalendarEntity):
         """Bind to the lock and the entry's code ledger."""
         super().__init__(coordinator, lock_id, "guest_access")
         self._ledger = ledger
+        self._write_pending = False
 
     async def async_added_to_hass(self) -> None:
         """Follow the ledger: every change of a code shows at once."""
@@ -140,7 +141,17 @@ class GuestAccessCalendar(LockBaseEntity, CalendarEntity):
 
     @callback
     def _ledger_changed(self) -> None:
-        if self.hass is not None and self.entity_id:
+        # One write per loop turn: a sync of 200 bookings saves the ledger
+        # hundreds of times in a row.
+        if self._write_pending or self.hass is None or not self.entity_id:
+            return
+        self._write_pending = True
+        self.hass.loop.call_soon(self._write_now)
+
+    @callback
+    def _write_now(self) -> None:
+        self._write_pending = False
+        if self.hass is not None and self.platform is not None:
             self.async_write_ha_state()
 
     @property
@@ -166,9 +177,12 @@ class GuestAccessCalendar(LockBaseEntity, CalendarEntity):
     @property
     def event(self) -> CalendarEvent | None:
         """The code in its window now, else the next one to start."""
-        now = dt_util.now()
-        upcoming = [e for e in self._events() if e.end_datetime_local > now]
-        return upcoming[0] if upcoming else None
+        now = dt_util.utcnow()
+        upcoming = [r for r in self._records() if r.end is not None and r.end > now]
+        if not upcoming:
+            return None
+        first = min(upcoming, key=lambda r: (r.start or now, r.id))
+        return event_for(first, now, self._expose)
 
     async def async_get_events(
         self, hass: HomeAssistant, start_date: datetime, end_date: datetime
