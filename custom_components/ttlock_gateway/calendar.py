@@ -133,6 +133,7 @@ class GuestAccessCalendar(LockBaseEntity, CalendarEntity):
         super().__init__(coordinator, lock_id, "guest_access")
         self._ledger = ledger
         self._write_pending = False
+        self._removed = False
 
     async def async_added_to_hass(self) -> None:
         """Follow the ledger: every change of a code shows at once."""
@@ -151,8 +152,15 @@ class GuestAccessCalendar(LockBaseEntity, CalendarEntity):
     @callback
     def _write_now(self) -> None:
         self._write_pending = False
-        if self.hass is not None and self.platform is not None:
+        # Not after removal (unload): a write would set the calendar's
+        # start/end alarms again, timers nobody cancels.
+        if not self._removed:
             self.async_write_ha_state()
+
+    async def async_will_remove_from_hass(self) -> None:
+        """No write is pending past this point."""
+        self._removed = True
+        await super().async_will_remove_from_hass()
 
     @property
     def _expose(self) -> bool:
