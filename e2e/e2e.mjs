@@ -177,6 +177,70 @@ try {
   await page.keyboard.press('Escape');
   await switchToggle.waitFor({ state: 'hidden' });
 
+  // ------------------------------------------------- guest-access calendar
+  console.log('calendar panel: the Front door guest-access calendar');
+  const hassCall = (msg) =>
+    page.evaluate((m) => document.querySelector('home-assistant').hass.callWS(m), msg);
+  const passcodesBefore = (await simState()).ttlock.locks[FRONT_DOOR].passcodes;
+  // A code of the ledger (digits generated: none typed here, none in the recorder).
+  const day = 24 * 3600 * 1000;
+  const isoIn = (ms) => new Date(Date.now() + ms).toISOString();
+  await hassCall({
+    type: 'execute_script',
+    sequence: [
+      {
+        action: 'ttlock_gateway.add_code',
+        target: { entity_id: 'lock.front_door' },
+        data: { name: 'Garcia family', start: isoIn(day), end: isoIn(3 * day) },
+      },
+    ],
+  });
+  await until('the code on the simulated lock', async () =>
+    (await simState()).ttlock.locks[FRONT_DOOR].passcodes === passcodesBefore + 1);
+  await page.goto(`${HA}/calendar`);
+  const calendarList = page.locator('ha-panel-calendar');
+  await calendarList.getByText('Front door Guest access').first().waitFor();
+  await page.getByRole('button', { name: 'Month' }).click().catch(() => {});
+  await calendarList.getByText('Garcia family').first().waitFor();
+  await page.waitForTimeout(800);
+  const calendarShot = await shot(page, 'guest-access-calendar');
+
+  console.log('calendar panel: create a stay');
+  await page.getByRole('button', { name: 'Add event' }).first().click();
+  const editor = page.locator('dialog-calendar-event-editor');
+  await editor.getByRole('textbox', { name: /Summary/ }).fill('E2E stay');
+  const picker = editor.locator('ha-entity-picker');
+  if ((await picker.count()) > 0) {
+    const current = await picker.evaluate((el) => el.value);
+    if (current !== 'calendar.front_door_guest_access') {
+      await picker.evaluate((el) => {
+        el.value = 'calendar.front_door_guest_access';
+        el.dispatchEvent(
+          new CustomEvent('value-changed', {
+            detail: { value: 'calendar.front_door_guest_access' },
+            bubbles: true,
+            composed: true,
+          }),
+        );
+      });
+    }
+  }
+  await shot(page, 'calendar-new-stay');
+  await editor.getByRole('button', { name: /^(Add event|Save event|Add|Save)$/ }).last().click();
+  await editor.waitFor({ state: 'hidden' });
+  const stay = await until('the stay on the simulated lock', async () => {
+    const lock = (await simState()).ttlock.locks[FRONT_DOOR];
+    return lock.passcodes === passcodesBefore + 2 ? lock : null;
+  });
+  assert.equal(stay.passcodes, passcodesBefore + 2, 'exactly one code for the stay');
+  // The digits are shown once, in a notification.
+  const notesAfter = await hassCall({ type: 'persistent_notification/get' });
+  assert.ok(
+    notesAfter.some((n) => n.title === 'New guest code' && n.message.includes('E2E stay')),
+    'a notification shows the new code',
+  );
+  await calendarList.getByText('E2E stay').first().waitFor();
+
   // The device page as a newcomer sees it (for the docs).
   await page.goto(deviceUrl);
   await page.getByText('Controls').waitFor();
@@ -187,7 +251,8 @@ try {
     fs.mkdirSync(DOCS, { recursive: true });
     fs.copyFileSync(configFlowShot, path.join(DOCS, 'config-flow.png'));
     fs.copyFileSync(devicePageShot, path.join(DOCS, 'device-page.png'));
-    console.log(`copied config-flow.png and device-page.png to ${DOCS}`);
+    fs.copyFileSync(calendarShot, path.join(DOCS, 'guest-access-calendar.png'));
+    console.log(`copied config-flow.png, device-page.png and guest-access-calendar.png to ${DOCS}`);
   }
   console.log('e2e: PASS');
 } catch (err) {

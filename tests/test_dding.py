@@ -84,6 +84,10 @@ async def test_dding_entities(hass: HomeAssistant, dding_cloud: FakeDdingCloud) 
         "sensor.entrance_battery": "90",
         "sensor.room_a_battery": "60",
         "sensor.room_b_battery": "40",
+        # Every lock that takes codes has its guest-access calendar (issue 17).
+        "calendar.entrance_guest_access": "off",
+        "calendar.room_a_guest_access": "off",
+        "calendar.room_b_guest_access": "off",
     }
     registry = er.async_get(hass)
     ours = {

@@ -133,7 +133,7 @@ async def test_ttlock_restart_keeps_every_state_without_calls(
     assert before["binary_sensor.shed_connectivity"][0] == "off"
     assert before["binary_sensor.hall_gateway_connectivity"][0] == "off"
     assert before["sensor.back_door_last_activity"][0] != STATE_UNKNOWN
-    assert len(before) == 21
+    assert len(before) == 23  # with the two guest-access calendars
 
     ttlock_cloud.reset_calls()
     await restart_entry(hass, entry)

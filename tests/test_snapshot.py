@@ -28,8 +28,9 @@ async def test_entities_snapshot(
         er.async_entries_for_config_entry(registry, entry.entry_id),
         key=lambda e: e.entity_id,
     )
-    # 21 of the locks and gateway, and the account's API call count.
-    assert len(entries) == 22
+    # 23 of the locks and gateway (two guest-access calendars), and the
+    # account's API call count.
+    assert len(entries) == 24
     summary = {}
     for entity_entry in entries:
         state = hass.states.get(entity_entry.entity_id)

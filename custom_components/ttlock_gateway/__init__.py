@@ -12,6 +12,7 @@ from homeassistant.helpers.storage import Store
 from homeassistant.helpers.typing import ConfigType
 
 from .api import create_provider
+from .booking import async_remove_booking_secret, async_start_booking_syncs
 from .budget import (
     async_acquire_ledger,
     async_release_ledger,
@@ -42,6 +43,7 @@ CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 
 PLATFORMS: list[Platform] = [
     Platform.BINARY_SENSOR,
+    Platform.CALENDAR,
     Platform.EVENT,
     Platform.LOCK,
     Platform.SENSOR,
@@ -131,6 +133,9 @@ async def async_setup_entry(
         )
 
     entry.async_on_unload(coordinator.async_add_listener(_relink))
+    # Last: the lock entities the syncs address exist. Registered after the
+    # reconciler's detach, so a sync stops before the reconciler (LIFO).
+    await async_start_booking_syncs(hass, entry)
     return True
 
 
@@ -157,6 +162,7 @@ async def async_remove_entry(
         hass, 1, f"{DOMAIN}.{entry.entry_id}.jobs"
     ).async_remove()
     await async_remove_code_ledger(hass, entry.entry_id)
+    await async_remove_booking_secret(hass, entry.entry_id)
     await async_remove_call_ledger(
         hass,
         entry.data,

@@ -33,6 +33,8 @@ import probatio as vol
 from yarl import URL
 
 from .api import create_provider
+from .booking_flow import CONF_MANAGE_BOOKINGS, BookingOptionsMixin
+from .booking_rules import CONF_BOOKING_CALENDARS
 from .const import (
     CONF_ACCESS_ID,
     CONF_ACCESS_SECRET,
@@ -616,7 +618,7 @@ def _minutes(minimum: int, maximum: int) -> NumberSelector:
     )
 
 
-class TTLockGatewayOptionsFlow(OptionsFlowWithReload):
+class TTLockGatewayOptionsFlow(BookingOptionsMixin, OptionsFlowWithReload):
     """Code retries and clean-up, code privacy; a new webhook URL.
 
     No polling intervals (Home Assistant's rule for integrations): the lock list
@@ -632,16 +634,23 @@ class TTLockGatewayOptionsFlow(OptionsFlowWithReload):
     ) -> ConfigFlowResult:
         """One form with every option; the entry reloads on save."""
         if user_input is not None:
-            if user_input.pop(CONF_NEW_WEBHOOK_URL, False):
-                self._options = user_input
+            manage_bookings = user_input.pop(CONF_MANAGE_BOOKINGS, False)
+            new_url = user_input.pop(CONF_NEW_WEBHOOK_URL, False)
+            # Saved whole: options of older versions (polling intervals) go;
+            # the followed booking calendars (their own steps) stay.
+            saved: dict[str, Any] = {
+                key: int(value) if isinstance(value, float) else value
+                for key, value in user_input.items()
+            }
+            if followed := self.config_entry.options.get(CONF_BOOKING_CALENDARS):
+                saved[CONF_BOOKING_CALENDARS] = followed
+            if new_url:
+                self._options = saved
                 return await self.async_step_new_webhook_url()
-            # Saved whole: options of older versions (polling intervals) go.
-            return self.async_create_entry(
-                data={
-                    key: int(value) if isinstance(value, float) else value
-                    for key, value in user_input.items()
-                }
-            )
+            if manage_bookings:
+                self._start_bookings(saved)
+                return await self.async_step_bookings()
+            return self.async_create_entry(data=saved)
         options = self.config_entry.options
         schema = vol.Schema(
             {
@@ -685,7 +694,8 @@ class TTLockGatewayOptionsFlow(OptionsFlowWithReload):
                         min=0, max=10_000_000, step=1, mode=NumberSelectorMode.BOX
                     )
                 ),
-                # An action, not an option: never stored, off each time.
+                # Actions, not options: never stored, off each time.
+                vol.Optional(CONF_MANAGE_BOOKINGS): BooleanSelector(),
                 vol.Optional(CONF_NEW_WEBHOOK_URL): BooleanSelector(),
             }
         )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -17,6 +18,7 @@ import uuid
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import ATTR_CODE, ATTR_NAME
 from homeassistant.core import (
+    Context,
     HomeAssistant,
     ServiceCall,
     ServiceResponse,
@@ -130,6 +132,15 @@ GET_EVENTS_SCHEMA = cv.make_entity_service_schema(
         vol.Optional(ATTR_FIRST_ONLY, default=False): cv.boolean,
     }
 )
+
+
+@dataclass(frozen=True, slots=True)
+class BookingSource:
+    """The booking a sync adds a code for (stored on its records)."""
+
+    calendar: str
+    uid: str
+    recurrence_id: str | None = None
 
 
 @dataclass(slots=True)
@@ -380,7 +391,9 @@ def _refusal(err: ProviderError, lock_name: str) -> HomeAssistantError:
 # --------------------------------------------------------------------- add
 
 
-async def _async_add_code(call: ServiceCall) -> ServiceResponse:
+async def _async_add_code(
+    call: ServiceCall, booking: BookingSource | None = None
+) -> ServiceResponse:
     targets = await _resolve_targets(call)
     name = _check_name(call.data[ATTR_NAME])
     start = _as_utc(call.data[ATTR_START])
@@ -432,6 +445,9 @@ async def _async_add_code(call: ServiceCall) -> ServiceResponse:
             created=now,
             generated=code is None or offline[target.entity_id],
             phone=phone,
+            source=booking.calendar if booking else None,
+            booking_uid=booking.uid if booking else None,
+            booking_recurrence=booking.recurrence_id if booking else None,
         )
         if (window := windows.get(target.entity_id)) is not None:
             # The window the lock will apply, recorded before anything is sent.
@@ -985,6 +1001,39 @@ def _code_digits(target: Target, code: str | None) -> str | None:
     if record is not None and record.code:
         return record.code
     return code if code.isascii() and code.isdigit() else None
+
+
+async def async_code_action(
+    hass: HomeAssistant,
+    service: str,
+    data: dict[str, Any],
+    *,
+    context: Context | None = None,
+    booking: BookingSource | None = None,
+) -> ServiceResponse:
+    """Run a code service from inside the integration (calendar, booking sync).
+
+    The same schema and handler as the service itself: the same validation,
+    the same translated errors, the same answer.
+    """
+    schema, handler = _CODE_SERVICES[service]
+    call = ServiceCall(hass, DOMAIN, service, schema(data), context, True)
+    if service == SERVICE_ADD_CODE:
+        return await _async_add_code(call, booking)
+    return await handler(call)
+
+
+_CODE_SERVICES: dict[
+    str,
+    tuple[
+        Callable[[Any], dict[str, Any]],
+        Callable[[ServiceCall], Awaitable[ServiceResponse]],
+    ],
+] = {
+    SERVICE_ADD_CODE: (ADD_CODE_SCHEMA, _async_add_code),
+    SERVICE_UPDATE_CODE: (UPDATE_CODE_SCHEMA, _async_update_code),
+    SERVICE_DELETE_CODE: (DELETE_CODE_SCHEMA, _async_delete_code),
+}
 
 
 @callback

@@ -101,6 +101,10 @@ class Announcer:
             payload["fallback"] = record.fallback
         if self.entry.options.get(CONF_EXPOSE_CODES) and record.code:
             payload["code"] = record.code
+        if record.booking_uid is not None:
+            # "The guest arrived" is one trigger on the booking's uid.
+            payload["booking_uid"] = record.booking_uid
+            payload["booking_calendar"] = record.source
         return payload
 
     @callback

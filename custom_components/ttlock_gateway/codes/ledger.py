@@ -120,6 +120,29 @@ class CodeLedger:
         self._waiters: dict[
             RecordKey, list[tuple[WaitKind, asyncio.Future[Outcome]]]
         ] = {}
+        self._listeners: list[Callable[[], None]] = []
+
+    # ------------------------------------------------------------ listeners
+
+    @callback
+    def add_listener(self, listener: Callable[[], None]) -> Callable[[], None]:
+        """Call ``listener`` (a callback) after records changed; returns unsub.
+
+        Every change is saved, so the saves are where listeners are told.
+        """
+        self._listeners.append(listener)
+
+        @callback
+        def remove() -> None:
+            if listener in self._listeners:
+                self._listeners.remove(listener)
+
+        return remove
+
+    @callback
+    def _notify(self) -> None:
+        for listener in list(self._listeners):
+            listener()
 
     # ------------------------------------------------------------ storage
 
@@ -169,6 +192,7 @@ class CodeLedger:
         returns once a write that started after its call has finished, so N
         of them cost two writes, not N.
         """
+        self._notify()
         self._changes += 1
         mine = self._changes
         async with self._save_lock:
@@ -181,6 +205,7 @@ class CodeLedger:
     @callback
     def save_soon(self) -> None:
         """Write outcomes shortly (a crash before that only repeats a listing)."""
+        self._notify()
         self._store.async_delay_save(self._data, SAVE_DELAY)
 
     # ------------------------------------------------------------ queries
@@ -209,6 +234,14 @@ class CodeLedger:
         matches = [r for r in self.for_lock(lock_id) if code_id in (r.id, r.cloud_id)]
         matches.sort(key=lambda r: (r.tombstone, -r.created.timestamp()))
         return matches[0] if matches else None
+
+    def owned_by(self, source: str) -> list[CodeRecord]:
+        """The live records a booking sync of ``source`` owns."""
+        return [
+            r
+            for r in self.records.values()
+            if r.source == source and not r.tombstone and not r.foreign
+        ]
 
     def taken_digits(self, lock_id: str) -> set[str]:
         """Digits in use on a lock: our live codes and the last listing's.

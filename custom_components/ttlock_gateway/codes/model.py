@@ -154,6 +154,19 @@ class CodeRecord:
     # "delete"), and how many listings looked for the confirmation.
     confirming: str | None = None
     confirm_polls: int = 0
+    # Set on the codes a booking sync owns (``booking.py``): the followed
+    # calendar's entity id and the booking's uid and recurrence id. A sync
+    # touches only its own codes; a user's codes have no source.
+    source: str | None = None
+    booking_uid: str | None = None
+    booking_recurrence: str | None = None
+
+    @property
+    def booking_key(self) -> tuple[str, str, str] | None:
+        """The booking this code stands for (stable across re-syncs)."""
+        if self.source is None or self.booking_uid is None:
+            return None
+        return (self.source, self.booking_uid, self.booking_recurrence or "")
 
     @property
     def key(self) -> RecordKey:
@@ -423,6 +436,9 @@ def record_from_dict(data: Any) -> CodeRecord:
         phone=_text(data.get("phone"), optional=True) or None,
         confirming=_confirming(data.get("confirming")),
         confirm_polls=_int(data.get("confirm_polls", 0)),
+        source=_text(data.get("source"), optional=True),
+        booking_uid=_text(data.get("booking_uid"), optional=True),
+        booking_recurrence=_text(data.get("booking_recurrence"), optional=True),
     )
 
 
