@@ -116,8 +116,9 @@ _FLOW_RESULTS = {
     "homeassistant.config_entries.ConfigFlow": "ConfigFlowResult",
     "homeassistant.config_entries.OptionsFlow": "ConfigFlowResult",
     "homeassistant.config_entries.ConfigSubentryFlow": "SubentryFlowResult",
-    "homeassistant.components.repairs.issue_handler.RepairsFlow": "FlowResult",
-    "homeassistant.components.repairs.models.RepairsFlow": "FlowResult",
+    # RepairsFlowResult since 2026.x (repairs/models.py); a FlowResult subtype.
+    "homeassistant.components.repairs.issue_handler.RepairsFlow": "RepairsFlowResult",
+    "homeassistant.components.repairs.models.RepairsFlow": "RepairsFlowResult",
 }
 
 
