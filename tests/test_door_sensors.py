@@ -261,3 +261,47 @@ async def test_sensor_removed_after_two_lists(
     assert (
         registry.async_get_device_by_identifier((DOMAIN, key), entry.entry_id) is None
     )
+
+
+async def test_odd_values_and_a_failed_list(
+    hass: HomeAssistant,
+    ttlock_cloud: FakeTTLockCloud,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """State 7 / battery 400 / wrong types are unknown, "stale" is unknown; a
+    refused door sensor list leaves the locks and the sensors as they were."""
+    ttlock_cloud.add_lock(name="Hall lock")
+    sensor_id = ttlock_cloud.add_door_sensor(
+        "Front door", state=7, battery=400, delay_flag="x"
+    )
+    entry = await setup_entry(hass, ttlock_data(ttlock_cloud))
+    assert hass.states.get(DOOR).state == "unknown"
+    assert hass.states.get(BATTERY).state == "unknown"
+    ttlock_cloud.door_sensors[sensor_id].update(
+        doorSensorState=1, electricQuantity=[40], statusDelayFlag=1
+    )
+    await _advance(hass, freezer, timedelta(hours=1, minutes=1))
+    assert hass.states.get(DOOR).state == "unknown"  # stale: not trusted
+    ttlock_cloud.door_sensors[sensor_id].update(
+        doorSensorState=1, electricQuantity=40, statusDelayFlag=0
+    )
+    await _advance(hass, freezer, timedelta(hours=1, minutes=1))
+    assert hass.states.get(DOOR).state == "on"
+    assert hass.states.get(BATTERY).state == "40"
+
+    before = ttlock_cloud.calls[LIST]
+    ttlock_cloud.fail(LIST, -3, "invalid parameter")
+    await _advance(hass, freezer, timedelta(hours=1, minutes=1))
+    assert ttlock_cloud.calls[LIST] == before + 1
+    assert entry.runtime_data.coordinator.last_update_success
+    assert hass.states.get(DOOR).state == "on"
+    assert hass.states.get("lock.hall_lock").state != "unavailable"
+    registry = dr.async_get(hass)
+    key = f"{entry.runtime_data.coordinator.account_id}_doorsensor_{sensor_id}"
+    # A failed list is not a list that lacked it.
+    ttlock_cloud.fail(LIST, -3, "invalid parameter")
+    await _advance(hass, freezer, timedelta(hours=1, minutes=1))
+    assert (
+        registry.async_get_device_by_identifier((DOMAIN, key), entry.entry_id)
+        is not None
+    )

@@ -507,7 +507,7 @@ class LockCoordinator(DataUpdateCoordinator[AccountData]):
                 else []
             )
             door_sensors = (
-                await self.provider.async_list_door_sensors()
+                await self._async_list_door_sensors()
                 if self._door_sensors_due(previous, now)
                 else None
             )
@@ -708,6 +708,26 @@ class LockCoordinator(DataUpdateCoordinator[AccountData]):
             return True
         last = self.door_sensors_listed
         return last is None or not timedelta(0) <= now - last < DOOR_SENSOR_RECHECK
+
+    async def _async_list_door_sensors(self) -> list[DoorSensor] | None:
+        """The door sensor list, or None when it failed for itself alone.
+
+        A refused or failed door sensor list must not make every lock
+        unavailable: the sensors keep what they showed until the next list.
+        Token, quota and subscription problems concern the whole account and
+        are raised.
+        """
+        try:
+            return await self.provider.async_list_door_sensors()
+        except (AuthError, RateLimitError, SubscriptionError):
+            raise
+        except ProviderError as err:
+            LOGGER.debug(
+                "%s: door sensor list failed (%s); kept as it was",
+                self.config_entry.title,
+                type(err).__name__,
+            )
+            return None
 
     def _merge_door_sensors(
         self, data: AccountData, sensors: list[DoorSensor], asked: datetime
