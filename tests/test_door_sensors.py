@@ -305,3 +305,28 @@ async def test_odd_values_and_a_failed_list(
         registry.async_get_device_by_identifier((DOMAIN, key), entry.entry_id)
         is not None
     )
+
+
+async def test_unload_while_the_list_is_held(
+    hass: HomeAssistant,
+    ttlock_cloud: FakeTTLockCloud,
+    hass_client_no_auth: Any,
+) -> None:
+    """A reload while the door sensor list is in flight loses no pushed state."""
+    sensor_id = ttlock_cloud.add_door_sensor("Front door", state=0)
+    entry = await setup_entry(hass, ttlock_data(ttlock_cloud))
+    client: TestClient = await hass_client_no_auth()
+    await _push(client, hass, ttlock_cloud.door_sensor_callback(sensor_id, 1))
+    gate = ttlock_cloud.gate(LIST)
+    refresh = hass.async_create_background_task(
+        entry.runtime_data.coordinator.async_refresh(), "held door sensor list"
+    )
+    while ttlock_cloud.calls[LIST] < 2 and not refresh.done():
+        await hass.async_block_till_done()
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    gate.set()
+    await hass.async_block_till_done()
+    ttlock_cloud.reset_calls()
+    await restart_entry(hass, entry)
+    assert hass.states.get(DOOR).state == "on"
+    assert ttlock_cloud.total_calls == 0

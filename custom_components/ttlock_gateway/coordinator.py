@@ -778,12 +778,15 @@ class LockCoordinator(DataUpdateCoordinator[AccountData]):
         if sensor is None:
             now = dt_util.utcnow()
             last = self._door_relist_at
-            if last is None or not timedelta(0) <= now - last < DOOR_SENSOR_RELIST_MIN:
+            if self.provider.provider == PROVIDER_TTLOCK and (
+                last is None or not timedelta(0) <= now - last < DOOR_SENSOR_RELIST_MIN
+            ):
                 self._door_relist_at = now
                 self._door_relist_due = True
                 LOGGER.debug("Door sensor push for a sensor not listed: listing")
-                self.hass.async_create_task(
-                    self.async_request_refresh(), f"{DOMAIN} door sensor list"
+                # The entry's task: an unload cancels it.
+                self.config_entry.async_create_task(
+                    self.hass, self.async_request_refresh(), f"{DOMAIN} door sensors"
                 )
             return False
         if event.type in _DOOR_EVENTS and is_newer(
