@@ -3,7 +3,8 @@
 Version 2 keeps, per lock, the last known details, state, battery and
 connectivity with the cloud time each came from, the last activity, the poll
 cursor and the record ids seen (with their times); per gateway its last known
-state; and which locks and gateways were missing from the last lists. Version 1
+state; per standalone door sensor its last known state and when; and which
+locks, gateways and door sensors were missing from the last lists. Version 1
 (poll cursor and up to 500 seen ids per lock, no times) is migrated.
 
 Reading is defensive: a value that does not parse is dropped, never raised, so
@@ -12,7 +13,7 @@ a damaged file costs at most what it held.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 import hashlib
 from typing import Any
@@ -23,6 +24,7 @@ from homeassistant.util import dt as dt_util
 from .activity import LockActivity, SeenRecords, sane_time
 from .providers.models import (
     Capabilities,
+    DoorSensor,
     EventType,
     Gateway,
     Lock,
@@ -215,6 +217,37 @@ def gateway_from_store(raw: Any) -> Gateway | None:
     )
 
 
+def door_sensor_to_store(sensor: DoorSensor) -> dict[str, Any]:
+    """A door sensor's last known values."""
+    return {
+        "sensor_id": sensor.sensor_id,
+        "name": sensor.name,
+        "mac": sensor.mac,
+        "battery": sensor.battery,
+        "open": sensor.open,
+        "stale": sensor.stale,
+    }
+
+
+def door_sensor_from_store(raw: Any) -> DoorSensor | None:
+    """A stored door sensor, or None when the entry is unusable."""
+    if not isinstance(raw, dict):
+        return None
+    sensor_id = _text(raw.get("sensor_id"))
+    name = _text(raw.get("name"))
+    if sensor_id is None or name is None:
+        return None
+    battery = _int(raw.get("battery"))
+    return DoorSensor(
+        sensor_id=sensor_id,
+        name=name,
+        mac=_text(raw.get("mac")),
+        battery=battery if battery is not None and 0 <= battery <= 100 else None,
+        open=_bool(raw.get("open")),
+        stale=raw.get("stale") is True,
+    )
+
+
 def event_to_store(event: LockEvent) -> dict[str, Any]:
     """The last activity, without code digits."""
     return {
@@ -282,6 +315,12 @@ class StoredAccount:
     gateway_times: dict[str, datetime]
     # When an event callback last reached the webhook (push healthy, issue 16).
     last_callback: datetime | None = None
+    door_sensors: dict[str, DoorSensor] = field(default_factory=dict)
+    # Cloud time of each door sensor's open/closed value.
+    door_sensor_times: dict[str, datetime] = field(default_factory=dict)
+    # When the door sensor list was last asked (an account without any is
+    # asked once a day).
+    door_sensors_listed: datetime | None = None
 
 
 def _activity_from_store(item: dict[str, Any], now: datetime) -> LockActivity:
@@ -329,6 +368,9 @@ def decode_account(
         gateways={},
         gateway_times={},
         last_callback=sane_time(dt_from_store(stored.get("last_callback")), now),
+        door_sensors_listed=sane_time(
+            dt_from_store(stored.get("door_sensors_listed")), now
+        ),
     )
     raw_locks = stored.get("locks")
     for lock_id, item in (raw_locks if isinstance(raw_locks, dict) else {}).items():
@@ -347,6 +389,14 @@ def decode_account(
             account.gateways[gateway.gateway_id] = gateway
             if when := sane_time(dt_from_store(item.get("online_time")), now):
                 account.gateway_times[gateway.gateway_id] = when
+    raw_sensors = stored.get("door_sensors")
+    for item in (raw_sensors if isinstance(raw_sensors, dict) else {}).values():
+        if not isinstance(item, dict):
+            continue
+        if (sensor := door_sensor_from_store(item.get("sensor"))) is not None:
+            account.door_sensors[sensor.sensor_id] = sensor
+            if when := sane_time(dt_from_store(item.get("state_time")), now):
+                account.door_sensor_times[sensor.sensor_id] = when
     return account
 
 
@@ -382,5 +432,13 @@ def encode_account(account: StoredAccount, webhook_id: str) -> dict[str, Any]:
                 "online_time": dt_to_store(account.gateway_times.get(gateway_id)),
             }
             for gateway_id, gateway in account.gateways.items()
+        },
+        "door_sensors_listed": dt_to_store(account.door_sensors_listed),
+        "door_sensors": {
+            sensor_id: {
+                "sensor": door_sensor_to_store(sensor),
+                "state_time": dt_to_store(account.door_sensor_times.get(sensor_id)),
+            }
+            for sensor_id, sensor in account.door_sensors.items()
         },
     }

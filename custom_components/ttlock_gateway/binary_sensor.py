@@ -1,4 +1,5 @@
-"""Connectivity of gateways (and of locks whose cloud reports it)."""
+"""Connectivity of gateways (and of locks whose cloud reports it); doors seen by
+standalone door sensors."""
 
 from __future__ import annotations
 
@@ -16,8 +17,10 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from .coordinator import LockCoordinator, TTLockGatewayConfigEntry
 from .entity import (
     AccountBaseEntity,
+    DoorSensorBaseEntity,
     GatewayBaseEntity,
     LockBaseEntity,
+    async_track_door_sensors,
     async_track_locks,
 )
 
@@ -47,6 +50,33 @@ async def async_setup_entry(
         async_add_entities,
         lambda lock_id: [LockConnectivity(coordinator, lock_id)],
     )
+    async_track_door_sensors(
+        coordinator,
+        async_add_entities,
+        lambda sensor_id: [DoorOpen(coordinator, sensor_id)],
+    )
+
+
+class DoorOpen(DoorSensorBaseEntity, BinarySensorEntity):
+    """Whether the door a standalone sensor watches is open (on) or closed.
+
+    Unknown when the cloud says so (doorSensorState 2) or that the state has
+    not been updated for a long time (statusDelayFlag 1): an old "closed" is
+    not shown for a door that may be open.
+    """
+
+    _attr_device_class = BinarySensorDeviceClass.DOOR
+    _attr_translation_key = "door"
+
+    def __init__(self, coordinator: LockCoordinator, sensor_id: str) -> None:
+        """Create the sensor."""
+        super().__init__(coordinator, sensor_id, "door")
+
+    @property
+    def is_on(self) -> bool | None:
+        """Open, closed, or unknown."""
+        sensor = self.door_sensor
+        return None if sensor.stale else sensor.open
 
 
 class GatewayConnectivity(GatewayBaseEntity, BinarySensorEntity):

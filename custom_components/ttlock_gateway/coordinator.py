@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
@@ -56,6 +56,7 @@ from .const import (
     RETRY_AFTER_FAILURE,
 )
 from .devices import (
+    DOOR_SENSOR_PREFIX,
     GATEWAY_PREFIX,
     MissingCounter,
     device_objects,
@@ -65,6 +66,7 @@ from .devices import (
 from .providers.models import (
     AuthError,
     CloudList,
+    DoorSensor,
     EventType,
     Gateway,
     Lock,
@@ -110,6 +112,13 @@ POLL_OVERLAP = timedelta(minutes=15)
 _PRUNE_EVERY = timedelta(minutes=1)
 # The first scheduled list after a restore comes at least this late.
 _MIN_FIRST_DELAY = timedelta(seconds=30)
+
+# An account without door sensors is asked again this often (one call a day,
+# not one an hour: docs/budget.md); one with sensors at every lock list.
+DOOR_SENSOR_RECHECK = timedelta(days=1)
+# A push from a door sensor we do not know asks for a list at most this often.
+DOOR_SENSOR_RELIST_MIN = timedelta(hours=1)
+_DOOR_EVENTS = frozenset({EventType.DOOR_OPENED, EventType.DOOR_CLOSED})
 
 # Events that change gateways, which several locks' entities may show.
 _ACCOUNT_WIDE = frozenset({EventType.GATEWAY_OFFLINE, EventType.GATEWAY_ONLINE})
@@ -157,6 +166,7 @@ class AccountData:
 
     locks: dict[str, Lock]
     gateways: dict[str, Gateway]
+    door_sensors: dict[str, DoorSensor] = field(default_factory=dict)
 
 
 type TTLockGatewayConfigEntry = ConfigEntry[RuntimeData]
@@ -218,6 +228,15 @@ class LockCoordinator(DataUpdateCoordinator[AccountData]):
         self.activity: dict[str, LockActivity] = {}
         # Cloud time of each gateway's online value.
         self.gateway_times: dict[str, datetime] = {}
+        # Cloud time of each door sensor's open/closed value.
+        self.door_sensor_times: dict[str, datetime] = {}
+        # When the door sensor list was last asked (None: never).
+        self.door_sensors_listed: datetime | None = None
+        # A push named an unknown sensor: list at the next refresh (and when).
+        self._door_relist_due = False
+        self._door_relist_at: datetime | None = None
+        self.new_door_sensor_callbacks: list[Callable[[list[str]], None]] = []
+        self._known_door_sensors: set[str] = set()
         self.last_activity_poll: datetime | None = None
         self.last_list: datetime | None = None
         self.webhook_seen = False
@@ -264,9 +283,13 @@ class LockCoordinator(DataUpdateCoordinator[AccountData]):
         self._missing = MissingCounter(saved.missing)
         self.activity = saved.activity
         self.gateway_times = saved.gateway_times
-        if saved.locks or saved.gateways:
+        self.door_sensor_times = saved.door_sensor_times
+        self.door_sensors_listed = saved.door_sensors_listed
+        if saved.locks or saved.gateways or saved.door_sensors:
             self._restored_data = AccountData(
-                locks=saved.locks, gateways=saved.gateways
+                locks=saved.locks,
+                gateways=saved.gateways,
+                door_sensors=saved.door_sensors,
             )
 
     @callback
@@ -284,6 +307,9 @@ class LockCoordinator(DataUpdateCoordinator[AccountData]):
                 gateways=data.gateways if data else {},
                 gateway_times=self.gateway_times,
                 last_callback=self.last_callback,
+                door_sensors=data.door_sensors if data else {},
+                door_sensor_times=self.door_sensor_times,
+                door_sensors_listed=self.door_sensors_listed,
             ),
             self.config_entry.data[CONF_WEBHOOK_ID],
         )
@@ -480,6 +506,11 @@ class LockCoordinator(DataUpdateCoordinator[AccountData]):
                 if any(lock.has_gateway for lock in locks)
                 else []
             )
+            door_sensors = (
+                await self._async_list_door_sensors()
+                if self._door_sensors_due(previous, now)
+                else None
+            )
         except AuthError as err:
             raise ConfigEntryAuthFailed(
                 translation_domain=DOMAIN, translation_key="auth_failed"
@@ -534,6 +565,8 @@ class LockCoordinator(DataUpdateCoordinator[AccountData]):
             locks_complete=isinstance(locks, CloudList) and locks.complete,
             gateways_complete=isinstance(gateways, CloudList) and gateways.complete,
         )
+        if door_sensors is not None:
+            gone += self._merge_door_sensors(data, door_sensors, asked)
         self.last_list = asked
         self.restored = False
         if self._activity_due(now):
@@ -639,9 +672,14 @@ class LockCoordinator(DataUpdateCoordinator[AccountData]):
         """
         known = set(data.locks) | {GATEWAY_PREFIX + gw for gw in data.gateways}
         if not self._listed_this_run:
-            known |= registry_objects(
-                self.hass, self.config_entry.entry_id, f"{self.account_id}_"
-            )
+            # Door sensors are swept with their own list (_merge_door_sensors).
+            known |= {
+                object_id
+                for object_id in registry_objects(
+                    self.hass, self.config_entry.entry_id, f"{self.account_id}_"
+                )
+                if not object_id.startswith(DOOR_SENSOR_PREFIX)
+            }
         present = listed | {GATEWAY_PREFIX + gw for gw in listed_gws}
         gone = self._missing.sweep(
             known,
@@ -653,9 +691,123 @@ class LockCoordinator(DataUpdateCoordinator[AccountData]):
             self._forget(data, object_id)
         return gone
 
+    # -------------------------------------------------------- door sensors
+
+    def _door_sensors_due(self, previous: AccountData | None, now: datetime) -> bool:
+        """List door sensors with this lock list?
+
+        With every list when the account has any; otherwise at the first list
+        and then once a day (most accounts have none: 24 calls a day for
+        nothing), or sooner when a push named a sensor we do not know.
+        """
+        if self.provider.provider != PROVIDER_TTLOCK:
+            return False
+        if previous is not None and previous.door_sensors:
+            return True
+        if self._door_relist_due:
+            return True
+        last = self.door_sensors_listed
+        return last is None or not timedelta(0) <= now - last < DOOR_SENSOR_RECHECK
+
+    async def _async_list_door_sensors(self) -> list[DoorSensor] | None:
+        """The door sensor list, or None when it failed for itself alone.
+
+        A refused or failed door sensor list must not make every lock
+        unavailable: the sensors keep what they showed until the next list.
+        Token, quota and subscription problems concern the whole account and
+        are raised.
+        """
+        try:
+            return await self.provider.async_list_door_sensors()
+        except (AuthError, RateLimitError, SubscriptionError):
+            raise
+        except ProviderError as err:
+            LOGGER.debug(
+                "%s: door sensor list failed (%s); kept as it was",
+                self.config_entry.title,
+                type(err).__name__,
+            )
+            return None
+
+    def _merge_door_sensors(
+        self, data: AccountData, sensors: list[DoorSensor], asked: datetime
+    ) -> list[str]:
+        """Fold the door sensor list in; return the object ids that left.
+
+        A pushed state newer than the request is kept (cloud-time order).
+        """
+        self.door_sensors_listed = asked
+        self._door_relist_due = False
+        listed: set[str] = set()
+        for sensor in sensors:
+            listed.add(sensor.sensor_id)
+            old = data.door_sensors.get(sensor.sensor_id)
+            if old is not None and not is_newer(
+                asked, self.door_sensor_times.get(sensor.sensor_id)
+            ):
+                sensor = replace(sensor, open=old.open, stale=old.stale)
+            else:
+                self.door_sensor_times[sensor.sensor_id] = asked
+            data.door_sensors[sensor.sensor_id] = sensor
+        known = {DOOR_SENSOR_PREFIX + sid for sid in data.door_sensors}
+        known |= {
+            object_id
+            for object_id in registry_objects(
+                self.hass, self.config_entry.entry_id, f"{self.account_id}_"
+            )
+            if object_id.startswith(DOOR_SENSOR_PREFIX)
+        }
+        gone = self._missing.sweep(
+            known,
+            {DOOR_SENSOR_PREFIX + sid for sid in listed},
+            locks_complete=isinstance(sensors, CloudList) and sensors.complete,
+            gateways_complete=False,
+        )
+        for object_id in gone:
+            self._forget(data, object_id)
+        return gone
+
+    def _apply_to_door_sensor(self, data: AccountData, event: LockEvent) -> bool:
+        """A notifyType 7 push: the sensor's state if newer; False if unknown.
+
+        Alarms (recordType 2/3) tell no state change. A push for a sensor
+        we do not know asks for a list, at most once an hour.
+        """
+        sensor_id = str(event.raw.get("door_sensor_id", ""))
+        sensor = data.door_sensors.get(sensor_id)
+        if sensor is None:
+            now = dt_util.utcnow()
+            last = self._door_relist_at
+            if self.provider.provider == PROVIDER_TTLOCK and (
+                last is None or not timedelta(0) <= now - last < DOOR_SENSOR_RELIST_MIN
+            ):
+                self._door_relist_at = now
+                self._door_relist_due = True
+                LOGGER.debug("Door sensor push for a sensor not listed: listing")
+                # The entry's task: an unload cancels it.
+                self.config_entry.async_create_task(
+                    self.hass, self.async_request_refresh(), f"{DOMAIN} door sensors"
+                )
+            return False
+        if event.type in _DOOR_EVENTS and is_newer(
+            event.cloud_time, self.door_sensor_times.get(sensor_id)
+        ):
+            data.door_sensors[sensor_id] = replace(
+                sensor, open=event.type is EventType.DOOR_OPENED, stale=False
+            )
+            self.door_sensor_times[sensor_id] = event.cloud_time
+            self.async_update_lock(DOOR_SENSOR_PREFIX + sensor_id)
+        return True
+
     def _forget(self, data: AccountData, key: str) -> None:
-        """Drop a lock or gateway from the data and from memory."""
+        """Drop a lock, gateway or door sensor from the data and from memory."""
         self._missing.forget(key)
+        if key.startswith(DOOR_SENSOR_PREFIX):
+            sensor_id = key.removeprefix(DOOR_SENSOR_PREFIX)
+            data.door_sensors.pop(sensor_id, None)
+            self.door_sensor_times.pop(sensor_id, None)
+            self._known_door_sensors.discard(sensor_id)
+            return
         if key.startswith(GATEWAY_PREFIX):
             gateway_id = key.removeprefix(GATEWAY_PREFIX)
             data.gateways.pop(gateway_id, None)
@@ -676,6 +828,8 @@ class LockCoordinator(DataUpdateCoordinator[AccountData]):
             return False
         if object_id.startswith(GATEWAY_PREFIX):
             return object_id.removeprefix(GATEWAY_PREFIX) in data.gateways
+        if object_id.startswith(DOOR_SENSOR_PREFIX):
+            return object_id.removeprefix(DOOR_SENSOR_PREFIX) in data.door_sensors
         return object_id in data.locks
 
     @callback
@@ -942,6 +1096,8 @@ class LockCoordinator(DataUpdateCoordinator[AccountData]):
                 act.seen.prune(window_start)
             if lock_id is not None:
                 self._apply_to_lock(data, data.locks[lock_id], act, event)
+            elif "door_sensor_id" in event.raw:
+                self._apply_to_door_sensor(data, event)
             elif event.type in _ACCOUNT_WIDE:
                 self._apply_to_gateways(data, event, _gateway_ref(event))
             if announce and self.code_events is not None:
@@ -1074,6 +1230,16 @@ class LockCoordinator(DataUpdateCoordinator[AccountData]):
     def _announce(self, event: LockEvent) -> None:
         """Event entity via the dispatcher, automations via the bus."""
         device_id = entity_id = None
+        sensor_key = self._door_sensor_key(event)
+        if sensor_key is not None:
+            # A known door sensor: the event belongs to its device.
+            device = dr.async_get(self.hass).async_get_device_by_identifier(
+                (DOMAIN, self.device_key(sensor_key)), self.config_entry.entry_id
+            )
+            device_id = device.id if device else None
+            entity_id = er.async_get(self.hass).async_get_entity_id(
+                "binary_sensor", DOMAIN, f"{self.device_key(sensor_key)}_door"
+            )
         if event.lock_id is not None:
             async_dispatcher_send(
                 self.hass,
@@ -1106,9 +1272,21 @@ class LockCoordinator(DataUpdateCoordinator[AccountData]):
         if self.config_entry.options.get(CONF_EXPOSE_CODES) and event.code:
             payload["code"] = event.code
         self.hass.bus.async_fire(EVENT_LOCK, payload)
-        if event.lock_id is None and event.type not in _ACCOUNT_WIDE:
+        if (
+            event.lock_id is None
+            and event.type not in _ACCOUNT_WIDE
+            and sensor_key is None
+        ):
             # No event entity to show it: one logbook row of its own.
             async_log_unknown_sender(self.hass, event)
+
+    def _door_sensor_key(self, event: LockEvent) -> str | None:
+        """The object id of the known door sensor an event is from, if any."""
+        sensor_id = event.raw.get("door_sensor_id")
+        data = self.current_data
+        if sensor_id is None or data is None or str(sensor_id) not in data.door_sensors:
+            return None
+        return DOOR_SENSOR_PREFIX + str(sensor_id)
 
     # ------------------------------------------------------------- devices
 
@@ -1138,8 +1316,14 @@ class LockCoordinator(DataUpdateCoordinator[AccountData]):
             self._known_gateways |= set(new_gws)
             for cb in self.new_gateway_callbacks:
                 cb(new_gws)
+        current_ds = set(data.door_sensors)
+        if new_ds := sorted(current_ds - self._known_door_sensors):
+            self._known_door_sensors |= set(new_ds)
+            for cb in self.new_door_sensor_callbacks:
+                cb(new_ds)
         self._known_locks &= current
         self._known_gateways &= current_gws
+        self._known_door_sensors &= current_ds
 
     def _issue_id(self, kind: str) -> str:
         return f"{kind}_{self.config_entry.entry_id}"

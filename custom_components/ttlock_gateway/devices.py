@@ -16,6 +16,8 @@ from .const import DOMAIN, LOGGER
 
 # Object id of a gateway's device: "gateway_<id>" (a lock's is its id).
 GATEWAY_PREFIX = "gateway_"
+# Object ids of standalone door sensors (TTLock DS3).
+DOOR_SENSOR_PREFIX = "doorsensor_"
 MISSING_LISTS_TO_REMOVE = 2
 
 
@@ -78,6 +80,8 @@ class MissingCounter:
         gone: list[str] = []
         for object_id in sorted(known - present):
             is_gateway = object_id.startswith(GATEWAY_PREFIX)
+            # Door sensors are swept on their own (their list, its ``complete``
+            # passed as ``locks_complete``).
             complete = gateways_complete if is_gateway else locks_complete
             count = self.counts.get(object_id, 0) + 1
             if complete or count >= MISSING_LISTS_TO_REMOVE:

@@ -14,11 +14,13 @@ from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
 from .const import CONF_PROVIDER, DOMAIN
 from .coordinator import LockCoordinator, account_signal, lock_update_signal
+from .devices import DOOR_SENSOR_PREFIX
 from .providers.models import (
     AuthError,
     CannotConnectError,
     CodePacketError,
     CodeStorageFullError,
+    DoorSensor,
     DuplicateCodeError,
     Gateway,
     Lock,
@@ -217,6 +219,70 @@ class GatewayBaseEntity(CoordinatorEntity[LockCoordinator]):
     def available(self) -> bool:
         """Unavailable when the cloud cannot be read or the gateway is gone."""
         return super().available and self.gateway_id in self.coordinator.data.gateways
+
+
+class DoorSensorBaseEntity(CoordinatorEntity[LockCoordinator]):
+    """An entity of one standalone door sensor's device (TTLock DS3)."""
+
+    _attr_has_entity_name = True
+
+    def __init__(self, coordinator: LockCoordinator, sensor_id: str, key: str) -> None:
+        """Attach to the door sensor's device."""
+        super().__init__(coordinator)
+        self.sensor_id = sensor_id
+        self._object_id = f"{DOOR_SENSOR_PREFIX}{sensor_id}"
+        device_key = coordinator.device_key(self._object_id)
+        self._attr_unique_id = f"{device_key}_{key}"
+        sensor = coordinator.data.door_sensors[sensor_id]
+        self._attr_device_info = DeviceInfo(
+            identifiers={(DOMAIN, device_key)},
+            name=sensor.name,
+            manufacturer="TTLock",
+            model="TTLock door sensor",
+            serial_number=sensor.mac,
+        )
+
+    async def async_added_to_hass(self) -> None:
+        """Also follow updates addressed to this sensor alone (pushes)."""
+        await super().async_added_to_hass()
+        self.async_on_remove(
+            async_dispatcher_connect(
+                self.hass,
+                lock_update_signal(
+                    self.coordinator.config_entry.entry_id, self._object_id
+                ),
+                self.async_write_ha_state,
+            )
+        )
+
+    @property
+    def door_sensor(self) -> DoorSensor:
+        """The sensor as last known."""
+        return self.coordinator.data.door_sensors[self.sensor_id]
+
+    @property
+    def available(self) -> bool:
+        """Unavailable when the cloud cannot be read or the sensor left."""
+        return (
+            super().available and self.sensor_id in self.coordinator.data.door_sensors
+        )
+
+
+def async_track_door_sensors(
+    coordinator: LockCoordinator,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+    build: Callable[[str], Iterable[Entity]],
+) -> None:
+    """Add a platform's entities for every door sensor now and those that join."""
+
+    @callback
+    def add(sensor_ids: list[str]) -> None:
+        async_add_entities(
+            entity for sensor_id in sensor_ids for entity in build(sensor_id)
+        )
+
+    coordinator.new_door_sensor_callbacks.append(add)
+    add(list(coordinator.data.door_sensors))
 
 
 # Who runs each cloud, for the account's device.

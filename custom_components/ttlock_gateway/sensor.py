@@ -1,4 +1,5 @@
-"""Battery, last activity and diagnostic sensors of each lock."""
+"""Battery, last activity and diagnostic sensors of each lock; battery of each
+standalone door sensor."""
 
 from __future__ import annotations
 
@@ -22,7 +23,13 @@ from homeassistant.util import dt as dt_util
 from .activity import FUTURE_TOLERANCE
 from .code_packet import CodePacketMonitor
 from .coordinator import LockCoordinator, TTLockGatewayConfigEntry
-from .entity import AccountBaseEntity, LockBaseEntity, async_track_locks
+from .entity import (
+    AccountBaseEntity,
+    DoorSensorBaseEntity,
+    LockBaseEntity,
+    async_track_door_sensors,
+    async_track_locks,
+)
 from .providers.models import EventType
 
 PARALLEL_UPDATES = 0
@@ -115,6 +122,29 @@ async def async_setup_entry(
             or coordinator.data.locks[lock_id].capabilities.lock_control
         ],
     )
+    async_track_door_sensors(
+        coordinator,
+        async_add_entities,
+        lambda sensor_id: [DoorSensorBattery(coordinator, sensor_id)],
+    )
+
+
+class DoorSensorBattery(DoorSensorBaseEntity, SensorEntity):
+    """A door sensor's battery as the door sensor list says (0-100 %)."""
+
+    _attr_device_class = SensorDeviceClass.BATTERY
+    _attr_native_unit_of_measurement = PERCENTAGE
+    _attr_state_class = SensorStateClass.MEASUREMENT
+    _attr_entity_category = EntityCategory.DIAGNOSTIC
+
+    def __init__(self, coordinator: LockCoordinator, sensor_id: str) -> None:
+        """Create the sensor."""
+        super().__init__(coordinator, sensor_id, "battery")
+
+    @property
+    def native_value(self) -> int | None:
+        """Battery level, None when the cloud gave none (or nonsense)."""
+        return self.door_sensor.battery
 
 
 class LockSensor(LockBaseEntity, SensorEntity):

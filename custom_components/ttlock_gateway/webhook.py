@@ -302,6 +302,15 @@ class PushInbox:
         data = coordinator.current_data
         if parsed.kind is not CallbackKind.TTLOCK or data is None:
             return None
+        for event in parsed.events:
+            sensor = data.door_sensors.get(str(event.raw.get("door_sensor_id", "")))
+            if (
+                sensor is not None
+                and parsed.lock_mac
+                and sensor.mac
+                and ref_key(parsed.lock_mac) != ref_key(sensor.mac)
+            ):
+                return "mac is not the door sensor's MAC"
         lock = data.locks.get(parsed.lock_ref or "")
         if lock is None:
             return None

@@ -142,6 +142,8 @@ class FakeTTLockCloud(RandomCodesMixin):
         self.keys: dict[int, dict[str, Any]] = {}
         # Lock ids of the list whose top admin is another account.
         self.not_top_admin: set[int] = set()
+        # Standalone door sensors (DS3): doorSensorId -> list entry.
+        self.door_sensors: dict[int, dict[str, Any]] = {}
         self._init_random_codes()
 
     # ---------------------------------------------------------------- lifecycle
@@ -299,6 +301,65 @@ class FakeTTLockCloud(RandomCodesMixin):
         }
         self.records.setdefault(lock_id, []).append(record)
         return record
+
+    def add_door_sensor(
+        self,
+        name: str = "Front door",
+        *,
+        state: Any = 0,
+        battery: Any = 90,
+        delay_flag: Any = 0,
+    ) -> int:
+        """A DS3 bound to the account (cloud/doorSensor/standaloneDoorSensor/add).
+
+        The list entry carries the documented fields (standaloneDoorSensor/list):
+        doorSensorState 0 closed / 1 open / 2 unknown, statusDelayFlag 1 = not
+        updated for a long time, electricQuantity the battery.
+        """
+        sensor_id = self._new_id()
+        mac = ":".join(f"{(sensor_id >> s) & 0xFF:02X}" for s in (0, 8, 16)) + (
+            ":8C:1F:64"
+        )
+        self.door_sensors[sensor_id] = {
+            "doorSensorId": sensor_id,
+            "name": name,
+            "mac": mac,
+            "featureValue": "00000001",
+            "statusDelayFlag": delay_flag,
+            "electricQuantity": battery,
+            "doorSensorState": state,
+            "wifiName": "home-wifi",
+            "doorSensorNumber": f"DS3_{sensor_id & 0xFFFFFF:06x}",
+            "recordUpdateDate": _now_ms(),
+            "userType": "ADMIN",
+        }
+        return sensor_id
+
+    def door_sensor_callback(
+        self, sensor_id: int, record_type: int, *, mac: str | None = None
+    ) -> str:
+        """The form the cloud posts when a DS3 reports (standaloneDoorSensor/
+        notify: notifyType 7, doorSensorId, mac, name, recordType 0 closed,
+        1 open, 2 door-not-closed alarm, 3 not-opened-for-long alarm).
+
+        The state it reports becomes the sensor's listed state, as the cloud
+        updates doorSensorState from the sensor's own uploads.
+        """
+        sensor = self.door_sensors.get(sensor_id, {})
+        if record_type in (0, 1) and sensor:
+            sensor["doorSensorState"] = record_type
+            sensor["recordUpdateDate"] = _now_ms()
+        return urlencode(
+            {
+                "notifyType": 7,
+                "doorSensorId": sensor_id,
+                "mac": mac
+                if mac is not None
+                else sensor.get("mac", "00:00:00:00:00:00"),
+                "name": sensor.get("name", ""),
+                "recordType": record_type,
+            }
+        )
 
     # ----------------------------------------------------------------- counters
 
@@ -622,6 +683,7 @@ class FakeTTLockCloud(RandomCodesMixin):
             "/v3/key/list": self._key_list,
             "/v3/gateway/listByLock": self._gateway_list_by_lock,
             "/v3/gateway/listLock": self._gateway_list_lock,
+            "/v3/standaloneDoorSensor/list": self._door_sensor_list,
         }
 
     @staticmethod
@@ -888,6 +950,17 @@ class FakeTTLockCloud(RandomCodesMixin):
         return self._page(
             params, [self.gateways[k] for k in sorted(self.gateways)], 200
         )
+
+    def _door_sensor_list(self, params: dict[str, str]) -> dict[str, Any]:
+        """cloud/doorSensor/standaloneDoorSensor/list: pageSize at most 200
+        (larger: errcode -3), optional searchStr on the name."""
+        search = params.get("searchStr") or ""
+        sensors = [
+            self.door_sensors[k]
+            for k in sorted(self.door_sensors)
+            if search in str(self.door_sensors[k].get("name", ""))
+        ]
+        return self._page(params, sensors, 200)
 
     def _gateway_list_by_lock(self, params: dict[str, str]) -> dict[str, Any]:
         lock_id, _ = self._get_lock(params)

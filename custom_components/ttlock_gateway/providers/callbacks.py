@@ -318,9 +318,16 @@ _DOOR_SENSOR_TYPES: Final[dict[int, EventType]] = {
 
 
 def _ttlock_reply(
-    events: tuple[LockEvent, ...], lock_ref: str | None, payload: Mapping[str, Any]
+    events: tuple[LockEvent, ...],
+    lock_ref: str | None,
+    payload: Mapping[str, Any],
+    *,
+    mac_field: str = "lockMac",
 ) -> ParsedCallback:
-    """The parsed callback, with the sender fields the webhook checks."""
+    """The parsed callback, with the sender fields the webhook checks.
+
+    ``mac_field``: where the sender's MAC is (notifyType 7 names it ``mac``).
+    """
     return ParsedCallback(
         kind=CallbackKind.TTLOCK,
         events=events,
@@ -328,7 +335,7 @@ def _ttlock_reply(
         job=None,
         reply=TTLOCK_REPLY,
         reply_content_type="text/plain",
-        lock_mac=_sender_text(payload.get("lockMac")),
+        lock_mac=_sender_text(payload.get(mac_field)),
         admin=_sender_text(payload.get("admin")),
     )
 
@@ -429,7 +436,8 @@ def _parse_ttlock_notify(payload: Mapping[str, Any], now: datetime) -> ParsedCal
                 "recordType": record_type,
             },
         )
-        return _ttlock_reply((event,), None, payload)
+        # The sensor's MAC is checked against the listed one (a forged push).
+        return _ttlock_reply((event,), None, payload, mac_field="mac")
     # A notification we do not know yet: accepted, or the cloud keeps retrying.
     _LOGGER.debug(
         "TTLock callback with notifyType %s ignored",

@@ -414,6 +414,22 @@ class Gateway:
 
 
 @dataclass(frozen=True, slots=True)
+class DoorSensor:
+    """A standalone door sensor (TTLock DS3): reports open/closed over Wi-Fi.
+
+    ``open`` is None when the cloud says "unknown"; ``stale`` when it says the
+    state has not been updated for a long time (then it is not trusted either).
+    """
+
+    sensor_id: str
+    name: str
+    mac: str | None = None
+    battery: int | None = None
+    open: bool | None = None
+    stale: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class OfflineRules:
     """How an offline code behaves on the lock (``Passcode.offline``).
 
@@ -663,6 +679,13 @@ class LockProvider(Protocol):
 
         Empty when the cloud has no such notion.
         """
+
+    async def async_list_door_sensors(self) -> list[DoorSensor]:
+        """Standalone door sensors of the account (empty where the cloud has none).
+
+        A ``CloudList`` marked ``complete`` when the cloud's count confirms it.
+        """
+        return CloudList()
 
     async def async_get_lock_details(self, lock: Lock) -> Lock:
         """Refresh per-lock details (passage mode, auto-lock time...)."""

@@ -46,6 +46,7 @@ from .models import (
     CodeKind,
     CodePacket,
     CodeStorageFullError,
+    DoorSensor,
     DuplicateCodeError,
     Gateway,
     InvalidRequestError,
@@ -112,6 +113,11 @@ _KEY_STATUS_NORMAL: Final = "110401"
 CODE_PAGE_SIZE: Final = 200
 RECORD_PAGE_SIZE: Final = 200
 GATEWAY_PAGE_SIZE: Final = 200
+# cloud/doorSensor/standaloneDoorSensor/list: pageSize at most 200.
+DOOR_SENSOR_PAGE_SIZE: Final = 200
+# doorSensorState: 0 closed, 1 open, 2 unknown (same page); statusDelayFlag 1:
+# "device status has not been updated for a long time".
+_DOOR_SENSOR_OPEN: Final[dict[int, bool]] = {0: False, 1: True}
 
 CODE_MIN_LENGTH: Final = 4
 CODE_MAX_LENGTH: Final = 9
@@ -505,6 +511,27 @@ def gateway_from_dict(data: Mapping[str, Any]) -> Gateway:
         network=opt_text(data.get("networkName")),
         lock_count=opt_int(data.get("lockNum"), minimum=0, maximum=_MAX_GATEWAY_LOCKS),
         signal=opt_int(data.get("rssi"), minimum=_MIN_RSSI, maximum=0),
+    )
+
+
+def door_sensor_from_dict(data: Mapping[str, Any]) -> DoorSensor:
+    """Build a ``DoorSensor`` from an entry of ``/v3/standaloneDoorSensor/list``.
+
+    Raises ``InvalidAnswerError`` without a usable ``doorSensorId``. A state
+    other than 0/1 (2 "unknown", or anything undocumented) is None.
+    """
+    mac = mac_address(data.get("mac"))
+    state = opt_int(data.get("doorSensorState"))
+    return DoorSensor(
+        sensor_id=require_id(data.get("doorSensorId"), "doorSensorId"),
+        name=opt_text(data.get("name"))
+        or opt_text(data.get("doorSensorNumber"))
+        or mac
+        or "Door sensor",
+        mac=mac,
+        battery=percent(data.get("electricQuantity")),
+        open=_DOOR_SENSOR_OPEN.get(state) if state is not None else None,
+        stale=opt_int(data.get("statusDelayFlag")) == 1,
     )
 
 
@@ -961,6 +988,28 @@ class TTLockClient(LockProvider):
                 _LOGGER.debug("TTLock gateway list entry skipped: %s", err)
         return CloudList(
             gateways, complete=entries.complete and len(gateways) == len(entries)
+        )
+
+    async def async_list_door_sensors(self) -> list[DoorSensor]:
+        """Standalone door sensors (DS3) of the account, paged and bounded.
+
+        cloud/doorSensor/standaloneDoorSensor/list (POST, pageSize <= 200).
+        """
+        entries = await self._paged(
+            "/v3/standaloneDoorSensor/list",
+            {},
+            DOOR_SENSOR_PAGE_SIZE,
+            key="doorSensorId",
+            method="POST",
+        )
+        sensors: list[DoorSensor] = []
+        for entry in entries:
+            try:
+                sensors.append(door_sensor_from_dict(entry))
+            except InvalidAnswerError as err:
+                _LOGGER.debug("TTLock door sensor list entry skipped: %s", err)
+        return CloudList(
+            sensors, complete=entries.complete and len(sensors) == len(entries)
         )
 
     async def async_list_gateway_locks(self, gateway_id: str) -> dict[str, int | None]:
