@@ -142,7 +142,7 @@ class DoorSensorBattery(DoorSensorBaseEntity, SensorEntity):
         super().__init__(coordinator, sensor_id, "battery")
 
     @property
-    def native_value(self) -> int | None:
+    def native_value(self) -> StateType:
         """Battery level, None when the cloud gave none (or nonsense)."""
         return self.door_sensor.battery
 
