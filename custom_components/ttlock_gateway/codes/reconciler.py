@@ -641,14 +641,8 @@ class Reconciler:
             # the lock is looked at once more after the next interval.
             record.uncertain = False
             record.recheck = True
-        sent = record.revision
-        record.uncertain = True
-        record.sent_name = record.name
-        record.sent_start, record.sent_end = record.start, record.end
-        record.attempts += 1
-        record.next_attempt = None
-        await self.ledger.async_save()  # write-ahead: from here it may land
-        if self.stopped:
+        sent = await self._write_ahead(record)
+        if sent is None:
             return
         try:
             passcode = await self.provider.async_add_code(
@@ -704,14 +698,8 @@ class Reconciler:
             # Not listed: asking again for the same window finds a code made
             # without its answer reaching us (the client adopts it).
             record.uncertain = False
-        sent = record.revision
-        record.uncertain = True
-        record.sent_name = record.name
-        record.sent_start, record.sent_end = record.start, record.end
-        record.attempts += 1
-        record.next_attempt = None
-        await self.ledger.async_save()  # write-ahead: from here it may exist
-        if self.stopped:
+        sent = await self._write_ahead(record)
+        if sent is None:
             return
         try:
             passcode = await self.provider.async_add_offline_code(
@@ -1104,6 +1092,21 @@ class Reconciler:
             return
         for copy in found:
             self._adopt_copy(lock_id, record, copy)
+
+    async def _write_ahead(self, record: CodeRecord) -> int | None:
+        """Record an upload as sent before it goes out (it may land unanswered).
+
+        Returns the revision being sent, or None when the reconciler stopped
+        while saving (nothing is sent then).
+        """
+        sent = record.revision
+        record.uncertain = True
+        record.sent_name = record.name
+        record.sent_start, record.sent_end = record.start, record.end
+        record.attempts += 1
+        record.next_attempt = None
+        await self.ledger.async_save()  # write-ahead: from here it may land
+        return None if self.stopped else sent
 
     async def _delete(
         self, lock_id: str, record: CodeRecord, listing: list[Passcode] | None

@@ -116,4 +116,6 @@ class LedgerStore(Store[dict[str, Any]]):
     ) -> dict[str, Any]:
         if old_major_version == 1:
             return migrate_v1(old_data)
-        raise NotImplementedError
+        # Version 1 (the request queue) is the only older format; Store itself
+        # refuses a newer file (a downgrade) before asking for a migration.
+        raise ValueError(f"No migration from code ledger version {old_major_version}")
